@@ -1,0 +1,161 @@
+#include "actors/dataset.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "runtime/dataset_index.hpp"
+#include "runtime/store.hpp"
+
+namespace trainyard {
+
+namespace {
+
+bool same(const dataset_spec& a, const dataset_spec& b) {
+  return a.kind == b.kind && a.path == b.path && a.color == b.color && a.subset == b.subset;
+}
+
+bool same(const split_spec& a, const split_spec& b) {
+  return a.dataset == b.dataset && a.mode == b.mode && a.train == b.train &&
+         a.validation == b.validation && a.test == b.test && a.seed == b.seed &&
+         a.stratified == b.stratified;
+}
+
+split_summary summarize(const split_record& split) {
+  split_summary s;
+  s.name = split.spec.name;
+  s.locked = split.locked;
+  for (auto set : split.assignment) {
+    switch (set) {
+      case train_set: ++s.train; break;
+      case validation_set: ++s.validation; break;
+      case test_set: ++s.test; break;
+      default: ++s.unused; break;
+    }
+  }
+  return s;
+}
+
+struct dataset_state {
+  std::unique_ptr<store> db;
+  std::map<std::string, dataset_spec> datasets;      // declared or stored
+  std::map<std::string, std::int64_t> sizes;         // image count of loaded indexes
+  static inline const char* name = "dataset";
+
+  expected<split_record> split(const std::string& name) {
+    auto found = db->load_split(name);
+    if (!found)
+      return found.error();
+    if (!*found)
+      return make_failure(error_code::unknown_split,
+                          "no split named '" + name + "' in this workspace; declare it in a "
+                          "[split." + name + "] section of the campaign");
+    return std::move(**found);
+  }
+};
+
+dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_state> self,
+                                     std::unique_ptr<store> db) {
+  self->state.db = std::move(db);
+  if (auto stored = self->state.db->load_datasets())
+    for (auto& d : *stored)
+      self->state.datasets[d.name] = d;
+  return {
+    [=](define_atom, dataset_spec& spec) -> caf::result<std::int64_t> {
+      auto& st = self->state;
+      auto known = st.datasets.find(spec.name);
+      if (known != st.datasets.end() && same(known->second, spec) && st.sizes.count(spec.name))
+        return st.sizes[spec.name];
+      if (known != st.datasets.end() && !same(known->second, spec))
+        // Splits (maybe locked by trained tools) index this dataset's images: changing what the
+        // name means would silently change them.
+        return make_caf_error(error_code::already_exists,
+                              "dataset '" + spec.name + "' is already declared in this workspace "
+                              "with other settings (path '" + known->second.path +
+                                "'); keep them or declare the dataset under a new name");
+      auto index = load_dataset_index(spec);
+      if (!index)
+        return make_caf_error(index.error());
+      if (auto ok = st.db->save_dataset(spec); !ok)
+        return make_caf_error(ok.error());
+      st.datasets[spec.name] = spec;
+      st.sizes[spec.name] = static_cast<std::int64_t>(index->size());
+      return st.sizes[spec.name];
+    },
+    [=](define_atom, split_spec& spec) -> caf::result<split_summary> {
+      auto& st = self->state;
+      auto ds = st.datasets.find(spec.dataset);
+      if (ds == st.datasets.end())
+        return make_caf_error(error_code::unknown_dataset,
+                              "split '" + spec.name + "' names dataset '" + spec.dataset +
+                                "', which is not declared; add a [dataset." + spec.dataset +
+                                "] section");
+      auto stored = st.db->load_split(spec.name);
+      if (!stored)
+        return make_caf_error(stored.error());
+      if (*stored) {
+        auto& existing = **stored;
+        if (same(existing.spec, spec))
+          return summarize(existing);
+        if (existing.locked)
+          return make_caf_error(error_code::split_locked,
+                                "split '" + spec.name + "' is locked (a trained tool uses it) and "
+                                "cannot be redrawn with other settings; keep its settings or "
+                                "declare a split with a new name");
+      }
+      auto index = load_dataset_index(ds->second);
+      if (!index)
+        return make_caf_error(index.error());
+      auto assignment = make_split(*index, spec);
+      if (!assignment)
+        return make_caf_error(assignment.error());
+      split_record rec{spec, std::move(*assignment), false};
+      if (auto ok = st.db->save_split(rec); !ok)
+        return make_caf_error(ok.error());
+      return summarize(rec);
+    },
+    [=](split_atom, const std::string& name, bool lock) -> caf::result<split_grant> {
+      auto& st = self->state;
+      auto split = st.split(name);
+      if (!split)
+        return make_caf_error(split.error());
+      auto ds = st.datasets.find(split->spec.dataset);
+      if (ds == st.datasets.end())
+        return make_caf_error(error_code::unknown_dataset,
+                              "split '" + name + "' is on dataset '" + split->spec.dataset +
+                                "', which this workspace does not know");
+      if (lock && !split->locked) {
+        split->locked = true;
+        if (auto ok = st.db->save_split(*split); !ok)
+          return make_caf_error(ok.error());
+      }
+      return split_grant{ds->second, split->spec, std::move(split->assignment), split->locked};
+    },
+    [=](images_atom, const std::string& name, const std::vector<std::int64_t>& images,
+        std::uint8_t to) -> caf::result<split_summary> {
+      auto& st = self->state;
+      auto split = st.split(name);
+      if (!split)
+        return make_caf_error(split.error());
+      if (auto ok = move_images(split->assignment, images, static_cast<split_set>(to),
+                                split->locked);
+          !ok)
+        return make_caf_error(ok.error());
+      if (auto ok = st.db->save_split(*split); !ok)
+        return make_caf_error(ok.error());
+      return summarize(*split);
+    },
+  };
+}
+
+}  // namespace
+
+expected<dataset_actor> spawn_dataset_actor(caf::actor_system& system,
+                                            const std::string& workspace) {
+  auto db = store::open(workspace + "/trainyard.db");
+  if (!db)
+    return db.error();
+  return system.spawn<caf::detached>(dataset, std::move(*db));
+}
+
+}  // namespace trainyard

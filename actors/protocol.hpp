@@ -1,0 +1,303 @@
+// The one protocol of trainyard: typed actor interfaces of every role, the atoms that name
+// commands and events, the message structs that cross actors (and, later, processes), their
+// `inspect` overloads, and the registration of all of it with an actor_system_config.
+//
+// Commands are verbs (submit, move, cancel, stop), events past tense (iterated, finished,
+// changed), data nouns (job_spec, job_info). Messages carry plain types only: ids, strings,
+// vectors, metric maps; never tensors or images.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/reports.hpp"
+#include "runtime/specs.hpp"
+#include "runtime/training_engine.hpp"
+
+namespace trainyard {
+
+// -- atoms (CAF 0.17: at most 10 characters) --------------------------------------------------
+
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using move_atom = caf::atom_constant<caf::atom("move")>;
+using top_atom = caf::atom_constant<caf::atom("top")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using wait_iter_atom = caf::atom_constant<caf::atom("waititer")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using train_atom = caf::atom_constant<caf::atom("train")>;
+using iterated_atom = caf::atom_constant<caf::atom("iterated")>;
+using finished_atom = caf::atom_constant<caf::atom("finished")>;
+using probed_atom = caf::atom_constant<caf::atom("probed")>;
+using changed_atom = caf::atom_constant<caf::atom("changed")>;
+using define_atom = caf::atom_constant<caf::atom("define")>;
+using split_atom = caf::atom_constant<caf::atom("split")>;
+using images_atom = caf::atom_constant<caf::atom("images")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// -- data --------------------------------------------------------------------------------------
+
+/// A job as clients see it: its record plus live progression.
+struct job_info {
+  job_id id = 0;
+  std::string name;
+  std::string tool;
+  std::string split;
+  job_state state = job_state::queued;
+  std::int64_t queue_position = -1;  ///< 0-based while queued
+  std::int64_t run_order = 0;        ///< 1, 2, ... in the order jobs started; 0 = not yet
+  int iteration = 0;                 ///< tool iterations completed
+  int target_iterations = 0;         ///< expected end (see runtime/progression.hpp)
+  int best_iteration = 0;
+  double best_value = 0;
+  double fraction = 0;               ///< progression in [0, 1]
+  double eta_seconds = -1;           ///< -1 = unknown
+  int batch_size = 0;
+  metric_map last_metrics;           ///< latest iteration's metrics
+  metric_map final_metrics;          ///< once finished
+  std::string message;               ///< stop/failure reason
+};
+
+/// Answer to a wait for completion.
+struct job_result {
+  job_id id = 0;
+  std::string name;
+  job_state state = job_state::failed;
+  int trained_iterations = 0;
+  int best_iteration = 0;
+  metric_map final_metrics;
+  std::string message;
+};
+
+/// What a worker's device is.
+struct worker_info {
+  std::string name;                 ///< "cpu", "cuda:0"
+  std::string kind;                 ///< "cpu" or "cuda"
+  std::uint64_t memory_bytes = 0;   ///< total memory of the device
+  int threads = 0;                  ///< CPU threads it trains with
+};
+
+/// A split as the dataset actor hands it to a worker: the dataset and which image is where.
+struct split_grant {
+  dataset_spec dataset;
+  split_spec split;
+  std::vector<std::uint8_t> assignment;
+  bool locked = false;
+};
+
+/// Sizes of a split's sets.
+struct split_summary {
+  std::string name;
+  std::int64_t train = 0, validation = 0, test = 0, unused = 0;
+  bool locked = false;
+};
+
+// -- typed interfaces --------------------------------------------------------------------------
+
+/// Receives events: early-stopping actors, waiters, console monitors.
+using event_listener = caf::typed_actor<
+  // A job finished an iteration.
+  caf::reacts_to<iterated_atom, iteration_report>,
+  // A job reached a final state.
+  caf::reacts_to<finished_atom, job_result>,
+  // A job was queued, moved, started, cancelled or stopped.
+  caf::reacts_to<changed_atom, job_info>>;
+
+/// One per device: trains one job at a time on its own thread.
+using worker_actor = caf::typed_actor<
+  // Start training a job; reports go to the sender.
+  caf::reacts_to<train_atom, training_request>,
+  // Stop the job between two steps.
+  caf::reacts_to<stop_atom, job_id>,
+  // The device this worker drives.
+  caf::replies_to<info_atom>::with<worker_info>,
+  // From the training thread: an iteration finished.
+  caf::reacts_to<iterated_atom, iteration_report>,
+  // From the training thread: the batch size is chosen.
+  caf::reacts_to<probed_atom, job_id, probe_result>,
+  // From the training thread: training ended.
+  caf::reacts_to<finished_atom, job_id, training_outcome>>;
+
+/// Owns datasets, splits and locks.
+using dataset_actor = caf::typed_actor<
+  // Declare (or re-declare identically) a dataset; answers its image count.
+  caf::replies_to<define_atom, dataset_spec>::with<std::int64_t>,
+  // Declare a split: drawn once, kept while unchanged, redrawn only while unlocked.
+  caf::replies_to<define_atom, split_spec>::with<split_summary>,
+  // Hand out a split (and lock it when the flag is set: a tool is being trained on it).
+  caf::replies_to<split_atom, std::string, bool>::with<split_grant>,
+  // Move images of a split into a set (locked splits: test images into train/validation only).
+  caf::replies_to<images_atom, std::string, std::vector<std::int64_t>, std::uint8_t>::with<
+    split_summary>>;
+
+/// Owns the queue and its order, dispatches jobs to workers, fans out events.
+using scheduler_actor = caf::typed_actor<
+  // Queue a job; answers its id at once (a known name answers the existing id).
+  caf::replies_to<submit_atom, job_spec>::with<job_id>,
+  // Move a queued job to a 0-based position; answers the new order.
+  caf::replies_to<move_atom, job_id, std::uint32_t>::with<std::vector<job_id>>,
+  // Move a queued job to the head; answers the new order.
+  caf::replies_to<top_atom, job_id>::with<std::vector<job_id>>,
+  // Cancel a queued job.
+  caf::replies_to<cancel_atom, job_id>::with<job_info>,
+  // Stop a running job (between steps) with a reason; a queued job is cancelled.
+  caf::replies_to<stop_atom, job_id, std::string>::with<job_info>,
+  // Every job, by id, with progression.
+  caf::replies_to<list_atom>::with<std::vector<job_info>>,
+  // One job's progression.
+  caf::replies_to<progress_atom, job_id>::with<job_info>,
+  // Wait for a job to reach a final state; timeout in ms, 0 = none.
+  caf::replies_to<wait_atom, job_id, std::int64_t>::with<job_result>,
+  // Wait for a job's next iteration; timeout in ms, 0 = none.
+  caf::replies_to<wait_iter_atom, job_id, std::int64_t>::with<iteration_report>,
+  // Send events to this listener until it terminates.
+  caf::reacts_to<subscribe_atom, event_listener>,
+  // A worker joins; answers its index.
+  caf::replies_to<register_atom, worker_actor, worker_info>::with<std::uint32_t>,
+  // From a worker: an iteration finished.
+  caf::reacts_to<iterated_atom, iteration_report>,
+  // From a worker: the batch size is chosen.
+  caf::reacts_to<probed_atom, job_id, probe_result>,
+  // From a worker: training ended.
+  caf::reacts_to<finished_atom, job_id, training_outcome>,
+  // Stop dispatching, interrupt running jobs so they resume later; answers once workers are idle.
+  caf::replies_to<shutdown_atom>::with<bool>>;
+
+/// A waiter: one pending wait request, answered when its event arrives.
+using waiter_actor = event_listener::extend<
+  // Answer when the job reaches a final state.
+  caf::replies_to<wait_atom, job_id, std::int64_t>::with<job_result>,
+  // Answer with the job's next iteration report.
+  caf::replies_to<wait_iter_atom, job_id, std::int64_t>::with<iteration_report>,
+  // The deadline passed.
+  caf::reacts_to<timeout_atom>>;
+
+// -- errors ------------------------------------------------------------------------------------
+
+/// caf::error carrying a trainyard error code and its message.
+caf::error make_caf_error(const failure& f);
+caf::error make_caf_error(error_code code, std::string message);
+/// The message a user should read for any caf::error (ours or CAF's).
+std::string describe(const caf::error& err);
+/// The trainyard code of an error, or none for CAF's own errors.
+error_code code_of(const caf::error& err);
+
+/// Registers every message type and the error category with a config. Call once per system.
+void register_protocol(caf::actor_system_config& cfg);
+
+// -- inspect -----------------------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dataset_spec& x) {
+  return f(caf::meta::type_name("dataset_spec"), x.name, x.kind, x.path, x.color, x.subset);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, split_spec& x) {
+  return f(caf::meta::type_name("split_spec"), x.name, x.dataset, x.mode, x.train, x.validation,
+           x.test, x.seed, x.stratified);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_spec& x) {
+  return f(caf::meta::type_name("tool_spec"), x.name, x.kind, x.dataset, x.input_width,
+           x.input_height, x.model_width);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, augmentation_settings& x) {
+  return f(caf::meta::type_name("augmentation_settings"), x.flip_horizontal, x.flip_vertical,
+           x.rotation, x.scale, x.shift, x.shear, x.brightness, x.contrast, x.noise);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_settings& x) {
+  return f(caf::meta::type_name("training_settings"), x.iterations, x.max_iterations, x.patience,
+           x.min_delta, x.batch_size, x.learning_rate, x.deterministic, x.seed, x.threads,
+           x.memory_share, x.devices, x.augmentation);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
+  return f(caf::meta::type_name("job_spec"), x.name, x.tool, x.split, x.continue_training,
+           x.settings);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, iteration_report& x) {
+  return f(caf::meta::type_name("iteration_report"), x.job, x.tool, x.iteration,
+           x.target_iterations, x.metrics, x.best_iteration, x.best_value, x.patience_counter,
+           x.batch_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, probe_row& x) {
+  return f(caf::meta::type_name("probe_row"), x.batch_size, x.train_images_per_s,
+           x.infer_images_per_s, x.peak_bytes, x.fits, x.note);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
+  return f(caf::meta::type_name("probe_result"), x.rows, x.train_batch_size,
+           x.inference_batch_size, x.budget_bytes, x.margin);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
+  return f(caf::meta::type_name("training_outcome"), x.state, x.trained_iterations,
+           x.best_iteration, x.final_metrics, x.batch_size, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_request& x) {
+  return f(caf::meta::type_name("training_request"), x.job, x.spec, x.dataset, x.assignment,
+           x.workspace);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_info& x) {
+  return f(caf::meta::type_name("job_info"), x.id, x.name, x.tool, x.split, x.state,
+           x.queue_position, x.run_order, x.iteration, x.target_iterations, x.best_iteration,
+           x.best_value, x.fraction, x.eta_seconds, x.batch_size, x.last_metrics,
+           x.final_metrics, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_result& x) {
+  return f(caf::meta::type_name("job_result"), x.id, x.name, x.state, x.trained_iterations,
+           x.best_iteration, x.final_metrics, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
+  return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes, x.threads);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, split_grant& x) {
+  return f(caf::meta::type_name("split_grant"), x.dataset, x.split, x.assignment, x.locked);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, split_summary& x) {
+  return f(caf::meta::type_name("split_summary"), x.name, x.train, x.validation, x.test,
+           x.unused, x.locked);
+}
+
+}  // namespace trainyard

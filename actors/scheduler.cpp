@@ -1,0 +1,580 @@
+// The scheduler actor. Mechanism only: the queue order is queue_policy's, progression is
+// estimate_progression's, the stop rule is the early stopper's; this file turns messages into
+// calls of those, persists the outcome in the store, and sends the results.
+//
+// A job's life here: submit -> queued (persisted) -> dispatched to an idle worker once the
+// dataset actor granted (and locked) its split -> running (iteration reports persisted and fanned
+// out) -> finished (completed / stopped / failed), or back to the head of the queue when it was
+// interrupted by a shutdown. Cancel applies to queued jobs, stop to running ones.
+#include "actors/scheduler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "runtime/progression.hpp"
+#include "runtime/queue_policy.hpp"
+#include "runtime/store.hpp"
+
+namespace trainyard {
+
+namespace {
+
+std::int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// What the scheduler keeps about a job beyond its stored record.
+struct job_entry {
+  job_record rec;
+  iteration_report last;            // latest iteration report (iteration 0: none yet)
+  std::vector<double> seconds;      // durations of this run's iterations
+  std::int64_t current_since_ms = 0;  // when the iteration now running began
+  std::optional<std::size_t> worker;  // slot of the worker it runs on
+  bool dispatching = false;         // waiting for the split grant
+  bool interrupting = false;        // stopped by shutdown: requeue instead of finishing
+  std::string stop_reason;          // why a stop was asked
+};
+
+struct worker_slot {
+  worker_actor handle;
+  worker_info info;
+  std::optional<job_id> job;
+};
+
+struct scheduler_state {
+  std::unique_ptr<store> db;
+  std::string workspace;
+  dataset_actor datasets;
+  std::function<std::int64_t()> now_ms;
+  queue_policy queue;
+  std::map<job_id, job_entry> jobs;
+  std::map<std::string, job_id> by_name;
+  std::vector<worker_slot> workers;
+  std::vector<event_listener> listeners;
+  bool shutting_down = false;
+  std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
+  static inline const char* name = "scheduler";
+};
+
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+
+caf::error not_found(job_id id) {
+  return make_caf_error(error_code::unknown_job,
+                        "no job with id " + std::to_string(id) +
+                          " (list the jobs with 'trainyard queue')");
+}
+
+job_info info_of(const scheduler_state& st, const job_entry& e) {
+  job_info x;
+  const auto& r = e.rec;
+  x.id = r.id;
+  x.name = r.spec.name;
+  x.tool = r.spec.tool.name;
+  x.split = r.spec.split;
+  x.state = r.state;
+  x.run_order = r.run_order;
+  x.batch_size = r.batch_size;
+  x.final_metrics = r.final_metrics;
+  x.message = r.message;
+  if (auto pos = st.queue.position_of(r.id))
+    x.queue_position = static_cast<std::int64_t>(*pos);
+  x.iteration = std::max(e.last.iteration, r.trained_iterations);
+  x.best_iteration = e.last.iteration > 0 ? e.last.best_iteration : r.best_iteration;
+  x.best_value = e.last.best_value;
+  x.last_metrics = e.last.metrics;
+  progression_input in;
+  const auto& s = r.spec.settings;
+  in.first_iteration = r.first_iteration;
+  in.completed_iteration = x.iteration;
+  in.automatic = s.iterations == 0 && !r.spec.continue_training;
+  in.max_iteration = e.last.target_iterations > 0
+                       ? e.last.target_iterations
+                       : r.first_iteration + (in.automatic ? s.max_iterations : s.iterations);
+  in.patience = s.patience;
+  in.patience_counter = e.last.patience_counter;
+  in.best_iteration = x.best_iteration;
+  in.iteration_seconds = e.seconds;
+  in.finished = is_final(r.state);
+  if (r.state == job_state::running && e.current_since_ms > 0)
+    in.seconds_into_current = (st.now_ms() - e.current_since_ms) / 1000.0;
+  auto p = estimate_progression(in);
+  x.fraction = p.fraction;
+  x.eta_seconds = p.eta_seconds;
+  x.target_iterations = p.target_iterations;
+  return x;
+}
+
+job_result result_of(const job_entry& e) {
+  job_result x;
+  x.id = e.rec.id;
+  x.name = e.rec.spec.name;
+  x.state = e.rec.state;
+  x.trained_iterations = e.rec.trained_iterations;
+  x.best_iteration = e.rec.best_iteration;
+  x.final_metrics = e.rec.final_metrics;
+  x.message = e.rec.message;
+  return x;
+}
+
+// Persists a job record; a failure is reported but the in-memory state stays authoritative.
+void persist(self_ptr self, const job_entry& e) {
+  if (auto ok = self->state.db->update_job(e.rec); !ok)
+    caf::aout(self) << "trainyard: cannot save job " << e.rec.id << ": " << ok.error().message
+                    << std::endl;
+}
+
+void persist_order(self_ptr self) {
+  if (auto ok = self->state.db->save_queue_order(self->state.queue.order()); !ok)
+    caf::aout(self) << "trainyard: cannot save the queue order: " << ok.error().message
+                    << std::endl;
+}
+
+template <class... Ts>
+void broadcast(self_ptr self, const Ts&... xs) {
+  for (auto& listener : self->state.listeners)
+    self->send(listener, xs...);
+}
+
+void announce(self_ptr self, const job_entry& e) {
+  broadcast(self, changed_atom::value, info_of(self->state, e));
+}
+
+void subscribe(self_ptr self, const event_listener& listener) {
+  self->monitor(listener);
+  self->state.listeners.push_back(listener);
+}
+
+// The tool's iteration count before a job starts: what earlier jobs of the tool trained.
+int tool_iterations(const scheduler_state& st, const job_entry& job) {
+  int most = 0;
+  for (const auto& [id, e] : st.jobs)
+    if (id != job.rec.id && e.rec.spec.tool.name == job.rec.spec.tool.name && e.rec.run_order > 0 &&
+        e.rec.run_order < (job.rec.run_order > 0 ? job.rec.run_order : INT64_MAX))
+      most = std::max(most, std::max(e.rec.trained_iterations, e.last.iteration));
+  return most;
+}
+
+void maybe_finish_shutdown(self_ptr self) {
+  auto& st = self->state;
+  if (!st.shutting_down)
+    return;
+  for (const auto& [id, e] : st.jobs)
+    if (e.rec.state == job_state::running || e.dispatching)
+      return;
+  for (auto& rp : st.shutdown_waiters)
+    rp.deliver(true);
+  st.shutdown_waiters.clear();
+}
+
+// Ends a job that will not run again: state, record, event; frees its worker.
+void finish(self_ptr self, job_entry& e, job_state state, const std::string& message) {
+  e.rec.state = state;
+  e.rec.message = message;
+  e.rec.finished_ms = self->state.now_ms();
+  e.dispatching = false;
+  if (e.worker) {
+    self->state.workers[*e.worker].job.reset();
+    e.worker.reset();
+  }
+  persist(self, e);
+  broadcast(self, finished_atom::value, result_of(e));
+  announce(self, e);
+}
+
+void requeue_at_head(self_ptr self, job_entry& e) {
+  e.rec.state = job_state::queued;
+  e.dispatching = false;
+  e.interrupting = false;
+  e.stop_reason.clear();
+  if (e.worker) {
+    self->state.workers[*e.worker].job.reset();
+    e.worker.reset();
+  }
+  self->state.queue.push_front(e.rec.id);
+  persist(self, e);
+  persist_order(self);
+  announce(self, e);
+}
+
+void dispatch(self_ptr self);
+
+// The split is granted: hand the job to its worker.
+void start(self_ptr self, job_id id, split_grant grant) {
+  auto& st = self->state;
+  auto& e = st.jobs.at(id);
+  e.dispatching = false;
+  if (st.shutting_down) {
+    requeue_at_head(self, e);
+    maybe_finish_shutdown(self);
+    return;
+  }
+  if (!e.stop_reason.empty()) {
+    finish(self, e, job_state::cancelled, e.stop_reason);
+    dispatch(self);
+    return;
+  }
+  auto resumed = e.rec.run_order > 0;
+  if (!resumed) {
+    auto order = st.db->next_run_order();
+    e.rec.run_order = order ? *order : 0;
+    e.rec.first_iteration = tool_iterations(st, e);
+  }
+  e.rec.state = job_state::running;
+  e.rec.started_ms = st.now_ms();
+  e.current_since_ms = e.rec.started_ms;
+  e.seconds.clear();
+  persist(self, e);
+  const auto& s = e.rec.spec.settings;
+  if (s.iterations == 0 && !e.rec.spec.continue_training) {
+    early_stopping_rule rule;
+    rule.patience = s.patience;
+    rule.min_delta = s.min_delta;
+    rule.max_iterations = 0;  // the engine ends at the cap itself; only stalls are decided here
+    early_stopping_state initial;
+    if (e.last.iteration > 0) {  // a resumed job continues the rule where it was
+      initial.has_best = true;
+      initial.best_value = e.last.best_value;
+      initial.best_iteration = e.last.best_iteration;
+      initial.counter = e.last.patience_counter;
+    }
+    subscribe(self, spawn_early_stopper(self->system(), self, id, rule, initial));
+  }
+  training_request request;
+  request.job = id;
+  request.spec = e.rec.spec;
+  request.dataset = std::move(grant.dataset);
+  request.assignment = std::move(grant.assignment);
+  request.workspace = st.workspace;
+  self->send(st.workers[*e.worker].handle, train_atom::value, std::move(request));
+  announce(self, e);
+}
+
+// Gives the head of the queue to every idle worker.
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  if (st.shutting_down)
+    return;
+  for (std::size_t slot = 0; slot < st.workers.size(); ++slot) {
+    if (st.workers[slot].job)
+      continue;
+    auto next = st.queue.pop_front();
+    if (!next)
+      return;
+    persist_order(self);
+    auto id = *next;
+    auto& e = st.jobs.at(id);
+    e.dispatching = true;
+    e.worker = slot;
+    st.workers[slot].job = id;
+    self->request(st.datasets, caf::infinite, split_atom::value, e.rec.spec.split, true)
+      .then([=](split_grant& grant) { start(self, id, std::move(grant)); },
+            [=](caf::error& err) {
+              auto& job = self->state.jobs.at(id);
+              finish(self, job, job_state::failed, describe(err));
+              maybe_finish_shutdown(self);
+              dispatch(self);
+            });
+  }
+}
+
+// Checks a submission against the jobs already known for its tool.
+std::optional<caf::error> check_tool_history(const scheduler_state& st, const job_spec& spec) {
+  const job_entry* previous = nullptr;
+  for (const auto& [id, e] : st.jobs) {
+    const auto& r = e.rec;
+    if (r.spec.tool.name != spec.tool.name || r.state == job_state::cancelled ||
+        r.state == job_state::failed)
+      continue;
+    previous = &e;
+  }
+  const auto& tool = spec.tool.name;
+  if (spec.continue_training) {
+    if (spec.settings.iterations <= 0)
+      return make_caf_error(error_code::invalid_config,
+                            "job '" + spec.name + "': continue training needs an explicit "
+                            "iterations count (iterations = N)");
+    if (!previous)
+      return make_caf_error(error_code::unknown_tool,
+                            "job '" + spec.name + "': tool '" + tool +
+                              "' has no training to continue; submit a job without continue "
+                              "first");
+    if (previous->rec.spec.split != spec.split)
+      return make_caf_error(error_code::split_mismatch,
+                            "job '" + spec.name + "': tool '" + tool + "' was trained on split '" +
+                              previous->rec.spec.split + "'; continue training must use split '" +
+                              previous->rec.spec.split + "' (or train a new tool on split '" +
+                              spec.split + "')");
+    return std::nullopt;
+  }
+  if (previous)
+    return make_caf_error(error_code::already_exists,
+                          "job '" + spec.name + "': tool '" + tool + "' is already trained by job '" +
+                            previous->rec.spec.name +
+                            "'; to train it further set continue = true with an explicit "
+                            "iterations count, or name a new tool");
+  return std::nullopt;
+}
+
+scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> db,
+                                         scheduler_options options, dataset_actor datasets) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.workspace = options.workspace;
+  st.now_ms = options.now_ms ? options.now_ms : system_now_ms;
+  st.datasets = std::move(datasets);
+  // Reload: queued jobs by stored position, then jobs that were running go first again.
+  if (auto jobs = st.db->load_jobs()) {
+    std::vector<std::pair<std::int64_t, job_id>> queued;
+    std::vector<std::pair<std::int64_t, job_id>> interrupted;
+    for (auto& rec : *jobs) {
+      auto id = rec.id;
+      auto& e = st.jobs[id];
+      e.rec = std::move(rec);
+      st.by_name[e.rec.spec.name] = id;
+      if (!is_final(e.rec.state) && e.rec.run_order > 0)
+        if (auto reports = st.db->load_iterations(id); reports && !reports->empty())
+          e.last = reports->back();
+      if (e.rec.state == job_state::queued)
+        queued.emplace_back(e.rec.queue_position, id);
+      else if (e.rec.state == job_state::running)
+        interrupted.emplace_back(e.rec.run_order, id);
+    }
+    std::sort(queued.begin(), queued.end());
+    std::sort(interrupted.begin(), interrupted.end());
+    for (auto& [pos, id] : interrupted) {
+      st.jobs[id].rec.state = job_state::queued;
+      persist(self, st.jobs[id]);
+      st.queue.push_back(id);
+    }
+    for (auto& [pos, id] : queued)
+      st.queue.push_back(id);
+    persist_order(self);
+  }
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& ls = self->state.listeners;
+    ls.erase(std::remove_if(ls.begin(), ls.end(),
+                            [&](const event_listener& l) { return l.address() == msg.source; }),
+             ls.end());
+  });
+  return {
+    [=](submit_atom, job_spec& spec) -> caf::result<job_id> {
+      auto& st = self->state;
+      if (auto known = st.by_name.find(spec.name); known != st.by_name.end())
+        return known->second;  // resubmitting a campaign finds its jobs again
+      if (spec.settings.devices > 1)
+        return make_caf_error(error_code::invalid_request,
+                              "job '" + spec.name + "': devices = " +
+                                std::to_string(spec.settings.devices) +
+                                " needs a multi-device cluster; one process trains a job on one "
+                                "device (set devices = 1)");
+      if (auto err = check_tool_history(st, spec))
+        return std::move(*err);
+      job_record rec;
+      rec.spec = std::move(spec);
+      rec.state = job_state::queued;
+      rec.submitted_ms = st.now_ms();
+      rec.queue_position = static_cast<std::int64_t>(st.queue.size());
+      auto id = st.db->insert_job(rec);
+      if (!id)
+        return make_caf_error(id.error());
+      rec.id = *id;
+      auto& e = st.jobs[*id];
+      e.rec = std::move(rec);
+      st.by_name[e.rec.spec.name] = *id;
+      st.queue.push_back(*id);
+      announce(self, e);
+      dispatch(self);
+      return *id;
+    },
+    [=](move_atom, job_id id, std::uint32_t position) -> caf::result<std::vector<job_id>> {
+      auto& st = self->state;
+      if (!st.jobs.count(id))
+        return not_found(id);
+      auto moved = st.queue;
+      if (auto ok = moved.move(id, position); !ok)
+        return make_caf_error(ok.error());
+      if (auto ok = st.db->save_queue_order(moved.order()); !ok)
+        return make_caf_error(ok.error());
+      st.queue = std::move(moved);
+      announce(self, st.jobs.at(id));
+      return st.queue.order();
+    },
+    [=](top_atom, job_id id) -> caf::result<std::vector<job_id>> {
+      auto& st = self->state;
+      if (!st.jobs.count(id))
+        return not_found(id);
+      auto moved = st.queue;
+      if (auto ok = moved.top(id); !ok)
+        return make_caf_error(ok.error());
+      if (auto ok = st.db->save_queue_order(moved.order()); !ok)
+        return make_caf_error(ok.error());
+      st.queue = std::move(moved);
+      announce(self, st.jobs.at(id));
+      return st.queue.order();
+    },
+    [=](cancel_atom, job_id id) -> caf::result<job_info> {
+      auto& st = self->state;
+      auto it = st.jobs.find(id);
+      if (it == st.jobs.end())
+        return not_found(id);
+      auto& e = it->second;
+      if (!st.queue.contains(id))
+        return make_caf_error(error_code::invalid_request,
+                              "job " + std::to_string(id) + " is " + to_string(e.rec.state) +
+                                ", not queued; only queued jobs can be cancelled" +
+                                (e.rec.state == job_state::running ? " (stop it instead)" : ""));
+      st.queue.remove(id);
+      persist_order(self);
+      finish(self, e, job_state::cancelled, "cancelled while queued");
+      return info_of(st, e);
+    },
+    [=](stop_atom, job_id id, std::string& reason) -> caf::result<job_info> {
+      auto& st = self->state;
+      auto it = st.jobs.find(id);
+      if (it == st.jobs.end())
+        return not_found(id);
+      auto& e = it->second;
+      if (reason.empty())
+        reason = "stopped by request";
+      if (st.queue.contains(id)) {
+        st.queue.remove(id);
+        persist_order(self);
+        finish(self, e, job_state::cancelled, reason);
+      } else if (e.dispatching || e.rec.state == job_state::running) {
+        if (e.stop_reason.empty())
+          e.stop_reason = reason;
+        if (e.rec.state == job_state::running && e.worker)
+          self->send(st.workers[*e.worker].handle, stop_atom::value, id);
+      } else {
+        return make_caf_error(error_code::invalid_request,
+                              "job " + std::to_string(id) + " already " +
+                                to_string(e.rec.state) + "; nothing to stop");
+      }
+      return info_of(st, e);
+    },
+    [=](list_atom) {
+      std::vector<job_info> all;
+      all.reserve(self->state.jobs.size());
+      for (const auto& [id, e] : self->state.jobs)
+        all.push_back(info_of(self->state, e));
+      return all;
+    },
+    [=](progress_atom, job_id id) -> caf::result<job_info> {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return not_found(id);
+      return info_of(self->state, it->second);
+    },
+    [=](wait_atom, job_id id, std::int64_t timeout_ms) -> caf::result<job_result> {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return not_found(id);
+      if (is_final(it->second.rec.state))
+        return result_of(it->second);
+      auto waiter = spawn_waiter(self->system());
+      subscribe(self, caf::actor_cast<event_listener>(waiter));
+      return self->delegate(waiter, wait_atom::value, id, timeout_ms);
+    },
+    [=](wait_iter_atom, job_id id, std::int64_t timeout_ms) -> caf::result<iteration_report> {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return not_found(id);
+      if (is_final(it->second.rec.state))
+        return make_caf_error(error_code::invalid_request,
+                              "job " + std::to_string(id) + " already " +
+                                to_string(it->second.rec.state) + "; no further iteration");
+      auto waiter = spawn_waiter(self->system());
+      subscribe(self, caf::actor_cast<event_listener>(waiter));
+      return self->delegate(waiter, wait_iter_atom::value, id, timeout_ms);
+    },
+    [=](subscribe_atom, event_listener& listener) { subscribe(self, listener); },
+    [=](register_atom, worker_actor& worker, worker_info& info) -> std::uint32_t {
+      auto& st = self->state;
+      st.workers.push_back(worker_slot{std::move(worker), std::move(info), std::nullopt});
+      dispatch(self);
+      return static_cast<std::uint32_t>(st.workers.size() - 1);
+    },
+    [=](iterated_atom, iteration_report& report) {
+      auto& st = self->state;
+      auto it = st.jobs.find(report.job);
+      if (it == st.jobs.end())
+        return;
+      auto& e = it->second;
+      auto now = st.now_ms();
+      e.seconds.push_back(report.metrics.count("seconds") ? report.metrics.at("seconds")
+                                                          : (now - e.current_since_ms) / 1000.0);
+      e.current_since_ms = now;
+      e.last = report;
+      e.rec.trained_iterations = report.iteration;
+      e.rec.best_iteration = report.best_iteration;
+      e.rec.batch_size = report.batch_size;
+      if (auto ok = st.db->save_iteration(report); !ok)
+        caf::aout(self) << "trainyard: cannot save an iteration: " << ok.error().message
+                        << std::endl;
+      persist(self, e);
+      broadcast(self, iterated_atom::value, report);
+    },
+    [=](probed_atom, job_id id, probe_result& probe) {
+      auto it = self->state.jobs.find(id);
+      if (it == self->state.jobs.end())
+        return;
+      it->second.rec.batch_size = probe.train_batch_size;
+      persist(self, it->second);
+      announce(self, it->second);
+    },
+    [=](finished_atom, job_id id, training_outcome& outcome) {
+      auto& st = self->state;
+      auto it = st.jobs.find(id);
+      if (it == st.jobs.end())
+        return;
+      auto& e = it->second;
+      if (e.interrupting && outcome.state == job_state::stopped) {
+        e.rec.trained_iterations = std::max(e.rec.trained_iterations, outcome.trained_iterations);
+        requeue_at_head(self, e);
+      } else {
+        e.rec.trained_iterations = outcome.trained_iterations;
+        e.rec.best_iteration = outcome.best_iteration;
+        e.rec.final_metrics = outcome.final_metrics;
+        if (outcome.batch_size > 0)
+          e.rec.batch_size = outcome.batch_size;
+        auto message = outcome.state == job_state::stopped && !e.stop_reason.empty()
+                         ? e.stop_reason
+                         : outcome.message;
+        finish(self, e, outcome.state, message);
+      }
+      maybe_finish_shutdown(self);
+      dispatch(self);
+    },
+    [=](shutdown_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      st.shutting_down = true;
+      for (auto& [id, e] : st.jobs) {
+        if (e.rec.state == job_state::running && e.worker) {
+          e.interrupting = true;
+          self->send(st.workers[*e.worker].handle, stop_atom::value, id);
+        }
+      }
+      auto rp = self->make_response_promise<bool>();
+      st.shutdown_waiters.push_back(rp);
+      maybe_finish_shutdown(self);
+      return rp;
+    },
+  };
+}
+
+}  // namespace
+
+expected<scheduler_actor> spawn_scheduler(caf::actor_system& system, scheduler_options options,
+                                          dataset_actor datasets) {
+  auto db = store::open(options.workspace + "/trainyard.db");
+  if (!db)
+    return db.error();
+  return system.spawn(scheduler, std::move(*db), std::move(options), std::move(datasets));
+}
+
+}  // namespace trainyard

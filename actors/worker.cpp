@@ -1,0 +1,128 @@
+#include "actors/worker.hpp"
+
+#include <atomic>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <caf/all.hpp>
+
+namespace trainyard {
+
+namespace {
+
+// Called on the training thread: turns engine callbacks into messages to the worker actor.
+class forwarding_observer : public training_observer {
+ public:
+  forwarding_observer(worker_actor worker, job_id job, std::shared_ptr<std::atomic<bool>> stop)
+    : worker_(std::move(worker)), job_(job), stop_(std::move(stop)) {}
+
+  void batch_size_chosen(const probe_result& probe) override {
+    caf::anon_send(worker_, probed_atom::value, job_, probe);
+  }
+  void iteration_completed(const iteration_report& report) override {
+    caf::anon_send(worker_, iterated_atom::value, report);
+  }
+  bool stop_requested() const override { return stop_->load(std::memory_order_relaxed); }
+
+ private:
+  worker_actor worker_;
+  job_id job_;
+  std::shared_ptr<std::atomic<bool>> stop_;
+};
+
+struct worker_state {
+  std::shared_ptr<training_engine> engine;
+  worker_info info;
+  std::optional<job_id> job;                 // the job on the device, if any
+  scheduler_actor report_to;                 // who sent the job
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread;
+  static inline const char* name = "worker";
+
+  ~worker_state() {
+    // The actor is going away (shutdown): end the training between two steps and wait for it.
+    stop->store(true);
+    if (thread.joinable())
+      thread.join();
+  }
+};
+
+worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
+                                   std::shared_ptr<training_engine> engine, worker_info info) {
+  self->state.engine = std::move(engine);
+  self->state.info = std::move(info);
+  return {
+    [=](train_atom, training_request& request) {
+      auto& st = self->state;
+      auto sender = caf::actor_cast<scheduler_actor>(self->current_sender());
+      if (st.job) {
+        // The scheduler never does this; answer so the job is not lost if it ever happens.
+        training_outcome busy;
+        busy.state = job_state::failed;
+        busy.message = "worker " + st.info.name + " is busy with job " + std::to_string(*st.job);
+        self->send(sender, finished_atom::value, request.job, busy);
+        return;
+      }
+      if (st.thread.joinable())
+        st.thread.join();  // the previous job's thread has already returned
+      st.job = request.job;
+      st.report_to = sender;
+      st.stop = std::make_shared<std::atomic<bool>>(false);
+      auto me = caf::actor_cast<worker_actor>(self);
+      st.thread = std::thread([engine = st.engine, stop = st.stop, me,
+                               request = std::move(request)]() {
+        forwarding_observer observer(me, request.job, stop);
+        auto outcome = engine->train(request, observer);
+        caf::anon_send(me, finished_atom::value, request.job, std::move(outcome));
+      });
+    },
+    [=](stop_atom, job_id job) {
+      if (self->state.job == job)
+        self->state.stop->store(true);
+    },
+    [=](info_atom) { return self->state.info; },
+    [=](iterated_atom, iteration_report& report) {
+      self->send(self->state.report_to, iterated_atom::value, std::move(report));
+    },
+    [=](probed_atom, job_id job, probe_result& probe) {
+      self->send(self->state.report_to, probed_atom::value, job, std::move(probe));
+    },
+    [=](finished_atom, job_id job, training_outcome& outcome) {
+      auto& st = self->state;
+      if (st.thread.joinable())
+        st.thread.join();
+      st.job.reset();
+      self->send(st.report_to, finished_atom::value, job, std::move(outcome));
+    },
+  };
+}
+
+}  // namespace
+
+worker_info cpu_worker_info() {
+  worker_info info;
+  info.name = "cpu";
+  info.kind = "cpu";
+  info.threads = static_cast<int>(std::thread::hardware_concurrency());
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    std::istringstream in(line);
+    std::string key;
+    std::uint64_t kib = 0;
+    if (in >> key >> kib && key == "MemTotal:") {
+      info.memory_bytes = kib * 1024;
+      break;
+    }
+  }
+  return info;
+}
+
+worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,
+                          worker_info info) {
+  return system.spawn(worker, std::move(engine), std::move(info));
+}
+
+}  // namespace trainyard

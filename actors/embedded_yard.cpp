@@ -1,0 +1,108 @@
+#include "actors/embedded_yard.hpp"
+
+#include <filesystem>
+
+#include <caf/all.hpp>
+
+#include "actors/dataset.hpp"
+#include "actors/worker.hpp"
+
+namespace trainyard {
+
+namespace {
+
+// Blocking request from a scoped actor; the answer or the error as a value.
+template <class T, class Handle, class... Ts>
+expected<T> ask(caf::actor_system& system, const Handle& dest, Ts&&... xs) {
+  caf::scoped_actor self{system};
+  expected<T> result = make_failure(error_code::interrupted, "no answer");
+  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+    .receive([&](T& value) { result = std::move(value); },
+             [&](caf::error& err) {
+               auto code = code_of(err);
+               result = make_failure(code == error_code::none ? error_code::interrupted : code,
+                                     describe(err));
+             });
+  return result;
+}
+
+}  // namespace
+
+void configure_actor_system(caf::actor_system_config& cfg) {
+  register_protocol(cfg);
+  // Request/response latency on one machine is about half with the sharing policy (STACK.md).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+embedded_yard::embedded_yard(caf::actor_system& system, dataset_actor datasets,
+                             scheduler_actor scheduler)
+  : system_(system), datasets_(std::move(datasets)), scheduler_(std::move(scheduler)) {}
+
+expected<std::unique_ptr<embedded_yard>> embedded_yard::start(caf::actor_system& system,
+                                                              scheduler_options options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.workspace, ec);
+  if (ec)
+    return make_failure(error_code::storage_failed,
+                        "cannot create the workspace folder '" + options.workspace +
+                          "': " + ec.message());
+  auto datasets = spawn_dataset_actor(system, options.workspace);
+  if (!datasets)
+    return datasets.error();
+  auto scheduler = spawn_scheduler(system, std::move(options), *datasets);
+  if (!scheduler) {
+    caf::anon_send_exit(*datasets, caf::exit_reason::user_shutdown);
+    return scheduler.error();
+  }
+  return std::unique_ptr<embedded_yard>(new embedded_yard(system, *datasets, *scheduler));
+}
+
+embedded_yard::~embedded_yard() {
+  for (auto& w : workers_)
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(scheduler_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(datasets_, caf::exit_reason::user_shutdown);
+}
+
+expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine> engine) {
+  auto info = cpu_worker_info();
+  auto worker = spawn_worker(system_, std::move(engine), info);
+  auto index = ask<std::uint32_t>(system_, scheduler_, register_atom::value, worker, info);
+  if (!index)
+    return index.error();
+  workers_.push_back(worker);
+  return worker;
+}
+
+expected<void> embedded_yard::declare(const std::vector<dataset_spec>& datasets,
+                                      const std::vector<split_spec>& splits) {
+  for (const auto& d : datasets)
+    if (auto n = ask<std::int64_t>(system_, datasets_, define_atom::value, d); !n)
+      return n.error();
+  for (const auto& s : splits)
+    if (auto summary = ask<split_summary>(system_, datasets_, define_atom::value, s); !summary)
+      return summary.error();
+  return {};
+}
+
+expected<job_id> embedded_yard::submit(const job_spec& job) {
+  return ask<job_id>(system_, scheduler_, submit_atom::value, job);
+}
+
+expected<job_result> embedded_yard::wait(job_id job, std::int64_t timeout_ms) {
+  return ask<job_result>(system_, scheduler_, wait_atom::value, job, timeout_ms);
+}
+
+expected<std::vector<job_info>> embedded_yard::list() {
+  return ask<std::vector<job_info>>(system_, scheduler_, list_atom::value);
+}
+
+expected<void> embedded_yard::shutdown() {
+  auto done = ask<bool>(system_, scheduler_, shutdown_atom::value);
+  if (!done)
+    return done.error();
+  return {};
+}
+
+}  // namespace trainyard

@@ -1,0 +1,56 @@
+// The one-process trainyard: a dataset actor, a scheduler and local workers in one actor system,
+// wired together. `trainyard run`, the actor tests and the benchmarks build on it; a cluster
+// node (a later issue) spawns the same roles in separate processes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/protocol.hpp"
+#include "actors/scheduler.hpp"
+#include "runtime/error.hpp"
+#include "runtime/training_engine.hpp"
+
+namespace trainyard {
+
+/// Registers the protocol and sets the options trainyard runs CAF with.
+void configure_actor_system(caf::actor_system_config& cfg);
+
+class embedded_yard {
+ public:
+  /// Creates the workspace folder, spawns the dataset actor and the scheduler.
+  static expected<std::unique_ptr<embedded_yard>> start(caf::actor_system& system,
+                                                        scheduler_options options);
+  /// Ends every actor it spawned (workers stop their training between two steps).
+  ~embedded_yard();
+
+  /// Spawns a CPU worker training with `engine` and registers it with the scheduler.
+  expected<worker_actor> add_worker(std::shared_ptr<training_engine> engine);
+
+  /// Declares datasets then splits (blocking requests); the first refusal is returned.
+  expected<void> declare(const std::vector<dataset_spec>& datasets,
+                         const std::vector<split_spec>& splits);
+
+  /// Blocking request helpers for clients in the same process.
+  expected<job_id> submit(const job_spec& job);
+  expected<job_result> wait(job_id job, std::int64_t timeout_ms = 0);
+  expected<std::vector<job_info>> list();
+  /// Interrupts running jobs so that they resume on the next start; waits for the workers.
+  expected<void> shutdown();
+
+  const scheduler_actor& scheduler() const { return scheduler_; }
+  const dataset_actor& datasets() const { return datasets_; }
+  caf::actor_system& system() { return system_; }
+
+ private:
+  embedded_yard(caf::actor_system& system, dataset_actor datasets, scheduler_actor scheduler);
+  caf::actor_system& system_;
+  dataset_actor datasets_;
+  scheduler_actor scheduler_;
+  std::vector<worker_actor> workers_;
+};
+
+}  // namespace trainyard

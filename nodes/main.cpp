@@ -1,0 +1,28 @@
+// Entry point of the trainyard program: parses the command line and runs the subcommand.
+#include <iostream>
+
+#include "config/command_line.hpp"
+#include "nodes/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace trainyard;
+  auto cl = parse_command_line(argc, argv);
+  if (!cl) {
+    std::cerr << cl.error().message << std::endl;
+    return 2;
+  }
+  if (cl->help) {
+    std::cout << cl->help_text;
+    return 0;
+  }
+  if (cl->command == "run")
+    return run_command(cl->run);
+  if (cl->command == "evaluate")
+    return evaluate_command(cl->evaluate);
+  if (cl->command == "predict")
+    return predict_command(cl->predict);
+  if (cl->command == "queue")
+    return queue_command(cl->queue);
+  std::cerr << "trainyard: unknown command " << cl->command << std::endl;
+  return 2;
+}

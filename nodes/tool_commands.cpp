@@ -1,0 +1,163 @@
+// evaluate, predict and queue: read the workspace directly (no actors needed).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "nodes/commands.hpp"
+#include "runtime/store.hpp"
+#include "runtime/torch/engine.hpp"
+
+namespace trainyard {
+
+namespace {
+
+expected<std::unique_ptr<store>> open_workspace(const std::string& workspace) {
+  auto path = workspace + "/trainyard.db";
+  if (!std::filesystem::exists(path))
+    return make_failure(error_code::storage_failed,
+                        "no workspace at '" + workspace + "' (no trainyard.db there); pass the "
+                        "folder a campaign ran in with --workspace");
+  return store::open(path);
+}
+
+int fail(const failure& f) {
+  std::cerr << "trainyard: " << f.message << std::endl;
+  return f.code == error_code::invalid_config ? 2 : 1;
+}
+
+}  // namespace
+
+void print_evaluation(const std::string& tool, const std::string& set, const evaluation& e,
+                      bool json) {
+  if (json) {
+    nlohmann::json j;
+    j["tool"] = tool;
+    j["set"] = set;
+    j["images"] = e.images;
+    j["accuracy"] = e.accuracy;
+    j["class_names"] = e.class_names;
+    j["per_class_accuracy"] = e.per_class_accuracy;
+    j["confusion"] = e.confusion;
+    std::cout << j.dump() << std::endl;
+    return;
+  }
+  std::printf("%s on the %s set: accuracy %.4f (%lld images)\n", tool.c_str(), set.c_str(),
+              e.accuracy, static_cast<long long>(e.images));
+  std::printf("  %-14s %9s\n", "class", "accuracy");
+  for (std::size_t c = 0; c < e.class_names.size() && c < e.per_class_accuracy.size(); ++c)
+    std::printf("  %-14s %9.4f\n", e.class_names[c].c_str(), e.per_class_accuracy[c]);
+  std::printf("  confusion matrix (rows: true class, columns: predicted)\n");
+  for (std::size_t r = 0; r < e.confusion.size(); ++r) {
+    std::printf("  %-14s", r < e.class_names.size() ? e.class_names[r].c_str() : "?");
+    for (auto n : e.confusion[r])
+      std::printf(" %5lld", static_cast<long long>(n));
+    std::printf("\n");
+  }
+}
+
+int evaluate_command(const evaluate_options& options) {
+  auto db = open_workspace(options.workspace);
+  if (!db)
+    return fail(db.error());
+  auto jobs = (*db)->load_jobs();
+  if (!jobs)
+    return fail(jobs.error());
+  // The tool's split is the one its (latest) training job used.
+  const job_record* trained = nullptr;
+  for (const auto& j : *jobs)
+    if (j.spec.tool.name == options.tool && j.trained_iterations > 0 &&
+        (!trained || j.run_order > trained->run_order))
+      trained = &j;
+  if (!trained)
+    return fail(make_failure(error_code::unknown_tool,
+                             "no trained tool named '" + options.tool + "' in workspace '" +
+                               options.workspace + "' (see 'trainyard queue')"));
+  auto split = (*db)->load_split(trained->spec.split);
+  if (!split)
+    return fail(split.error());
+  if (!*split)
+    return fail(make_failure(error_code::unknown_split,
+                             "split '" + trained->spec.split + "' is missing from the workspace"));
+  auto datasets = (*db)->load_datasets();
+  if (!datasets)
+    return fail(datasets.error());
+  auto ds = std::find_if(datasets->begin(), datasets->end(),
+                         [&](const dataset_spec& d) { return d.name == (*split)->spec.dataset; });
+  if (ds == datasets->end())
+    return fail(make_failure(error_code::unknown_dataset,
+                             "dataset '" + (*split)->spec.dataset + "' is missing from the workspace"));
+  auto set = options.set == "train"        ? train_set
+             : options.set == "validation" ? validation_set
+                                           : test_set;
+  auto e = evaluate_tool(options.workspace, options.tool, *ds, (*split)->assignment, set);
+  if (!e)
+    return fail(e.error());
+  print_evaluation(options.tool, options.set, *e, options.json);
+  return 0;
+}
+
+int predict_command(const predict_options& options) {
+  auto predictions = predict_images(options.workspace, options.tool, options.images);
+  if (!predictions)
+    return fail(predictions.error());
+  if (options.json) {
+    auto j = nlohmann::json::array();
+    for (const auto& p : *predictions)
+      j.push_back({{"image", p.image}, {"label", p.label}, {"label_name", p.label_name},
+                   {"score", p.score}});
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  for (const auto& p : *predictions)
+    std::printf("%s\t%s\t%.4f\n", p.image.c_str(), p.label_name.c_str(), p.score);
+  return 0;
+}
+
+int queue_command(const queue_options& options) {
+  auto db = open_workspace(options.workspace);
+  if (!db)
+    return fail(db.error());
+  auto jobs = (*db)->load_jobs();
+  if (!jobs)
+    return fail(jobs.error());
+  // Queued jobs in queue order first, then the others in the order they ran.
+  std::stable_sort(jobs->begin(), jobs->end(), [](const job_record& a, const job_record& b) {
+    auto key = [](const job_record& j) {
+      return j.state == job_state::queued ? std::make_pair(0, j.queue_position)
+                                          : std::make_pair(j.run_order > 0 ? 1 : 2, j.run_order);
+    };
+    return key(a) < key(b);
+  });
+  if (options.json) {
+    auto j = nlohmann::json::array();
+    for (const auto& r : *jobs)
+      j.push_back({{"id", r.id}, {"name", r.spec.name}, {"tool", r.spec.tool.name},
+                   {"split", r.spec.split}, {"state", to_string(r.state)},
+                   {"queue_position", r.queue_position}, {"run_order", r.run_order},
+                   {"trained_iterations", r.trained_iterations},
+                   {"best_iteration", r.best_iteration}, {"batch_size", r.batch_size},
+                   {"final_metrics", r.final_metrics}, {"message", r.message}});
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  std::printf("%4s  %-18s %-14s %-10s %5s %4s %6s %6s %9s  %s\n", "id", "job", "tool", "state",
+              "queue", "ran", "iters", "batch", "test_acc", "message");
+  for (const auto& r : *jobs) {
+    auto acc = r.final_metrics.find("test_accuracy");
+    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %6d %6d %9s  %s\n",
+                static_cast<unsigned long long>(r.id), r.spec.name.c_str(),
+                r.spec.tool.name.c_str(), to_string(r.state),
+                r.queue_position >= 0 ? std::to_string(r.queue_position + 1).c_str() : "-",
+                r.run_order > 0 ? std::to_string(r.run_order).c_str() : "-", r.trained_iterations,
+                r.batch_size,
+                acc != r.final_metrics.end() ? std::to_string(acc->second).substr(0, 6).c_str()
+                                             : "-",
+                r.message.c_str());
+  }
+  return 0;
+}
+
+}  // namespace trainyard

@@ -140,7 +140,7 @@ dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_sta
       if (auto ok = move_images(split->assignment, images, static_cast<split_set>(to),
                                 split->locked);
           !ok)
-        return make_caf_error(ok.error());
+        return make_caf_error(ok.error().code, "split '" + name + "': " + ok.error().message);
       if (auto ok = st.db->save_split(*split); !ok)
         return make_caf_error(ok.error());
       return summarize(*split);

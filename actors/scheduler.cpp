@@ -149,6 +149,13 @@ void subscribe(self_ptr self, const event_listener& listener) {
   self->state.listeners.push_back(listener);
 }
 
+// Helpers the scheduler spawns (waiters, early stoppers) are linked to it: when the scheduler
+// goes away they go too, and the actor system can shut down.
+void adopt(self_ptr self, const event_listener& helper) {
+  self->link_to(helper);
+  subscribe(self, helper);
+}
+
 // The tool's iteration count before a job starts: what earlier jobs of the tool trained.
 int tool_iterations(const scheduler_state& st, const job_entry& job) {
   int most = 0;
@@ -242,7 +249,7 @@ void start(self_ptr self, job_id id, split_grant grant) {
       initial.best_iteration = e.last.best_iteration;
       initial.counter = e.last.patience_counter;
     }
-    subscribe(self, spawn_early_stopper(self->system(), self, id, rule, initial));
+    adopt(self, spawn_early_stopper(self->system(), self, id, rule, initial));
   }
   training_request request;
   request.job = id;
@@ -477,7 +484,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       if (is_final(it->second.rec.state))
         return result_of(it->second);
       auto waiter = spawn_waiter(self->system());
-      subscribe(self, caf::actor_cast<event_listener>(waiter));
+      adopt(self, caf::actor_cast<event_listener>(waiter));
       return self->delegate(waiter, wait_atom::value, id, timeout_ms);
     },
     [=](wait_iter_atom, job_id id, std::int64_t timeout_ms) -> caf::result<iteration_report> {
@@ -489,7 +496,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
                               "job " + std::to_string(id) + " already " +
                                 to_string(it->second.rec.state) + "; no further iteration");
       auto waiter = spawn_waiter(self->system());
-      subscribe(self, caf::actor_cast<event_listener>(waiter));
+      adopt(self, caf::actor_cast<event_listener>(waiter));
       return self->delegate(waiter, wait_iter_atom::value, id, timeout_ms);
     },
     [=](subscribe_atom, event_listener& listener) { subscribe(self, listener); },

@@ -1,0 +1,187 @@
+// The trainyard program as a user runs it: real processes, real campaign files, real training on
+// a slice of Fashion-MNIST. Every wait is bounded; workspaces are temporary folders.
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/dataset_index.hpp"
+#include "tests/nodes/process.hpp"
+
+namespace trainyard::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+const std::string binary = TRAINYARD_BINARY;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("trainyard-cli-" + std::to_string(rd()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+  std::string workspace() const { return (dir_ / "yard").string(); }
+
+  // A small campaign: 1,500 training images, a narrow model, fixed iterations.
+  std::string small_campaign(int iterations, int train = 1500) {
+    return write("small.ini",
+                 "[campaign]\nworkspace = " + workspace() +
+                   "\n"
+                   "[dataset.fashion]\nkind = fashion-mnist\nsubset = train\n"
+                   "[split.small]\ndataset = fashion\nmode = count\ntrain = " +
+                   std::to_string(train) +
+                   "\nvalidation = 300\ntest = 300\nseed = 3\n"
+                   "[tool.shirts]\nkind = classify\ndataset = fashion\nmodel_width = 8\n"
+                   "[job.first]\ntool = shirts\nsplit = small\niterations = " +
+                   std::to_string(iterations) + "\nbatch_size = 64\n");
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, HelpListsTheCommandsAndEachCommandHasHelp) {
+  auto [code, out] = run_program({binary, "--help"}, 30s);
+  EXPECT_EQ(code, 0);
+  for (auto cmd : {"run", "evaluate", "predict", "queue"}) {
+    EXPECT_NE(out.find(cmd), std::string::npos) << out;
+    auto [c, o] = run_program({binary, cmd, "--help"}, 30s);
+    EXPECT_EQ(c, 0) << o;
+    EXPECT_NE(o.find("usage: trainyard " + std::string(cmd)), std::string::npos) << o;
+  }
+  auto [bad, text] = run_program({binary, "frobnicate"}, 30s);
+  EXPECT_EQ(bad, 2);
+  EXPECT_NE(text.find("unknown command 'frobnicate'"), std::string::npos) << text;
+}
+
+TEST_F(Cli, AMalformedCampaignNamesTheLineAndKeyAndTouchesNothing) {
+  auto path = write("bad.ini", "[dataset.fashion]\nkind = fashion-mnist\n[split.s]\ndataset = "
+                               "fashion\n[tool.t]\ndataset = fashion\n[job.j]\ntool = t\nsplit = "
+                               "s\niterations = many\n");
+  auto [code, out] = run_program({binary, "run", path, "--workspace", workspace()}, 30s);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad.ini:10:"), std::string::npos) << out;
+  EXPECT_NE(out.find("iterations"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(workspace())) << "a refused campaign must not create a workspace";
+}
+
+TEST_F(Cli, AMissingDatasetGivesAClearError) {
+  auto path = write("missing.ini",
+                    "[dataset.fashion]\nkind = fashion-mnist\npath = " + (dir_ / "nowhere").string() +
+                      "\n[split.s]\ndataset = fashion\n[tool.t]\ndataset = fashion\n[job.j]\ntool "
+                      "= t\nsplit = s\n");
+  auto [code, out] = run_program({binary, "run", path, "--workspace", workspace()}, 60s);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("nowhere"), std::string::npos) << out;
+  EXPECT_NE(out.find("dataset-fashion-mnist"), std::string::npos) << out;
+}
+
+TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
+  auto campaign = small_campaign(2);
+  auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 600s);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("it 2/2"), std::string::npos) << out;        // live progress lines
+  EXPECT_NE(out.find("on the test set: accuracy"), std::string::npos) << out;
+
+  auto tool = fs::path(workspace()) / "tools" / "shirts";
+  for (auto f : {"settings.json", "best.pt", "checkpoint.pt", "metrics.csv", "metrics.json",
+                 "curves.png"})
+    EXPECT_TRUE(fs::exists(tool / f)) << f;
+  std::ifstream csv(tool / "metrics.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);)
+    ++lines;
+  EXPECT_EQ(lines, 3);  // header + one row per iteration
+
+  auto [qc, qout] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
+  ASSERT_EQ(qc, 0) << qout;
+  auto jobs = nlohmann::json::parse(qout);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["state"], "completed");
+  EXPECT_EQ(jobs[0]["run_order"], 1);
+  EXPECT_EQ(jobs[0]["trained_iterations"], 2);
+
+  auto [ec, eout] = run_program({binary, "evaluate", "shirts", "--split", "test", "-w",
+                                 workspace(), "--json"},
+                                120s);
+  ASSERT_EQ(ec, 0) << eout;
+  auto eval = nlohmann::json::parse(eout);
+  EXPECT_EQ(eval["images"], 300);
+  EXPECT_GT(eval["accuracy"].get<double>(), 0.5);  // chance is 0.1
+  EXPECT_EQ(eval["confusion"].size(), 10u);
+
+  // Predict two real Fashion-MNIST test images written as PGM files.
+  dataset_spec test_data;
+  test_data.path = "/usr/share/datasets/fashion-mnist";
+  test_data.subset = "test";
+  auto images = load_idx_images(test_data);
+  auto labels = load_dataset_index(test_data);
+  ASSERT_TRUE(images && labels);
+  std::vector<std::string> files;
+  for (int i = 0; i < 2; ++i) {
+    auto file = (dir_ / ("item" + std::to_string(i) + ".pgm")).string();
+    std::ofstream pgm(file, std::ios::binary);
+    pgm << "P5\n28 28\n255\n";
+    pgm.write(reinterpret_cast<const char*>(images->pixels.data() + i * 784), 784);
+    files.push_back(file);
+  }
+  auto [pc, pout] = run_program({binary, "predict", "shirts", files[0], files[1], "-w",
+                                 workspace(), "--json"},
+                                60s);
+  ASSERT_EQ(pc, 0) << pout;
+  auto preds = nlohmann::json::parse(pout);
+  ASSERT_EQ(preds.size(), 2u);
+  for (auto& p : preds) {
+    EXPECT_GE(p["score"].get<double>(), 0.0);
+    EXPECT_LE(p["score"].get<double>(), 1.0);
+    EXPECT_FALSE(p["label_name"].get<std::string>().empty());
+  }
+  auto [bad, bout] = run_program({binary, "predict", "shirts", (dir_ / "none.png").string(),
+                                  "-w", workspace()},
+                                 60s);
+  EXPECT_NE(bad, 0);
+  EXPECT_NE(bout.find("none.png"), std::string::npos) << bout;
+}
+
+TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
+  auto campaign = small_campaign(4, 3000);
+  {
+    child_process run({binary, "run", campaign, "--plain"});
+    ASSERT_TRUE(run.read_until("it 1/4", 300s)) << run.output();
+    run.signal(SIGINT);
+    EXPECT_EQ(run.finish(120s), 130) << run.output();
+    EXPECT_NE(run.output().find("run the same command again"), std::string::npos);
+  }
+  auto [qc, qout] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
+  ASSERT_EQ(qc, 0) << qout;
+  auto jobs = nlohmann::json::parse(qout);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["state"], "queued");
+  EXPECT_GE(jobs[0]["trained_iterations"].get<int>(), 1);
+
+  auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 600s);
+  ASSERT_EQ(code, 0) << out;
+  auto [qc2, qout2] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
+  auto done = nlohmann::json::parse(qout2);
+  EXPECT_EQ(done[0]["state"], "completed");
+  EXPECT_EQ(done[0]["trained_iterations"], 4);
+  // A third run finds the job finished and trains nothing more.
+  auto [c3, o3] = run_program({binary, "run", campaign, "--plain"}, 300s);
+  EXPECT_EQ(c3, 0) << o3;
+  auto [qc3, qout3] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
+  EXPECT_EQ(nlohmann::json::parse(qout3)[0]["trained_iterations"], 4);
+}
+
+}  // namespace
+}  // namespace trainyard::testing

@@ -386,6 +386,11 @@ void tune_malloc() {
   std::call_once(once, [] {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    // Training runs on the worker's own thread, which glibc would serve from a secondary arena:
+    // those grow and shrink in 64 MiB heaps and churned pages like the main arena did before the
+    // settings above (the worker path trained 10-15% slower than the same loop on the main
+    // thread; bench/train_overhead). One arena keeps every thread on the tuned main heap.
+    mallopt(M_ARENA_MAX, 1);
   });
 }
 
@@ -1200,58 +1205,4 @@ std::string tool_folder(const std::string& workspace, const std::string& tool) {
 }
 
 // ================================================================================================
-// The overhead benchmark's baseline (diagnostics.hpp)
-
-expected<reference_loop_result> run_reference_loop(const dataset_spec& dataset,
-                                                   const std::vector<std::uint8_t>& assignment,
-                                                   const reference_loop_options& options) {
-  tune_malloc();
-  try {
-    const int threads = options.threads > 0
-                            ? options.threads
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
-    auto index = load_dataset_index(dataset);
-    if (!index)
-      return index.error();
-    const image_geometry geometry = dataset_geometry(dataset, 28, 28);
-    auto set = load_images(*index, images_in(assignment, train_set), geometry, threads);
-    if (!set)
-      return set.error();
-    const torch::Tensor images = input_transform(compute_normalization(set->images))(set->images);
-    const torch::Tensor& labels = set->labels;
-
-    torch::manual_seed(options.seed);
-    Classifier model(classifier_shape{geometry.channels, 28, 28,
-                                      static_cast<int>(index->class_names.size()),
-                                      options.model_width});
-    torch::optim::Adam optimizer(model->parameters(),
-                                 torch::optim::AdamOptions(options.learning_rate));
-    model->train();
-    const std::int64_t n = images.size(0), batch = options.batch_size;
-    const torch::Tensor order = torch::randperm(n, torch::kLong);
-    double loss_sum = 0;
-    const auto start = clock_type::now();
-    for (std::int64_t i = 0; i < n; i += batch) {
-      const torch::Tensor rows = order.narrow(0, i, std::min(batch, n - i));
-      const torch::Tensor x = images.index_select(0, rows);
-      const torch::Tensor y = labels.index_select(0, rows);
-      optimizer.zero_grad();
-      torch::Tensor loss = F::cross_entropy(model->forward(x), y);
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>() * static_cast<double>(rows.size(0));
-    }
-    reference_loop_result r;
-    r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    r.images = n;
-    r.images_per_s = static_cast<double>(n) / std::max(r.seconds, 1e-9);
-    r.mean_loss = loss_sum / static_cast<double>(std::max<std::int64_t>(n, 1));
-    return r;
-  } catch (const std::exception& e) {
-    return make_failure(error_code::training_failed,
-                        std::string("reference loop failed: ") + first_line(e.what()));
-  }
-}
-
 }  // namespace trainyard

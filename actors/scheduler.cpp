@@ -38,6 +38,9 @@ struct job_entry {
   bool dispatching = false;         // waiting for the split grant
   bool interrupting = false;        // stopped by shutdown: requeue instead of finishing
   std::string stop_reason;          // why a stop was asked
+  // Highest fraction reported so far: an auto job's estimate drops when a new best iteration
+  // moves its expected end, but a progress bar that goes backwards helps nobody.
+  mutable double fraction_floor = 0;
 };
 
 struct worker_slot {
@@ -103,7 +106,8 @@ job_info info_of(const scheduler_state& st, const job_entry& e) {
   if (r.state == job_state::running && e.current_since_ms > 0)
     in.seconds_into_current = (st.now_ms() - e.current_since_ms) / 1000.0;
   auto p = estimate_progression(in);
-  x.fraction = p.fraction;
+  e.fraction_floor = std::max(e.fraction_floor, p.fraction);
+  x.fraction = e.fraction_floor;
   x.eta_seconds = p.eta_seconds;
   x.target_iterations = p.target_iterations;
   return x;
@@ -235,6 +239,7 @@ void start(self_ptr self, job_id id, split_grant grant) {
   e.rec.started_ms = st.now_ms();
   e.current_since_ms = e.rec.started_ms;
   e.seconds.clear();
+  e.fraction_floor = 0;
   persist(self, e);
   const auto& s = e.rec.spec.settings;
   if (s.iterations == 0 && !e.rec.spec.continue_training) {

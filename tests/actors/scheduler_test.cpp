@@ -124,6 +124,38 @@ TEST_F(Scheduler, EarlyStoppingStopsAStalledJobAndKeepsTheBestIteration) {
   EXPECT_LT(r.trained_iterations, 25);
 }
 
+TEST_F(Scheduler, EarlyStoppingKeepsTheBestIterationsWeightsNotTheLast) {
+  add_worker();
+  auto job = small_job("demanding", "tool_demanding", 0);  // auto
+  job.settings.patience = 1;
+  job.settings.min_delta = 0.5;  // no later iteration can improve on the first by that much
+  job.settings.max_iterations = 25;
+  auto id = submit(job);
+  auto r = wait(id);
+  ASSERT_EQ(r.state, job_state::stopped) << r.message;
+  EXPECT_EQ(r.best_iteration, 1);
+  ASSERT_GE(r.trained_iterations, 2);
+  EXPECT_LE(r.trained_iterations, 3);
+  auto db = store::open(workspace_ + "/trainyard.db");
+  ASSERT_TRUE(db);
+  auto reports = (*db)->load_iterations(id);
+  ASSERT_TRUE(reports);
+  ASSERT_GE(reports->size(), 2u);
+  const double first = (*reports)[0].metrics.at("val_accuracy");
+  const double last = reports->back().metrics.at("val_accuracy");
+  EXPECT_EQ(r.final_metrics.at("val_accuracy"), first);
+  // The tool's weights are iteration 1's: evaluating them on the validation set gives exactly
+  // iteration 1's accuracy (the later iterations trained on and reached another one).
+  auto split = (*db)->load_split("small");
+  ASSERT_TRUE(split && *split);
+  auto eval = evaluate_tool(workspace_, "tool_demanding", fashion(), (*split)->assignment,
+                            validation_set);
+  ASSERT_TRUE(eval) << eval.error().message;
+  EXPECT_DOUBLE_EQ(eval->accuracy, first);
+  if (last != first)
+    EXPECT_NE(eval->accuracy, last);
+}
+
 TEST_F(Scheduler, ContinuedTrainingResumesAndRefusesAnotherSplit) {
   add_worker();
   auto first = submit(small_job("first", "shirts", 2));

@@ -126,7 +126,9 @@ job_result result_of(const job_entry& e) {
 }
 
 // Persists a job record; a failure is reported but the in-memory state stays authoritative.
-void persist(self_ptr self, const job_entry& e) {
+void persist(self_ptr self, job_entry& e) {
+  auto pos = self->state.queue.position_of(e.rec.id);
+  e.rec.queue_position = pos ? static_cast<std::int64_t>(*pos) : -1;
   if (auto ok = self->state.db->update_job(e.rec); !ok)
     caf::aout(self) << "trainyard: cannot save job " << e.rec.id << ": " << ok.error().message
                     << std::endl;
@@ -294,6 +296,21 @@ void dispatch(self_ptr self) {
   }
 }
 
+// Moves a queued job; the new order is persisted before it takes effect and is answered.
+caf::result<std::vector<job_id>> reorder(self_ptr self, job_id id, std::size_t position) {
+  auto& st = self->state;
+  if (!st.jobs.count(id))
+    return not_found(id);
+  auto moved = st.queue;
+  if (auto ok = moved.move(id, position); !ok)
+    return make_caf_error(ok.error());
+  if (auto ok = st.db->save_queue_order(moved.order()); !ok)
+    return make_caf_error(ok.error());
+  st.queue = std::move(moved);
+  announce(self, st.jobs.at(id));
+  return st.queue.order();
+}
+
 // Checks a submission against the jobs already known for its tool.
 std::optional<caf::error> check_tool_history(const scheduler_state& st, const job_spec& spec) {
   const job_entry* previous = nullptr;
@@ -403,32 +420,8 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       dispatch(self);
       return *id;
     },
-    [=](move_atom, job_id id, std::uint32_t position) -> caf::result<std::vector<job_id>> {
-      auto& st = self->state;
-      if (!st.jobs.count(id))
-        return not_found(id);
-      auto moved = st.queue;
-      if (auto ok = moved.move(id, position); !ok)
-        return make_caf_error(ok.error());
-      if (auto ok = st.db->save_queue_order(moved.order()); !ok)
-        return make_caf_error(ok.error());
-      st.queue = std::move(moved);
-      announce(self, st.jobs.at(id));
-      return st.queue.order();
-    },
-    [=](top_atom, job_id id) -> caf::result<std::vector<job_id>> {
-      auto& st = self->state;
-      if (!st.jobs.count(id))
-        return not_found(id);
-      auto moved = st.queue;
-      if (auto ok = moved.top(id); !ok)
-        return make_caf_error(ok.error());
-      if (auto ok = st.db->save_queue_order(moved.order()); !ok)
-        return make_caf_error(ok.error());
-      st.queue = std::move(moved);
-      announce(self, st.jobs.at(id));
-      return st.queue.order();
-    },
+    [=](move_atom, job_id id, std::uint32_t position) { return reorder(self, id, position); },
+    [=](top_atom, job_id id) { return reorder(self, id, 0); },
     [=](cancel_atom, job_id id) -> caf::result<job_info> {
       auto& st = self->state;
       auto it = st.jobs.find(id);

@@ -23,6 +23,22 @@ expected<std::unique_ptr<store>> open_workspace(const std::string& workspace) {
   return store::open(path);
 }
 
+// The workspace's store and every job in it.
+struct workspace_jobs {
+  std::unique_ptr<store> db;
+  std::vector<job_record> jobs;
+};
+
+expected<workspace_jobs> load_workspace_jobs(const std::string& workspace) {
+  auto db = open_workspace(workspace);
+  if (!db)
+    return db.error();
+  auto jobs = (*db)->load_jobs();
+  if (!jobs)
+    return jobs.error();
+  return workspace_jobs{std::move(*db), std::move(*jobs)};
+}
+
 int fail(const failure& f) {
   std::cerr << "trainyard: " << f.message << std::endl;
   return f.code == error_code::invalid_config ? 2 : 1;
@@ -59,12 +75,11 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
 }
 
 int evaluate_command(const evaluate_options& options) {
-  auto db = open_workspace(options.workspace);
-  if (!db)
-    return fail(db.error());
-  auto jobs = (*db)->load_jobs();
-  if (!jobs)
-    return fail(jobs.error());
+  auto ws = load_workspace_jobs(options.workspace);
+  if (!ws)
+    return fail(ws.error());
+  auto& db = ws->db;
+  auto* jobs = &ws->jobs;
   // The tool's split is the one its (latest) training job used.
   const job_record* trained = nullptr;
   for (const auto& j : *jobs)
@@ -75,13 +90,13 @@ int evaluate_command(const evaluate_options& options) {
     return fail(make_failure(error_code::unknown_tool,
                              "no trained tool named '" + options.tool + "' in workspace '" +
                                options.workspace + "' (see 'trainyard queue')"));
-  auto split = (*db)->load_split(trained->spec.split);
+  auto split = db->load_split(trained->spec.split);
   if (!split)
     return fail(split.error());
   if (!*split)
     return fail(make_failure(error_code::unknown_split,
                              "split '" + trained->spec.split + "' is missing from the workspace"));
-  auto datasets = (*db)->load_datasets();
+  auto datasets = db->load_datasets();
   if (!datasets)
     return fail(datasets.error());
   auto ds = std::find_if(datasets->begin(), datasets->end(),
@@ -117,12 +132,10 @@ int predict_command(const predict_options& options) {
 }
 
 int queue_command(const queue_options& options) {
-  auto db = open_workspace(options.workspace);
-  if (!db)
-    return fail(db.error());
-  auto jobs = (*db)->load_jobs();
-  if (!jobs)
-    return fail(jobs.error());
+  auto ws = load_workspace_jobs(options.workspace);
+  if (!ws)
+    return fail(ws.error());
+  auto* jobs = &ws->jobs;
   // Queued jobs in queue order first, then the others in the order they ran.
   std::stable_sort(jobs->begin(), jobs->end(), [](const job_record& a, const job_record& b) {
     auto key = [](const job_record& j) {

@@ -43,9 +43,11 @@ TEST_F(Scheduler, ReorderChangesTheActualExecutionOrder) {
   std::vector<std::string> ran;
   std::sort(jobs->begin(), jobs->end(),
             [](const job_record& x, const job_record& y) { return x.run_order < y.run_order; });
-  for (const auto& j : *jobs)
+  for (const auto& j : *jobs) {
     if (j.run_order > 0)
       ran.push_back(j.spec.name);
+    EXPECT_EQ(j.queue_position, -1) << j.spec.name << " is no longer queued";
+  }
   EXPECT_EQ(ran, (std::vector<std::string>{"c", "a", "d"}));
 }
 
@@ -152,8 +154,9 @@ TEST_F(Scheduler, EarlyStoppingKeepsTheBestIterationsWeightsNotTheLast) {
                             validation_set);
   ASSERT_TRUE(eval) << eval.error().message;
   EXPECT_DOUBLE_EQ(eval->accuracy, first);
-  if (last != first)
+  if (last != first) {
     EXPECT_NE(eval->accuracy, last);
+  }
 }
 
 TEST_F(Scheduler, ContinuedTrainingResumesAndRefusesAnotherSplit) {

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 
 #include <caf/all.hpp>
@@ -15,16 +14,9 @@
 
 #include "actors/embedded_yard.hpp"
 #include "runtime/torch/engine.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {
-
-inline std::string fresh_workspace(const std::string& tag) {
-  std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("trainyard-" + tag + "-" + std::to_string(rd()) + std::to_string(rd()));
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 inline dataset_spec fashion() {
   dataset_spec d;
@@ -65,14 +57,9 @@ constexpr std::int64_t wait_ms = 120000;  // bound on any single wait in these t
 
 class YardTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    workspace_ = fresh_workspace("actors");
-    open();
-  }
-  void TearDown() override {
-    close();
-    std::filesystem::remove_all(workspace_);
-  }
+  void SetUp() override { open(); }
+  // The yard is closed here; the workspace folder goes after, with the fixture.
+  void TearDown() override { close(); }
   void open() {
     cfg_ = std::make_unique<caf::actor_system_config>();
     configure_actor_system(*cfg_);
@@ -124,7 +111,8 @@ class YardTest : public ::testing::Test {
     return out;
   }
 
-  std::string workspace_;
+  temp_folder workspace_folder_{"actors"};
+  std::string workspace_ = workspace_folder_.str();
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<embedded_yard> yard_;

@@ -3,13 +3,14 @@
 #include "config/campaign.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/temp_folder.hpp"
 
 namespace trainyard {
 namespace {
@@ -261,18 +262,13 @@ TEST(CampaignParse, CountSplitsTakeWholeNumbers) {
 
 class CampaignLoad : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("trainyard_campaign_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_ / "sub");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_ / "sub"); }
   std::string write(const std::string& name, const std::string& text) {
     auto path = dir_ / name;
     std::ofstream(path) << text;
     return path.string();
   }
-  fs::path dir_;
+  testing::temp_folder dir_{"campaign-test"};  // one per test, removed with the fixture
 };
 
 TEST_F(CampaignLoad, RelativePathsAreRelativeToTheFile) {

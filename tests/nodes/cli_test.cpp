@@ -2,13 +2,13 @@
 // a slice of Fashion-MNIST. Every wait is bounded; workspaces are temporary folders.
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/dataset_index.hpp"
 #include "tests/nodes/process.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {
 namespace {
@@ -20,13 +20,6 @@ const std::string binary = TRAINYARD_BINARY;
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("trainyard-cli-" + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
     auto path = dir_ / name;
     std::ofstream(path) << text;
@@ -48,7 +41,7 @@ class Cli : public ::testing::Test {
                    std::to_string(iterations) + "\nbatch_size = 64\n");
   }
 
-  fs::path dir_;
+  temp_folder dir_{"cli"};  // one per test, removed with the fixture
 };
 
 TEST_F(Cli, HelpListsTheCommandsAndEachCommandHasHelp) {

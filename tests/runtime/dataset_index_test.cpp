@@ -4,17 +4,17 @@
 #include "runtime/dataset_index.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "tests/support/temp_folder.hpp"
 
 namespace trainyard {
 namespace {
@@ -23,28 +23,7 @@ namespace fs = std::filesystem;
 
 const std::string fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 
-/// A fresh folder under the system temp folder, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ =
-        fs::temp_directory_path() / ("trainyard-dataset-index-test-" + std::to_string(::getpid()) +
-                                     "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::temp_folder;
 
 std::vector<char> read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -184,7 +163,7 @@ TEST(DatasetIndexFashionMnist, ImagesOfTheRealFiles) {
 }
 
 TEST(DatasetIndexFashionMnist, ImagesOfOneSubset) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   auto test = load_idx_images(fashion_spec(dir.path().string(), "test"));
   ASSERT_TRUE(test) << test.error().message;
@@ -197,7 +176,7 @@ TEST(DatasetIndexFashionMnist, ImagesOfOneSubset) {
 }
 
 TEST(DatasetIndexFashionMnist, SmallFolderAndUnzippedFiles) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   auto index = load_dataset_index(fashion_spec(dir.path().string()));
   ASSERT_TRUE(index) << index.error().message;
@@ -218,7 +197,7 @@ TEST(DatasetIndexFashionMnist, SmallFolderAndUnzippedFiles) {
 }
 
 TEST(DatasetIndexFashionMnist, MissingFolderSaysWhatToInstall) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   auto missing = (dir.path() / "nowhere").string();
   auto index = load_dataset_index(fashion_spec(missing));
   ASSERT_FALSE(index);
@@ -232,7 +211,7 @@ TEST(DatasetIndexFashionMnist, MissingFolderSaysWhatToInstall) {
 }
 
 TEST(DatasetIndexFashionMnist, MissingFileIsNamed) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   fs::remove(dir.path() / "t10k-images-idx3-ubyte.gz");
   auto index = load_dataset_index(fashion_spec(dir.path().string()));
@@ -246,7 +225,7 @@ TEST(DatasetIndexFashionMnist, MissingFileIsNamed) {
 }
 
 TEST(DatasetIndexFashionMnist, TruncatedGzipIsNamed) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   for (const char* name : {"train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
                            "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"}) {
     fs::copy_file(fs::path(fashion_mnist_dir) / name, dir.path() / name);
@@ -273,7 +252,7 @@ TEST(DatasetIndexFashionMnist, TruncatedGzipIsNamed) {
 }
 
 TEST(DatasetIndexFashionMnist, CorruptGzipIsNamed) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   // A bigger label file, so that there is compressed data to damage.
   std::vector<unsigned char> labels(5000);
@@ -294,7 +273,7 @@ TEST(DatasetIndexFashionMnist, CorruptGzipIsNamed) {
 }
 
 TEST(DatasetIndexFashionMnist, BadMagicIsNamed) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   auto labels = dir.path() / "train-labels-idx1-ubyte.gz";
   write_gz(labels, idx_labels(0x803, {1, 2, 3}));
@@ -315,7 +294,7 @@ TEST(DatasetIndexFashionMnist, BadMagicIsNamed) {
 }
 
 TEST(DatasetIndexFashionMnist, InconsistentCountsAndLabels) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   write_small_fashion_mnist(dir.path());
   write_gz(dir.path() / "train-images-idx3-ubyte.gz", idx_images(4, 2, 2));  // 4 images, 3 labels
   auto index = load_dataset_index(fashion_spec(dir.path().string()));
@@ -351,7 +330,7 @@ TEST(DatasetIndexFashionMnist, InconsistentCountsAndLabels) {
 // --- image folders ------------------------------------------------------------------------------
 
 TEST(DatasetIndexImageFolder, ClassesAndFilesSorted) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   auto root = dir.path();
   for (const char* file : {"dog/d.bmp", "dog/c.jpeg", "cat/b.png", "cat/a.JPG", "cat/notes.txt",
                            "bird/x.Png", ".hidden/h.png", "cat/.thumb.png", "readme.png"}) {
@@ -375,7 +354,7 @@ TEST(DatasetIndexImageFolder, ClassesAndFilesSorted) {
 }
 
 TEST(DatasetIndexImageFolder, MissingOrEmptyRootIsUnreadable) {
-  temp_dir dir;
+  temp_folder dir("dataset-index-test");
   dataset_spec spec;
   spec.name = "pets";
   spec.kind = dataset_kind::image_folder;

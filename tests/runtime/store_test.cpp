@@ -3,7 +3,6 @@
 #include "runtime/store.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,32 +13,18 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_folder.hpp"
+
 namespace trainyard {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// A fresh folder under the system temp folder, removed with everything in it.
-class temp_dir {
+/// A scratch folder for one test, with the state database's path inside it.
+class temp_dir : public testing::temp_folder {
  public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("trainyard-store-test-" + std::to_string(::getpid()) +
-                                         "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "trainyard.db").string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  temp_dir() : temp_folder("store-test") {}
+  std::string db() const { return (path() / "trainyard.db").string(); }
 };
 
 bool contains(const std::string& haystack, const std::string& needle) {

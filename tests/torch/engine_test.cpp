@@ -50,7 +50,7 @@ std::vector<double> learning_numbers(const training_outcome& outcome,
 
 TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   recording_observer observer;
   const training_request request = make_request(1, "shirts", workspace.str(), 3);
   const training_outcome outcome = shared_engine().train(request, observer);
@@ -121,7 +121,7 @@ TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
 
 TEST(EngineTraining, AugmentedTrainingStillLearns) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   recording_observer observer;
   training_request request = make_request(2, "augmented", workspace.str(), 1);
   augmentation_settings& a = request.spec.settings.augmentation;
@@ -140,7 +140,7 @@ TEST(EngineTraining, AugmentedTrainingStillLearns) {
 
 TEST(EngineDeterminism, RerunsAndResumedRunsAreBitIdentical) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   const std::string ws = workspace.str();
 
   recording_observer first_observer;
@@ -181,7 +181,7 @@ TEST(EngineDeterminism, RerunsAndResumedRunsAreBitIdentical) {
 
 TEST(EngineStop, StopAfterFirstIterationLeavesAConsistentTool) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   const std::string ws = workspace.str();
   recording_observer observer;
   observer.stop_after_iteration = 1;
@@ -212,7 +212,7 @@ TEST(EngineStop, StopAfterFirstIterationLeavesAConsistentTool) {
 
 TEST(EngineContinue, ContinuedTrainingCarriesIterationsAndEarlyStoppingState) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   const std::string ws = workspace.str();
 
   // min_delta = 1: no iteration after the first can count as an improvement, so the patience
@@ -292,7 +292,7 @@ class simulated_meter : public memory_meter {
 
 TEST(EngineBatchProbe, PicksTheFastestSizeThatFitsASimulatedBudget) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   const std::string ws = workspace.str();
   // Peaks: 8 → 180, 16 → 260, 32 → 420, 64 → 740 bytes; allowed = 700 * (1 - 0.2) = 560.
   torch_engine_options options;
@@ -340,7 +340,7 @@ TEST(EngineBatchProbe, PicksTheFastestSizeThatFitsASimulatedBudget) {
 
 TEST(EngineBatchProbe, NothingFittingFailsWithOutOfMemoryAdvice) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   torch_engine_options options;
   options.meter = std::make_shared<simulated_meter>(100, 8, 100, 10);
   options.probe_steps = 1;
@@ -414,8 +414,8 @@ class EngineFolder : public ::testing::Test {
     return r;
   }
 
-  temp_folder root_{"trainyard-folder"};
-  temp_folder workspace_{"trainyard-engine"};
+  temp_folder root_{"folder"};
+  temp_folder workspace_{"engine"};
   dataset_spec dataset;
 };
 
@@ -455,7 +455,7 @@ TEST_F(EngineFolder, CorruptImageFailsNamingTheFileAndKeepsTheTrainedTool) {
 
 TEST(EngineRequest, InvalidRequestsFailWithAReason) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("trainyard-engine");
+  temp_folder workspace("engine");
   recording_observer observer;
   training_request request = make_request(60, "bad", workspace.str(), 1);
   request.spec.settings.devices = 2;

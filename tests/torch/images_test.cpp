@@ -22,7 +22,7 @@ std::vector<std::uint8_t> gradient(const image_geometry& g) {
 }
 
 TEST(ImagesDecode, GrayPngRoundTripsExactly) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   const image_geometry g{1, 28, 28};
   const auto pixels = gradient(g);
   const std::string file = dir.str() + "/a.png";
@@ -34,7 +34,7 @@ TEST(ImagesDecode, GrayPngRoundTripsExactly) {
 }
 
 TEST(ImagesDecode, ResizesWithAreaAveraging) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   // 4x4 image of 2x2 blocks 0, 100 / 200, 40: halving gives exactly the block values.
   const image_geometry big{1, 4, 4};
   const std::vector<std::uint8_t> pixels{0,   0,   100, 100, 0,   0,   100, 100,
@@ -51,7 +51,7 @@ TEST(ImagesDecode, ResizesWithAreaAveraging) {
 }
 
 TEST(ImagesDecode, ColourIsPlanarRgbAndGrayBecomesThreeEqualChannels) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   const image_geometry rgb{3, 2, 1};
   // Planar R, G, B of two pixels: a red one and a blue one.
   const std::vector<std::uint8_t> planes{255, 0, 0, 0, 0, 255};
@@ -70,7 +70,7 @@ TEST(ImagesDecode, ColourIsPlanarRgbAndGrayBecomesThreeEqualChannels) {
 }
 
 TEST(ImagesErrors, CorruptAndMissingFilesAreToldApart) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   const std::string bad = dir.str() + "/noise.png";
   {
     std::ofstream out(bad, std::ios::binary);
@@ -99,7 +99,7 @@ TEST(ImagesErrors, CorruptAndMissingFilesAreToldApart) {
 }
 
 TEST(ImagesErrors, BatchDecodingReportsTheFirstBadFileAndHowManyMore) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   const image_geometry g{1, 8, 8};
   const auto pixels = gradient(g);
   std::vector<std::string> files;
@@ -122,7 +122,7 @@ TEST(ImagesErrors, BatchDecodingReportsTheFirstBadFileAndHowManyMore) {
 }
 
 TEST(ImagesCurves, CurvesAreDrawnAsANonTrivialPng) {
-  temp_folder dir("trainyard-images");
+  temp_folder dir("images");
   const std::string file = dir.str() + "/curves.png";
   const std::vector<curve_point> points{
       {1, 0.62, 0.48, 0.83}, {2, 0.41, 0.39, 0.86}, {3, 0.35, 0.37, 0.87}, {4, 0.31, 0.36, 0.88}};

@@ -23,7 +23,7 @@ class ToolOps : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!testing::fashion_mnist_installed())
       return;
-    workspace_ = std::make_unique<testing::temp_folder>("trainyard-toolops");
+    workspace_ = std::make_unique<testing::temp_folder>("toolops");
     testing::recording_observer observer;
     outcome_ = std::make_unique<training_outcome>(testing::shared_engine().train(
         testing::make_request(100, "judge", workspace_->str(), 2), observer));
@@ -82,7 +82,7 @@ TEST_F(ToolOps, PredictGetsMostPngsRight) {
   const auto& slice = fashion_slice();
   auto pixels = load_idx_images(slice.dataset);
   ASSERT_TRUE(pixels);
-  testing::temp_folder images("trainyard-predict");
+  testing::temp_folder images("predict");
   std::vector<std::string> files;
   std::vector<int> truth;
   const auto test = images_in(slice.assignment, test_set);
@@ -111,7 +111,7 @@ TEST_F(ToolOps, PredictGetsMostPngsRight) {
 }
 
 TEST_F(ToolOps, PredictNamesAnUnreadableImage) {
-  testing::temp_folder images("trainyard-predict");
+  testing::temp_folder images("predict");
   const std::string bad = images.str() + "/garbage.png";
   {
     std::ofstream out(bad, std::ios::binary);

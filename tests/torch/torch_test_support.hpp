@@ -1,7 +1,7 @@
-// Shared by the torch tests (Engine*, ToolOps*, Images*): temporary workspaces, a small slice of
-// the real Fashion-MNIST, a recording observer that can ask for a stop, and one engine for the
-// whole binary (so the 70,000 images are decoded once). Torch-free: the tests see LibTorch only
-// through the runtime's torch-free headers.
+// Shared by the torch tests (Engine*, ToolOps*, Images*): a small slice of the real
+// Fashion-MNIST, a recording observer that can ask for a stop, and one engine for the whole binary
+// (so the 70,000 images are decoded once); scratch folders come from tests/support/temp_folder.hpp.
+// Torch-free: the tests see LibTorch only through the runtime's torch-free headers.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,15 +11,13 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "runtime/dataset_index.hpp"
 #include "runtime/torch/engine.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {
 
@@ -35,28 +33,6 @@ inline bool fashion_mnist_installed() {
     if (!::trainyard::testing::fashion_mnist_installed())                                      \
       GTEST_SKIP() << "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"; \
   } while (0)
-
-/// A unique folder under the system's temporary directory, removed with everything in it.
-class temp_folder {
- public:
-  explicit temp_folder(const std::string& stem) {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_folder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-  std::string str() const { return path_.string(); }
-  std::filesystem::path path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 /// Fashion-MNIST (all 70,000 images) with a counted split: 2,000 train, 500 validation, 500 test.
 struct dataset_slice {

@@ -17,6 +17,7 @@
 
 #include "runtime/progression.hpp"
 #include "runtime/queue_policy.hpp"
+#include "runtime/spec_json.hpp"
 #include "runtime/store.hpp"
 
 namespace trainyard {
@@ -393,8 +394,17 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
   return {
     [=](submit_atom, job_spec& spec) -> caf::result<job_id> {
       auto& st = self->state;
-      if (auto known = st.by_name.find(spec.name); known != st.by_name.end())
-        return known->second;  // resubmitting a campaign finds its jobs again
+      if (auto known = st.by_name.find(spec.name); known != st.by_name.end()) {
+        // Resubmitting a campaign finds its jobs again; a job whose settings were edited since
+        // is refused rather than silently answered with the old job's results.
+        if (to_json(st.jobs.at(known->second).rec.spec) == to_json(spec))
+          return known->second;
+        return make_caf_error(error_code::already_exists,
+                              "job '" + spec.name + "' already exists in this workspace (job " +
+                                std::to_string(known->second) +
+                                ") with other settings; give the changed job a new name, or "
+                                "use another workspace");
+      }
       if (spec.settings.devices > 1)
         return make_caf_error(error_code::invalid_request,
                               "job '" + spec.name + "': devices = " +

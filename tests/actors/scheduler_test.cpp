@@ -99,6 +99,22 @@ TEST_F(Scheduler, WaitForIterationAnswersEachReportInTurnAndStopEndsTheJob) {
   EXPECT_EQ(after.error().code, error_code::invalid_request);
 }
 
+TEST_F(Scheduler, AResubmittedJobIsFoundAgainAndAnEditedOneIsRefused) {
+  auto job = small_job("same", "tool_same", 1);
+  auto id = submit(job);
+  auto again = yard_->submit(job);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, id);
+  job.settings.iterations = 5;
+  auto edited = yard_->submit(job);
+  ASSERT_FALSE(edited);
+  EXPECT_EQ(edited.error().code, error_code::already_exists);
+  EXPECT_NE(edited.error().message.find("new name"), std::string::npos) << edited.error().message;
+  auto all = yard_->list();
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);
+}
+
 TEST_F(Scheduler, WaitTimesOutOnAJobThatCannotStart) {
   // No worker: the job stays queued, so a bounded wait must time out and say so.
   auto id = submit(small_job("idle", "tool_idle", 1));

@@ -37,6 +37,7 @@ struct progress_state {
   std::vector<job_id> jobs;
   std::map<job_id, job_info> latest;
   bool redraw = false;
+  std::ostream* out = &std::cout;
   std::size_t lines_drawn = 0;
   std::map<job_id, std::pair<job_state, int>> printed;  // plain mode: what was last printed
   static inline const char* name = "console_progress";
@@ -53,22 +54,22 @@ struct progress_state {
         if (seen != printed.end() && seen->second == now)
           continue;
         printed[id] = now;
-        std::cout << progress_line(it->second, 24) << "\n";
+        *out << progress_line(it->second, 24) << "\n";
       }
-      std::cout.flush();
+      out->flush();
       return;
     }
     if (redraw && lines_drawn > 0)
-      std::cout << "\x1b[" << lines_drawn << "F";  // back to the first line of the last drawing
+      *out << "\x1b[" << lines_drawn << "F";  // back to the first line of the last drawing
     lines_drawn = 0;
     for (auto id : jobs) {
       auto it = latest.find(id);
       if (it == latest.end())
         continue;
-      std::cout << progress_line(it->second, 24) << (redraw ? "\x1b[K\n" : "\n");
+      *out << progress_line(it->second, 24) << (redraw ? "\x1b[K\n" : "\n");
       ++lines_drawn;
     }
-    std::cout.flush();
+    out->flush();
   }
 };
 
@@ -110,13 +111,15 @@ std::string progress_line(const job_info& job, int bar_width) {
 }
 
 console_progress_actor spawn_console_progress(caf::actor_system& system, scheduler_actor scheduler,
-                                              std::vector<job_id> jobs, bool redraw) {
+                                              std::vector<job_id> jobs, bool redraw,
+                                              std::ostream& out) {
   auto fn = [](console_progress_actor::stateful_pointer<progress_state> self,
-               scheduler_actor scheduler, std::vector<job_id> jobs,
-               bool redraw) -> console_progress_actor::behavior_type {
+               scheduler_actor scheduler, std::vector<job_id> jobs, bool redraw,
+               std::ostream* out) -> console_progress_actor::behavior_type {
     self->state.scheduler = scheduler;
     self->state.jobs = std::move(jobs);
     self->state.redraw = redraw;
+    self->state.out = out;
     // Fetch every job's state; draw when it arrives.
     auto refresh = [self] {
       self->request(self->state.scheduler, std::chrono::seconds(5), list_atom::value)
@@ -158,7 +161,7 @@ console_progress_actor spawn_console_progress(caf::actor_system& system, schedul
       },
     };
   };
-  return system.spawn(fn, std::move(scheduler), std::move(jobs), redraw);
+  return system.spawn(fn, std::move(scheduler), std::move(jobs), redraw, &out);
 }
 
 }  // namespace trainyard

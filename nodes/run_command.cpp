@@ -70,8 +70,10 @@ int run_command(const run_options& options) {
 
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
-  bool redraw = !options.plain && isatty(STDOUT_FILENO);
-  auto progress = spawn_console_progress(system, (*yard)->scheduler(), ids, redraw);
+  // With --json, stdout carries only the results; progress goes to stderr.
+  auto& progress_out = options.json ? std::cerr : std::cout;
+  bool redraw = !options.plain && isatty(options.json ? STDERR_FILENO : STDOUT_FILENO);
+  auto progress = spawn_console_progress(system, (*yard)->scheduler(), ids, redraw, progress_out);
   if (auto worker = (*yard)->add_worker(make_torch_engine()); !worker)
     return report_failure("cannot start the CPU worker", worker.error());
 
@@ -106,7 +108,8 @@ int run_command(const run_options& options) {
   // Test-set metrics of every tool this campaign trained.
   nlohmann::json out = nlohmann::json::array();
   std::set<std::string> evaluated;
-  std::cout << "\n";
+  if (!options.json)
+    std::cout << "\n";
   for (auto id : ids) {
     const auto& r = results[id];
     const job_spec* spec = nullptr;

@@ -169,9 +169,15 @@ TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
   auto done = nlohmann::json::parse(qout2);
   EXPECT_EQ(done[0]["state"], "completed");
   EXPECT_EQ(done[0]["trained_iterations"], 4);
-  // A third run finds the job finished and trains nothing more.
-  auto [c3, o3] = run_program({binary, "run", campaign, "--plain"}, 300s);
+  // A third run finds the job finished and trains nothing more; with --json, stdout holds only
+  // the results (progress goes to stderr).
+  auto [c3, o3] = run_program({binary, "run", campaign, "--json"}, 300s, false);
   EXPECT_EQ(c3, 0) << o3;
+  auto results = nlohmann::json::parse(o3);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0]["state"], "completed");
+  EXPECT_EQ(results[0]["trained_iterations"], 4);
+  EXPECT_GT(results[0]["test"]["accuracy"].get<double>(), 0.5);
   auto [qc3, qout3] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
   EXPECT_EQ(nlohmann::json::parse(qout3)[0]["trained_iterations"], 4);
 }

@@ -17,15 +17,21 @@ namespace trainyard::testing {
 
 class child_process {
  public:
-  /// Starts `args[0]` with stdout and stderr into one pipe.
-  explicit child_process(const std::vector<std::string>& args) {
+  /// Starts `args[0]` with stdout (and stderr, unless `with_stderr` is false: then it is
+  /// discarded) into one pipe.
+  explicit child_process(const std::vector<std::string>& args, bool with_stderr = true) {
     int fds[2];
     if (pipe(fds) != 0)
       throw std::runtime_error("pipe failed");
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], 1);
-      dup2(fds[1], 2);
+      if (with_stderr) {
+        dup2(fds[1], 2);
+      } else {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+      }
       close(fds[0]);
       close(fds[1]);
       std::vector<char*> argv;
@@ -113,8 +119,9 @@ class child_process {
 
 /// Runs to completion and returns {exit code, output}.
 inline std::pair<int, std::string> run_program(const std::vector<std::string>& args,
-                                               std::chrono::seconds limit) {
-  child_process p(args);
+                                               std::chrono::seconds limit,
+                                               bool with_stderr = true) {
+  child_process p(args, with_stderr);
   auto code = p.finish(limit);
   return {code, p.output()};
 }

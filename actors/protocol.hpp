@@ -83,6 +83,7 @@ struct job_result {
   int best_iteration = 0;
   metric_map final_metrics;
   std::string message;
+  error_code error = error_code::none;  ///< why it failed; none unless failed
 };
 
 /// What a worker's device is.
@@ -261,7 +262,7 @@ typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
   return f(caf::meta::type_name("training_outcome"), x.state, x.trained_iterations,
-           x.best_iteration, x.final_metrics, x.batch_size, x.message);
+           x.best_iteration, x.final_metrics, x.batch_size, x.message, x.error);
 }
 
 template <class Inspector>
@@ -281,7 +282,7 @@ typename Inspector::result_type inspect(Inspector& f, job_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
   return f(caf::meta::type_name("job_result"), x.id, x.name, x.state, x.trained_iterations,
-           x.best_iteration, x.final_metrics, x.message);
+           x.best_iteration, x.final_metrics, x.message, x.error);
 }
 
 template <class Inspector>

@@ -123,6 +123,7 @@ job_result result_of(const job_entry& e) {
   x.best_iteration = e.rec.best_iteration;
   x.final_metrics = e.rec.final_metrics;
   x.message = e.rec.message;
+  x.error = e.rec.error;
   return x;
 }
 
@@ -186,9 +187,11 @@ void maybe_finish_shutdown(self_ptr self) {
 }
 
 // Ends a job that will not run again: state, record, event; frees its worker.
-void finish(self_ptr self, job_entry& e, job_state state, const std::string& message) {
+void finish(self_ptr self, job_entry& e, job_state state, const std::string& message,
+            error_code error = error_code::none) {
   e.rec.state = state;
   e.rec.message = message;
+  e.rec.error = error;
   e.rec.finished_ms = self->state.now_ms();
   e.dispatching = false;
   if (e.worker) {
@@ -290,7 +293,9 @@ void dispatch(self_ptr self) {
       .then([=](split_grant& grant) { start(self, id, std::move(grant)); },
             [=](caf::error& err) {
               auto& job = self->state.jobs.at(id);
-              finish(self, job, job_state::failed, describe(err));
+              auto code = code_of(err);
+              finish(self, job, job_state::failed, describe(err),
+                     code == error_code::none ? error_code::interrupted : code);
               maybe_finish_shutdown(self);
               dispatch(self);
             });
@@ -560,7 +565,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
         auto message = outcome.state == job_state::stopped && !e.stop_reason.empty()
                          ? e.stop_reason
                          : outcome.message;
-        finish(self, e, outcome.state, message);
+        finish(self, e, outcome.state, message, outcome.error);
       }
       maybe_finish_shutdown(self);
       dispatch(self);

@@ -127,7 +127,8 @@ int run_command(const run_options& options) {
                          {"trained_iterations", r.trained_iterations},
                          {"best_iteration", r.best_iteration},
                          {"final_metrics", r.final_metrics},
-                         {"message", r.message}};
+                         {"message", r.message},
+                         {"error", to_string(r.error)}};
     if (spec && r.trained_iterations > 0 && !evaluated.count(spec->tool.name)) {
       evaluated.insert(spec->tool.name);
       caf::scoped_actor self{system};

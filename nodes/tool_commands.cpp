@@ -152,7 +152,8 @@ int queue_command(const queue_options& options) {
                    {"queue_position", r.queue_position}, {"run_order", r.run_order},
                    {"trained_iterations", r.trained_iterations},
                    {"best_iteration", r.best_iteration}, {"batch_size", r.batch_size},
-                   {"final_metrics", r.final_metrics}, {"message", r.message}});
+                   {"final_metrics", r.final_metrics}, {"message", r.message},
+                   {"error", to_string(r.error)}});
     std::cout << j.dump() << std::endl;
     return 0;
   }

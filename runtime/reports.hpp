@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/error.hpp"
 #include "runtime/specs.hpp"
 
 namespace trainyard {
@@ -50,6 +51,7 @@ struct training_outcome {
   metric_map final_metrics;    ///< best iteration's validation metrics plus test_accuracy etc.
   int batch_size = 0;
   std::string message;         ///< failure or stop reason, for the user
+  error_code error = error_code::none;  ///< why it failed (none unless state is failed)
 };
 
 }  // namespace trainyard

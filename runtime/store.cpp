@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   message TEXT NOT NULL DEFAULT '',
   submitted_ms INTEGER NOT NULL DEFAULT 0,
   started_ms INTEGER NOT NULL DEFAULT 0,
-  finished_ms INTEGER NOT NULL DEFAULT 0
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  error INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_queue_position ON jobs(queue_position)
   WHERE queue_position >= 0;
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS counters (
 
 constexpr const char* job_columns =
     "id, spec, state, queue_position, run_order, first_iteration, trained_iterations, "
-    "best_iteration, batch_size, final_metrics, message, submitted_ms, started_ms, finished_ms";
+    "best_iteration, batch_size, final_metrics, message, submitted_ms, started_ms, finished_ms, "
+    "error";
 
 struct finalize_statement {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -173,7 +175,7 @@ class write_transaction {
   bool open_ = false;
 };
 
-/// Binds every column of a job after the name, from parameter `first` on (13 parameters).
+/// Binds every column of a job after the name, from parameter `first` on (14 parameters).
 void bind_job_fields(sqlite3_stmt* s, int first, const job_record& job) {
   bind(s, first + 0, to_json(job.spec));
   bind(s, first + 1, static_cast<int>(job.state));
@@ -188,6 +190,7 @@ void bind_job_fields(sqlite3_stmt* s, int first, const job_record& job) {
   bind(s, first + 10, job.submitted_ms);
   bind(s, first + 11, job.started_ms);
   bind(s, first + 12, job.finished_ms);
+  bind(s, first + 13, static_cast<int>(job.error));
 }
 
 /// Reads a row selected with `job_columns`.
@@ -218,6 +221,7 @@ expected<job_record> read_job(sqlite3* db, sqlite3_stmt* s) {
   job.submitted_ms = sqlite3_column_int64(s, 11);
   job.started_ms = sqlite3_column_int64(s, 12);
   job.finished_ms = sqlite3_column_int64(s, 13);
+  job.error = static_cast<error_code>(sqlite3_column_int(s, 14));
   return job;
 }
 
@@ -287,8 +291,8 @@ expected<job_id> store::insert_job(const job_record& job) {
   auto s = prepare(db_,
                    "INSERT INTO jobs (name, spec, state, queue_position, run_order, "
                    "first_iteration, trained_iterations, best_iteration, batch_size, "
-                   "final_metrics, message, submitted_ms, started_ms, finished_ms) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                   "final_metrics, message, submitted_ms, started_ms, finished_ms, error) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                    "inserting a job");
   if (!s) return s.error();
   bind(s->get(), 1, job.spec.name);
@@ -309,12 +313,12 @@ expected<void> store::update_job(const job_record& job) {
                    "UPDATE jobs SET spec = ?1, state = ?2, queue_position = ?3, run_order = ?4, "
                    "first_iteration = ?5, trained_iterations = ?6, best_iteration = ?7, "
                    "batch_size = ?8, final_metrics = ?9, message = ?10, submitted_ms = ?11, "
-                   "started_ms = ?12, finished_ms = ?13, name = ?14 WHERE id = ?15",
+                   "started_ms = ?12, finished_ms = ?13, error = ?14, name = ?15 WHERE id = ?16",
                    "updating a job");
   if (!s) return s.error();
   bind_job_fields(s->get(), 1, job);
-  bind(s->get(), 14, job.spec.name);
-  bind(s->get(), 15, static_cast<std::int64_t>(job.id));
+  bind(s->get(), 15, job.spec.name);
+  bind(s->get(), 16, static_cast<std::int64_t>(job.id));
   if (sqlite3_step(s->get()) != SQLITE_DONE) {
     if (is_constraint(db_, SQLITE_CONSTRAINT_UNIQUE)) {
       return make_failure(error_code::already_exists,

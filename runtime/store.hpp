@@ -31,6 +31,7 @@ struct job_record {
   int batch_size = 0;
   metric_map final_metrics;
   std::string message;               ///< stop/failure reason
+  error_code error = error_code::none;  ///< why it failed; none unless failed
   std::int64_t submitted_ms = 0;     ///< milliseconds since the epoch; 0 = not yet
   std::int64_t started_ms = 0;
   std::int64_t finished_ms = 0;

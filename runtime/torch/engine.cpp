@@ -704,13 +704,14 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
 // The engine
 
 // Outcome of a job that failed; what the user should do is in the message.
-training_outcome failed(std::string message) {
+training_outcome failed(std::string message, error_code code = error_code::training_failed) {
   training_outcome outcome;
   outcome.state = job_state::failed;
   outcome.message = std::move(message);
+  outcome.error = code;
   return outcome;
 }
-training_outcome failed(const failure& f) { return failed(f.message); }
+training_outcome failed(const failure& f) { return failed(f.message, f.code); }
 
 // Used where a helper returns expected<> deep inside a job: thrown and caught at train()'s edge.
 struct job_failure {
@@ -740,12 +741,14 @@ class torch_engine final : public training_engine {
       return failed(e.f);
     } catch (const std::bad_alloc&) {
       return failed("out of memory while training tool " + request.spec.tool.name +
-                    "; set a smaller batch_size (or free memory) and run the job again");
+                        "; set a smaller batch_size (or free memory) and run the job again",
+                    error_code::out_of_memory);
     } catch (const c10::Error& e) {
       const std::string what = e.what_without_backtrace();
       if (is_allocation_failure(what))
         return failed("out of memory while training tool " + request.spec.tool.name + " (" +
-                      first_line(what) + "); set a smaller batch_size and run the job again");
+                          first_line(what) + "); set a smaller batch_size and run the job again",
+                      error_code::out_of_memory);
       return failed("LibTorch failed while training tool " + request.spec.tool.name + ": " +
                     first_line(what) + "; check the tool's settings and dataset, then retry");
     } catch (const std::exception& e) {
@@ -920,17 +923,20 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   if (spec.continue_training && !resume) {
     if (!checkpoint)
       return failed("tool " + tool +
-                    " has no trained state to continue; run a job without continue first");
+                        " has no trained state to continue; run a job without continue first",
+                    error_code::unknown_tool);
     if (checkpoint->state.split != spec.split)
       return failed("tool " + tool + " was trained on split " + checkpoint->state.split +
-                    "; continue training must use the same split");
+                        "; continue training must use the same split",
+                    error_code::split_mismatch);
     const tool_spec& was = checkpoint->state.tool;
     if (was.input_width != spec.tool.input_width || was.input_height != spec.tool.input_height ||
         was.model_width != spec.tool.model_width)
       return failed("tool " + tool + " was built with input " + std::to_string(was.input_width) +
                     "x" + std::to_string(was.input_height) + " and model_width " +
                     std::to_string(was.model_width) +
-                    "; continue training keeps the architecture, so use those values");
+                        "; continue training keeps the architecture, so use those values",
+                    error_code::invalid_request);
   }
 
   tool_state state;
@@ -956,7 +962,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   fs::create_directories(folder, ec);
   if (ec)
     return failed("cannot create tool folder " + folder.string() + ": " + ec.message() +
-                  "; check the workspace is writable");
+                      "; check the workspace is writable",
+                  error_code::storage_failed);
 
   // --- process settings for this job ---------------------------------------------------------
   // Parallel reductions split work by thread, so the bits of the result depend on the thread
@@ -974,7 +981,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   if (index.size() != request.assignment.size())
     return failed("split " + spec.split + " assigns " + std::to_string(request.assignment.size()) +
                   " images but dataset " + request.dataset.name + " has " +
-                  std::to_string(index.size()) + "; redraw the split for the current dataset");
+                      std::to_string(index.size()) + "; redraw the split for the current dataset",
+                  error_code::invalid_request);
   const int classes = static_cast<int>(index.class_names.size());
   const image_geometry geometry =
       dataset_geometry(request.dataset, spec.tool.input_width, spec.tool.input_height);
@@ -984,7 +992,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
                   " classes and " + std::to_string(state.channels) +
                   " channels but dataset " + request.dataset.name + " now has " +
                   std::to_string(classes) + " classes and " + std::to_string(geometry.channels) +
-                  "; train the tool from scratch");
+                      "; train the tool from scratch",
+                  error_code::invalid_request);
   const auto set_images = [&](split_set set) {
     return need(cache_.images(index, images_in(request.assignment, set), geometry, threads));
   };
@@ -994,7 +1003,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   if (train_data.size() == 0 || validation.size() == 0)
     return failed("split " + spec.split + " has " + std::to_string(train_data.size()) +
                   " training and " + std::to_string(validation.size()) +
-                  " validation images; training needs both, so give the split a share of each");
+                      " validation images; training needs both, so give the split a share of each",
+                  error_code::invalid_config);
   if (!carry_on) {
     state.class_names = index.class_names;
     state.channels = geometry.channels;
@@ -1048,7 +1058,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   if (probe.train_batch_size <= 0) {
     const std::string why = probe.rows.empty() ? "no size was tried" : probe.rows.back().note;
     return failed("out of memory: no batch size fits the memory budget (" + why +
-                  "); free memory, raise memory_share, or set a small batch_size explicitly");
+                      "); free memory, raise memory_share, or set a small batch_size explicitly",
+                  error_code::out_of_memory);
   }
   state.batch_size = probe.train_batch_size;
   state.inference_batch_size = probe.inference_batch_size;

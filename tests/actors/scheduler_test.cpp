@@ -115,6 +115,19 @@ TEST_F(Scheduler, AResubmittedJobIsFoundAgainAndAnEditedOneIsRefused) {
   EXPECT_EQ(all->size(), 1u);
 }
 
+TEST_F(Scheduler, AJobOnAnUnknownSplitFailsWithItsCodeAndTheQueueGoesOn) {
+  add_worker();
+  auto lost = submit(small_job("lost", "tool_lost", 1, "nosuch"));
+  auto fine = submit(small_job("fine", "tool_fine", 1));
+  auto r = wait(lost);
+  EXPECT_EQ(r.state, job_state::failed);
+  EXPECT_EQ(r.error, error_code::unknown_split);
+  EXPECT_NE(r.message.find("nosuch"), std::string::npos) << r.message;
+  auto ok = wait(fine);
+  EXPECT_EQ(ok.state, job_state::completed);
+  EXPECT_EQ(ok.error, error_code::none);
+}
+
 TEST_F(Scheduler, WaitTimesOutOnAJobThatCannotStart) {
   // No worker: the job stays queued, so a bounded wait must time out and say so.
   auto id = submit(small_job("idle", "tool_idle", 1));

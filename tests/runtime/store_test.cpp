@@ -72,6 +72,7 @@ TEST(StoreJobs, InsertLoadUpdateRoundTrip) {
   done.message = "early stopping: no gain for 3 iterations";
   done.started_ms = 1700000001000;
   done.finished_ms = 1700000099000;
+  done.error = error_code::out_of_memory;
   ASSERT_TRUE(db->update_job(done));
 
   auto jobs = db->load_jobs();
@@ -95,6 +96,8 @@ TEST(StoreJobs, InsertLoadUpdateRoundTrip) {
   EXPECT_EQ(a.submitted_ms, 1700000000123);
   EXPECT_EQ(a.started_ms, 1700000001000);
   EXPECT_EQ(a.finished_ms, 1700000099000);
+  EXPECT_EQ(a.error, error_code::out_of_memory);
+  EXPECT_EQ((*jobs)[1].error, error_code::none);
   EXPECT_EQ((*jobs)[1].spec.name, "b");
   EXPECT_EQ((*jobs)[1].state, job_state::queued);
 

@@ -254,6 +254,7 @@ TEST(EngineContinue, ContinuedTrainingCarriesIterationsAndEarlyStoppingState) {
   EXPECT_EQ(refused.state, job_state::failed);
   EXPECT_NE(refused.message.find("tool carried was trained on split small"), std::string::npos)
       << refused.message;
+  EXPECT_EQ(refused.error, error_code::split_mismatch);
   EXPECT_NE(refused.message.find("same split"), std::string::npos) << refused.message;
   EXPECT_TRUE(refused_observer.reports.empty());
   // ... and leaves the tool as it was.
@@ -350,6 +351,7 @@ TEST(EngineBatchProbe, NothingFittingFailsWithOutOfMemoryAdvice) {
   recording_observer observer;
   const training_outcome outcome = engine->train(request, observer);
   EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_EQ(outcome.error, error_code::out_of_memory);
   EXPECT_NE(outcome.message.find("out of memory"), std::string::npos) << outcome.message;
   EXPECT_NE(outcome.message.find("batch_size"), std::string::npos) << outcome.message;
   EXPECT_TRUE(observer.reports.empty());
@@ -444,6 +446,7 @@ TEST_F(EngineFolder, CorruptImageFailsNamingTheFileAndKeepsTheTrainedTool) {
   recording_observer observer;
   const training_outcome outcome = shared_engine().train(request(52, "corrupt-tool"), observer);
   EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_EQ(outcome.error, error_code::image_corrupt);
   EXPECT_NE(outcome.message.find("zz-broken.png"), std::string::npos) << outcome.message;
   EXPECT_NE(outcome.message.find("remove or replace"), std::string::npos) << outcome.message;
   EXPECT_TRUE(observer.reports.empty());

@@ -256,7 +256,8 @@ TEST_F(Scheduler, AnInterruptedJobResumesAfterARestartWithNothingLost) {
   add_worker();
   auto done = submit(small_job("done", "tool_done", 1));
   EXPECT_EQ(wait(done).state, job_state::completed);
-  auto id = submit(small_job("resumable", "tool_resume", 4));
+  // Enough iterations that the job is still running when the shutdown lands.
+  auto id = submit(small_job("resumable", "tool_resume", 12));
   auto waiting = submit(small_job("waiting", "tool_waiting", 1));
   auto first = ask<iteration_report>(wait_iter_atom::value, id, wait_ms);
   ASSERT_TRUE(first) << first.error().message;
@@ -271,14 +272,14 @@ TEST_F(Scheduler, AnInterruptedJobResumesAfterARestartWithNothingLost) {
   add_worker();
   auto r = wait(id);
   EXPECT_EQ(r.state, job_state::completed);
-  EXPECT_EQ(r.trained_iterations, 4);
+  EXPECT_EQ(r.trained_iterations, 12);
   EXPECT_EQ(wait(waiting).state, job_state::completed);
   auto db = store::open(workspace_ + "/trainyard.db");
   ASSERT_TRUE(db);
   auto reports = (*db)->load_iterations(id);
   ASSERT_TRUE(reports);
-  ASSERT_EQ(reports->size(), 4u);
-  for (int i = 0; i < 4; ++i)
+  ASSERT_EQ(reports->size(), 12u);
+  for (int i = 0; i < 12; ++i)
     EXPECT_EQ((*reports)[i].iteration, i + 1);
 }
 

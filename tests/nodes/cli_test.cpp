@@ -148,10 +148,12 @@ TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
 }
 
 TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
-  auto campaign = small_campaign(4, 3000);
+  // Enough iterations that the run cannot finish before the interrupt lands, even on a loaded
+  // machine.
+  auto campaign = small_campaign(12, 3000);
   {
     child_process run({binary, "run", campaign, "--plain"});
-    ASSERT_TRUE(run.read_until("it 1/4", 300s)) << run.output();
+    ASSERT_TRUE(run.read_until("it 1/12", 300s)) << run.output();
     run.signal(SIGINT);
     EXPECT_EQ(run.finish(120s), 130) << run.output();
     EXPECT_NE(run.output().find("run the same command again"), std::string::npos);
@@ -168,7 +170,7 @@ TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
   auto [qc2, qout2] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
   auto done = nlohmann::json::parse(qout2);
   EXPECT_EQ(done[0]["state"], "completed");
-  EXPECT_EQ(done[0]["trained_iterations"], 4);
+  EXPECT_EQ(done[0]["trained_iterations"], 12);
   // A third run finds the job finished and trains nothing more; with --json, stdout holds only
   // the results (progress goes to stderr).
   auto [c3, o3] = run_program({binary, "run", campaign, "--json"}, 300s, false);
@@ -176,10 +178,10 @@ TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
   auto results = nlohmann::json::parse(o3);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0]["state"], "completed");
-  EXPECT_EQ(results[0]["trained_iterations"], 4);
+  EXPECT_EQ(results[0]["trained_iterations"], 12);
   EXPECT_GT(results[0]["test"]["accuracy"].get<double>(), 0.5);
   auto [qc3, qout3] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
-  EXPECT_EQ(nlohmann::json::parse(qout3)[0]["trained_iterations"], 4);
+  EXPECT_EQ(nlohmann::json::parse(qout3)[0]["trained_iterations"], 12);
 }
 
 }  // namespace

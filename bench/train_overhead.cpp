@@ -15,7 +15,6 @@
 // pays for validating 256 images, the checkpoint, metrics.csv and curves.png). Prints one JSON
 // object; the headline figures are each side's best round. Target: ratio >= 0.97.
 // A third side trains the worker's job with deterministic = true: deterministic_ratio is its cost.
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include <caf/all.hpp>
 #include <torch/torch.h>
 
+#include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
 #include "runtime/dataset_index.hpp"
 #include "runtime/torch/classifier.hpp"
@@ -85,10 +85,8 @@ double bare_loop(const dataset_index& index, const std::vector<std::uint8_t>& as
 
 // One side in this process: prints "loop_images_per_s wall_images_per_s".
 int run_side(const std::string& side, int images, int batch, int threads) {
-  // The same allocator settings the engine uses (STACK.md), so (b) is not handicapped.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_ARENA_MAX, 1);
+  // The same allocator settings the engine uses, so (b) is not handicapped.
+  tune_malloc_for_training();
   dataset_spec dataset;
   dataset.name = "fashion";
   dataset.path = "/usr/share/datasets/fashion-mnist";
@@ -143,20 +141,15 @@ int run_side(const std::string& side, int images, int batch, int threads) {
   // waiting on the scheduler sees them.
   std::vector<clock_type::time_point> seen;
   iteration_report last;
-  {
-    caf::scoped_actor self{system};
-    for (int it = 0; it < 2; ++it)
-      self->request((*yard)->scheduler(), caf::infinite, wait_iter_atom::value, *id,
-                    std::int64_t{0})
-        .receive(
-          [&](iteration_report& r) {
-            seen.push_back(clock_type::now());
-            last = std::move(r);
-          },
-          [&](caf::error& e) {
-            std::fprintf(stderr, "wait: %s\n", describe(e).c_str());
-            std::exit(1);
-          });
+  for (int it = 0; it < 2; ++it) {
+    auto report = ask<iteration_report>(system, (*yard)->scheduler(), caf::infinite,
+                                        wait_iter_atom::value, *id, std::int64_t{0});
+    if (!report) {
+      std::fprintf(stderr, "wait: %s\n", report.error().message.c_str());
+      return 1;
+    }
+    seen.push_back(clock_type::now());
+    last = std::move(*report);
   }
   (*yard)->wait(*id);
   yard->reset();

@@ -378,21 +378,6 @@ std::uint64_t iteration_seed(std::uint64_t seed, int iteration, random_stream st
          1;
 }
 
-// LibTorch allocates and frees 1-30 MB activation buffers every step; above glibc's default mmap
-// threshold each is a fresh mmap/munmap with its page faults (2.5x the system time at batch 256,
-// STACK.md). Serving them from the heap and trimming rarely removes that churn. Once per process.
-void tune_malloc() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    // Training runs on the worker's own thread, which glibc would serve from a secondary arena:
-    // those grow and shrink in 64 MiB heaps and churned pages like the main arena did before the
-    // settings above (the worker path trained 10-15% slower than the same loop on the main
-    // thread; bench/train_overhead). One arena keeps every thread on the tuned main heap.
-    mallopt(M_ARENA_MAX, 1);
-  });
-}
 
 std::uint64_t read_kib_field(const char* path, const char* field) {
   std::ifstream in(path);
@@ -901,7 +886,7 @@ std::string job_label(const training_request& r) {
 
 training_outcome torch_engine::run(const training_request& request, training_observer& observer) {
   need(validate(request));
-  tune_malloc();
+  tune_malloc_for_training();
   const job_spec& spec = request.spec;
   const training_settings& settings = spec.settings;
   const std::string& tool = spec.tool.name;
@@ -1206,6 +1191,22 @@ training_outcome torch_engine::run(const training_request& request, training_obs
 }
 
 }  // namespace
+
+// LibTorch allocates and frees 1-30 MB activation buffers every step; above glibc's default mmap
+// threshold each is a fresh mmap/munmap with its page faults (2.5x the system time at batch 256,
+// STACK.md). Serving them from the heap and trimming rarely removes that churn. Once per process.
+void tune_malloc_for_training() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    // Training runs on the worker's own thread, which glibc would serve from a secondary arena:
+    // those grow and shrink in 64 MiB heaps and churned pages like the main arena did before the
+    // settings above (the worker path trained 10-15% slower than the same loop on the main
+    // thread; bench/train_overhead). One arena keeps every thread on the tuned main heap.
+    mallopt(M_ARENA_MAX, 1);
+  });
+}
 
 std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options) {
   return std::make_unique<torch_engine>(std::move(options));

@@ -32,6 +32,10 @@ struct torch_engine_options {
   int probe_steps = 3;
 };
 
+/// The glibc allocator settings training runs with (mmap and trim thresholds, one arena); the
+/// engine applies them itself, once per process. Benchmarks call it to give a bare loop the same.
+void tune_malloc_for_training();
+
 /// The CPU LibTorch engine.
 std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options = {});
 

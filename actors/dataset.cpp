@@ -5,20 +5,18 @@
 #include <caf/all.hpp>
 
 #include "runtime/dataset_index.hpp"
+#include "runtime/spec_json.hpp"
 #include "runtime/store.hpp"
 
 namespace trainyard {
 
 namespace {
 
-bool same(const dataset_spec& a, const dataset_spec& b) {
-  return a.kind == b.kind && a.path == b.path && a.color == b.color && a.subset == b.subset;
-}
-
-bool same(const split_spec& a, const split_spec& b) {
-  return a.dataset == b.dataset && a.mode == b.mode && a.train == b.train &&
-         a.validation == b.validation && a.test == b.test && a.seed == b.seed &&
-         a.stratified == b.stratified;
+// Two declarations mean the same thing when every field agrees; comparing their JSON keeps
+// that true when a field is added (the scheduler compares resubmitted jobs the same way).
+template <class Spec>
+bool same(const Spec& a, const Spec& b) {
+  return to_json(a) == to_json(b);
 }
 
 split_summary summarize(const split_record& split) {

@@ -4,29 +4,11 @@
 
 #include <caf/all.hpp>
 
+#include "actors/blocking_request.hpp"
 #include "actors/dataset.hpp"
 #include "actors/worker.hpp"
 
 namespace trainyard {
-
-namespace {
-
-// Blocking request from a scoped actor; the answer or the error as a value.
-template <class T, class Handle, class... Ts>
-expected<T> ask(caf::actor_system& system, const Handle& dest, Ts&&... xs) {
-  caf::scoped_actor self{system};
-  expected<T> result = make_failure(error_code::interrupted, "no answer");
-  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
-    .receive([&](T& value) { result = std::move(value); },
-             [&](caf::error& err) {
-               auto code = code_of(err);
-               result = make_failure(code == error_code::none ? error_code::interrupted : code,
-                                     describe(err));
-             });
-  return result;
-}
-
-}  // namespace
 
 void configure_actor_system(caf::actor_system_config& cfg) {
   register_protocol(cfg);
@@ -68,7 +50,8 @@ embedded_yard::~embedded_yard() {
 expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine> engine) {
   auto info = cpu_worker_info();
   auto worker = spawn_worker(system_, std::move(engine), info);
-  auto index = ask<std::uint32_t>(system_, scheduler_, register_atom::value, worker, info);
+  auto index =
+    ask<std::uint32_t>(system_, scheduler_, caf::infinite, register_atom::value, worker, info);
   if (!index)
     return index.error();
   workers_.push_back(worker);
@@ -78,28 +61,30 @@ expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine
 expected<void> embedded_yard::declare(const std::vector<dataset_spec>& datasets,
                                       const std::vector<split_spec>& splits) {
   for (const auto& d : datasets)
-    if (auto n = ask<std::int64_t>(system_, datasets_, define_atom::value, d); !n)
+    if (auto n = ask<std::int64_t>(system_, datasets_, caf::infinite, define_atom::value, d); !n)
       return n.error();
   for (const auto& s : splits)
-    if (auto summary = ask<split_summary>(system_, datasets_, define_atom::value, s); !summary)
+    if (auto summary =
+          ask<split_summary>(system_, datasets_, caf::infinite, define_atom::value, s);
+        !summary)
       return summary.error();
   return {};
 }
 
 expected<job_id> embedded_yard::submit(const job_spec& job) {
-  return ask<job_id>(system_, scheduler_, submit_atom::value, job);
+  return ask<job_id>(system_, scheduler_, caf::infinite, submit_atom::value, job);
 }
 
 expected<job_result> embedded_yard::wait(job_id job, std::int64_t timeout_ms) {
-  return ask<job_result>(system_, scheduler_, wait_atom::value, job, timeout_ms);
+  return ask<job_result>(system_, scheduler_, caf::infinite, wait_atom::value, job, timeout_ms);
 }
 
 expected<std::vector<job_info>> embedded_yard::list() {
-  return ask<std::vector<job_info>>(system_, scheduler_, list_atom::value);
+  return ask<std::vector<job_info>>(system_, scheduler_, caf::infinite, list_atom::value);
 }
 
 expected<void> embedded_yard::shutdown() {
-  auto done = ask<bool>(system_, scheduler_, shutdown_atom::value);
+  auto done = ask<bool>(system_, scheduler_, caf::infinite, shutdown_atom::value);
   if (!done)
     return done.error();
   return {};

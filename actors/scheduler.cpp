@@ -348,8 +348,8 @@ std::optional<caf::error> check_tool_history(const scheduler_state& st, const jo
   }
   if (previous)
     return make_caf_error(error_code::already_exists,
-                          "job '" + spec.name + "': tool '" + tool + "' is already trained by job '" +
-                            previous->rec.spec.name +
+                          "job '" + spec.name + "': tool '" + tool +
+                            "' is already trained by job '" + previous->rec.spec.name +
                             "'; to train it further set continue = true with an explicit "
                             "iterations count, or name a new tool");
   return std::nullopt;

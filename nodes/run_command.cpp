@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/blocking_request.hpp"
 #include "actors/console_progress.hpp"
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
@@ -55,6 +56,7 @@ int run_command(const run_options& options) {
 
   int exit_code = 0;
   std::vector<job_id> ids;
+  std::map<job_id, const job_spec*> spec_of;
   for (const auto& job : campaign->jobs) {
     auto id = (*yard)->submit(job);
     if (!id) {
@@ -64,6 +66,7 @@ int run_command(const run_options& options) {
       continue;
     }
     ids.push_back(*id);
+    spec_of[*id] = &job;
   }
   if (ids.empty())
     return exit_code;
@@ -112,10 +115,7 @@ int run_command(const run_options& options) {
     std::cout << "\n";
   for (auto id : ids) {
     const auto& r = results[id];
-    const job_spec* spec = nullptr;
-    for (const auto& j : campaign->jobs)
-      if (j.name == r.name)
-        spec = &j;
+    const job_spec* spec = spec_of[id];
     if (r.state == job_state::failed)
       exit_code = 1;
     if (!options.json)
@@ -129,27 +129,22 @@ int run_command(const run_options& options) {
                          {"final_metrics", r.final_metrics},
                          {"message", r.message},
                          {"error", to_string(r.error)}};
-    if (spec && r.trained_iterations > 0 && !evaluated.count(spec->tool.name)) {
+    if (r.trained_iterations > 0 && !evaluated.count(spec->tool.name)) {
       evaluated.insert(spec->tool.name);
-      caf::scoped_actor self{system};
-      self->request((*yard)->datasets(), caf::infinite, split_atom::value, spec->split, false)
-        .receive(
-          [&](split_grant& grant) {
-            auto e = evaluate_tool(sched.workspace, spec->tool.name, grant.dataset,
-                                   grant.assignment, test_set);
-            if (!e) {
-              std::cerr << "trainyard run: cannot evaluate " << spec->tool.name << ": "
-                        << e.error().message << std::endl;
-              return;
-            }
-            jr["test"] = {{"accuracy", e->accuracy}, {"images", e->images},
-                          {"per_class_accuracy", e->per_class_accuracy}};
-            if (!options.json)
-              print_evaluation(spec->tool.name, "test", *e, false);
-          },
-          [&](caf::error& err) {
-            std::cerr << "trainyard run: " << describe(err) << std::endl;
-          });
+      auto grant = ask<split_grant>(system, (*yard)->datasets(), caf::infinite, split_atom::value,
+                                    spec->split, false);
+      auto e = grant ? evaluate_tool(sched.workspace, spec->tool.name, grant->dataset,
+                                     grant->assignment, test_set)
+                     : expected<evaluation>(grant.error());
+      if (!e) {
+        std::cerr << "trainyard run: cannot evaluate " << spec->tool.name << ": "
+                  << e.error().message << std::endl;
+      } else {
+        jr["test"] = {{"accuracy", e->accuracy}, {"images", e->images},
+                      {"per_class_accuracy", e->per_class_accuracy}};
+        if (!options.json)
+          print_evaluation(spec->tool.name, "test", *e, false);
+      }
     }
     out.push_back(jr);
   }

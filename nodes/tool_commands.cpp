@@ -103,7 +103,8 @@ int evaluate_command(const evaluate_options& options) {
                          [&](const dataset_spec& d) { return d.name == (*split)->spec.dataset; });
   if (ds == datasets->end())
     return fail(make_failure(error_code::unknown_dataset,
-                             "dataset '" + (*split)->spec.dataset + "' is missing from the workspace"));
+                             "dataset '" + (*split)->spec.dataset +
+                               "' is missing from the workspace"));
   auto set = options.set == "train"        ? train_set
              : options.set == "validation" ? validation_set
                                            : test_set;

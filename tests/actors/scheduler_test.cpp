@@ -215,20 +215,14 @@ TEST_F(Scheduler, ContinuedTrainingResumesAndRefusesAnotherSplit) {
 TEST_F(Scheduler, TheSplitOfATrainedToolIsLocked) {
   add_worker();
   EXPECT_EQ(wait(submit(small_job("a", "tool_a", 1))).state, job_state::completed);
-  caf::scoped_actor self{*system_};
   // Redrawing the locked split with another seed is refused.
-  auto redrawn = small_split("small", 99);
-  bool refused = false;
-  self->request(yard_->datasets(), std::chrono::seconds(30), define_atom::value, redrawn)
-    .receive([&](split_summary&) {}, [&](caf::error& e) {
-      refused = code_of(e) == error_code::split_locked;
-    });
-  EXPECT_TRUE(refused);
+  auto redrawn = ask_datasets<split_summary>(define_atom::value, small_split("small", 99));
+  ASSERT_FALSE(redrawn);
+  EXPECT_EQ(redrawn.error().code, error_code::split_locked);
   // Test images may move into the training set; training images may not leave it.
-  split_grant grant;
-  self->request(yard_->datasets(), std::chrono::seconds(30), split_atom::value,
-                std::string("small"), false)
-    .receive([&](split_grant& g) { grant = std::move(g); }, [&](caf::error&) {});
+  auto granted = ask_datasets<split_grant>(split_atom::value, std::string("small"), false);
+  ASSERT_TRUE(granted) << granted.error().message;
+  const split_grant& grant = *granted;
   ASSERT_TRUE(grant.locked);
   std::vector<std::int64_t> test_images, train_images;
   for (std::size_t i = 0; i < grant.assignment.size(); ++i) {
@@ -237,19 +231,15 @@ TEST_F(Scheduler, TheSplitOfATrainedToolIsLocked) {
     if (grant.assignment[i] == train_set && train_images.size() < 10)
       train_images.push_back(static_cast<std::int64_t>(i));
   }
-  self->request(yard_->datasets(), std::chrono::seconds(30), images_atom::value,
-                std::string("small"), test_images, std::uint8_t{train_set})
-    .receive([&](split_summary& s) {
-      EXPECT_EQ(s.train, 810);
-      EXPECT_EQ(s.test, 290);
-    }, [&](caf::error& e) { ADD_FAILURE() << describe(e); });
-  bool shrink_refused = false;
-  self->request(yard_->datasets(), std::chrono::seconds(30), images_atom::value,
-                std::string("small"), train_images, std::uint8_t{test_set})
-    .receive([&](split_summary&) {}, [&](caf::error& e) {
-      shrink_refused = code_of(e) == error_code::split_locked;
-    });
-  EXPECT_TRUE(shrink_refused);
+  auto grown = ask_datasets<split_summary>(images_atom::value, std::string("small"), test_images,
+                                           std::uint8_t{train_set});
+  ASSERT_TRUE(grown) << grown.error().message;
+  EXPECT_EQ(grown->train, 810);
+  EXPECT_EQ(grown->test, 290);
+  auto shrunk = ask_datasets<split_summary>(images_atom::value, std::string("small"),
+                                            train_images, std::uint8_t{test_set});
+  ASSERT_FALSE(shrunk);
+  EXPECT_EQ(shrunk.error().code, error_code::split_locked);
 }
 
 TEST_F(Scheduler, AnInterruptedJobResumesAfterARestartWithNothingLost) {

@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
 #include "runtime/torch/engine.hpp"
 #include "tests/support/temp_folder.hpp"
@@ -103,12 +104,14 @@ class YardTest : public ::testing::Test {
   // A request to the scheduler; the answer or the error.
   template <class T, class... Ts>
   expected<T> ask(Ts&&... xs) {
-    caf::scoped_actor self{*system_};
-    expected<T> out = make_failure(error_code::timeout, "no answer");
-    self->request(yard_->scheduler(), std::chrono::milliseconds(wait_ms), std::forward<Ts>(xs)...)
-      .receive([&](T& v) { out = std::move(v); },
-               [&](caf::error& e) { out = make_failure(code_of(e), describe(e)); });
-    return out;
+    return trainyard::ask<T>(*system_, yard_->scheduler(), std::chrono::milliseconds(wait_ms),
+                             std::forward<Ts>(xs)...);
+  }
+  // A request to the dataset actor.
+  template <class T, class... Ts>
+  expected<T> ask_datasets(Ts&&... xs) {
+    return trainyard::ask<T>(*system_, yard_->datasets(), std::chrono::milliseconds(wait_ms),
+                             std::forward<Ts>(xs)...);
   }
 
   temp_folder workspace_folder_{"actors"};

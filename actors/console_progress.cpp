@@ -155,6 +155,7 @@ console_progress_actor spawn_console_progress(caf::actor_system& system, schedul
         if (self->state.redraw || changed)
           self->state.draw();
       },
+      [=](workers_atom, const std::vector<worker_status>&) {},
       [=](tick_atom) {
         refresh();
         self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);

@@ -41,6 +41,7 @@ event_listener::behavior_type early_stopper(
         self->quit();
     },
     [=](changed_atom, const job_info&) {},
+    [=](workers_atom, const std::vector<worker_status>&) {},
   };
 }
 

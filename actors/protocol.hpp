@@ -50,6 +50,10 @@ using info_atom = caf::atom_constant<caf::atom("info")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using workers_atom = caf::atom_constant<caf::atom("workers")>;
+using rdv_set_atom = caf::atom_constant<caf::atom("rdvset")>;
+using rdv_get_atom = caf::atom_constant<caf::atom("rdvget")>;
+using rdv_add_atom = caf::atom_constant<caf::atom("rdvadd")>;
 
 // -- data --------------------------------------------------------------------------------------
 
@@ -92,6 +96,16 @@ struct worker_info {
   std::string kind;                 ///< "cpu" or "cuda"
   std::uint64_t memory_bytes = 0;   ///< total memory of the device
   int threads = 0;                  ///< CPU threads it trains with
+  std::string node;                 ///< the node process hosting it, e.g. "gpu3:4711"; "embedded"
+  std::string address;              ///< where the node's collectives listen (Gloo); "127.0.0.1"
+};
+
+/// A worker as the scheduler sees it, for monitors.
+struct worker_status {
+  std::uint32_t index = 0;  ///< the scheduler's slot number
+  worker_info info;
+  job_id job = 0;           ///< the job it trains; 0 = idle
+  bool alive = true;        ///< false once its node went away (kept for the display)
 };
 
 /// A split as the dataset actor hands it to a worker: the dataset and which image is where.
@@ -118,7 +132,9 @@ using event_listener = caf::typed_actor<
   // A job reached a final state.
   caf::reacts_to<finished_atom, job_result>,
   // A job was queued, moved, started, cancelled or stopped.
-  caf::reacts_to<changed_atom, job_info>>;
+  caf::reacts_to<changed_atom, job_info>,
+  // A worker joined, left, took or finished a job: every worker's status.
+  caf::reacts_to<workers_atom, std::vector<worker_status>>>;
 
 /// One per device: trains one job at a time on its own thread.
 using worker_actor = caf::typed_actor<
@@ -169,6 +185,16 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<wait_iter_atom, job_id, std::int64_t>::with<iteration_report>,
   // Send events to this listener until it terminates.
   caf::reacts_to<subscribe_atom, event_listener>,
+  // Every worker's status.
+  caf::replies_to<workers_atom>::with<std::vector<worker_status>>,
+  // Rendezvous of a data-parallel job's ranks: set a key.
+  caf::replies_to<rdv_set_atom, std::string, std::vector<std::uint8_t>>::with<bool>,
+  // Rendezvous: a key's value once set; timeout in ms.
+  caf::replies_to<rdv_get_atom, std::string, std::int64_t>::with<std::vector<std::uint8_t>>,
+  // Rendezvous: add to a counter; answers the new value.
+  caf::replies_to<rdv_add_atom, std::string, std::int64_t>::with<std::int64_t>,
+  // Internal: the deadline of a rendezvous get for this key passed.
+  caf::reacts_to<timeout_atom, std::string>,
   // A worker joins; answers its index.
   caf::replies_to<register_atom, worker_actor, worker_info>::with<std::uint32_t>,
   // From a worker: an iteration finished.
@@ -206,7 +232,8 @@ void register_protocol(caf::actor_system_config& cfg);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dataset_spec& x) {
-  return f(caf::meta::type_name("dataset_spec"), x.name, x.kind, x.path, x.color, x.subset);
+  return f(caf::meta::type_name("dataset_spec"), x.name, x.kind, x.path, x.color, x.subset,
+           x.annotations, x.masks);
 }
 
 template <class Inspector>
@@ -218,7 +245,8 @@ typename Inspector::result_type inspect(Inspector& f, split_spec& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tool_spec& x) {
   return f(caf::meta::type_name("tool_spec"), x.name, x.kind, x.dataset, x.input_width,
-           x.input_height, x.model_width);
+           x.input_height, x.model_width, x.batch_norm, x.dropout, x.max_objects,
+           x.detection_threshold);
 }
 
 template <class Inspector>
@@ -266,9 +294,14 @@ typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rank_assignment& x) {
+  return f(caf::meta::type_name("rank_assignment"), x.rank, x.world_size, x.group, x.address);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_request& x) {
   return f(caf::meta::type_name("training_request"), x.job, x.spec, x.dataset, x.assignment,
-           x.workspace);
+           x.workspace, x.parallel);
 }
 
 template <class Inspector>
@@ -287,7 +320,13 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
-  return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes, x.threads);
+  return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes, x.threads,
+           x.node, x.address);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
+  return f(caf::meta::type_name("worker_status"), x.index, x.info, x.job, x.alive);
 }
 
 template <class Inspector>

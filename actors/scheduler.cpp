@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <optional>
 
@@ -62,6 +63,9 @@ struct scheduler_state {
   std::vector<event_listener> listeners;
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
+  // Rendezvous of data-parallel ranks: keys set so far, and gets waiting for a key.
+  std::map<std::string, std::vector<std::uint8_t>> rendezvous;
+  std::multimap<std::string, caf::typed_response_promise<std::vector<std::uint8_t>>> pending_gets;
   static inline const char* name = "scheduler";
 };
 
@@ -140,6 +144,19 @@ void persist_order(self_ptr self) {
   if (auto ok = self->state.db->save_queue_order(self->state.queue.order()); !ok)
     caf::aout(self) << "trainyard: cannot save the queue order: " << ok.error().message
                     << std::endl;
+}
+
+std::vector<worker_status> worker_statuses(const scheduler_state& st) {
+  std::vector<worker_status> out;
+  out.reserve(st.workers.size());
+  for (std::size_t i = 0; i < st.workers.size(); ++i) {
+    worker_status x;
+    x.index = static_cast<std::uint32_t>(i);
+    x.info = st.workers[i].info;
+    x.job = st.workers[i].job ? *st.workers[i].job : 0;
+    out.push_back(std::move(x));
+  }
+  return out;
 }
 
 template <class... Ts>
@@ -512,7 +529,53 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       adopt(self, caf::actor_cast<event_listener>(waiter));
       return self->delegate(waiter, wait_iter_atom::value, id, timeout_ms);
     },
-    [=](subscribe_atom, event_listener& listener) { subscribe(self, listener); },
+    [=](subscribe_atom, event_listener& listener) {
+      subscribe(self, listener);
+      self->send(listener, workers_atom::value, worker_statuses(self->state));
+    },
+    [=](workers_atom) { return worker_statuses(self->state); },
+    [=](rdv_set_atom, std::string& key, std::vector<std::uint8_t>& value) {
+      auto& st = self->state;
+      auto [first, last] = st.pending_gets.equal_range(key);
+      for (auto it = first; it != last; ++it)
+        if (it->second.pending())
+          it->second.deliver(value);
+      st.pending_gets.erase(first, last);
+      st.rendezvous[key] = std::move(value);
+      return true;
+    },
+    [=](rdv_get_atom, std::string& key,
+        std::int64_t timeout_ms) -> caf::result<std::vector<std::uint8_t>> {
+      auto& st = self->state;
+      if (auto it = st.rendezvous.find(key); it != st.rendezvous.end())
+        return it->second;
+      auto rp = self->make_response_promise<std::vector<std::uint8_t>>();
+      st.pending_gets.emplace(key, rp);
+      if (timeout_ms > 0)
+        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value,
+                           key);
+      return rp;
+    },
+    [=](rdv_add_atom, std::string& key, std::int64_t delta) {
+      auto& bytes = self->state.rendezvous[key];
+      std::int64_t value = 0;
+      if (bytes.size() == sizeof(value))
+        std::memcpy(&value, bytes.data(), sizeof(value));
+      value += delta;
+      bytes.resize(sizeof(value));
+      std::memcpy(bytes.data(), &value, sizeof(value));
+      return value;
+    },
+    [=](timeout_atom, const std::string& key) {
+      // A rendezvous get ran past its deadline: fail whoever still waits for the key.
+      auto& st = self->state;
+      auto [first, last] = st.pending_gets.equal_range(key);
+      for (auto it = first; it != last; ++it)
+        if (it->second.pending())
+          it->second.deliver(make_caf_error(error_code::timeout,
+                                            "rendezvous key '" + key + "' was not set in time"));
+      st.pending_gets.erase(first, last);
+    },
     [=](register_atom, worker_actor& worker, worker_info& info) -> std::uint32_t {
       auto& st = self->state;
       st.workers.push_back(worker_slot{std::move(worker), std::move(info), std::nullopt});

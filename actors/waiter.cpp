@@ -53,6 +53,7 @@ waiter_actor::behavior_type waiter(waiter_actor::stateful_pointer<waiter_state> 
             ") before another iteration completed"));
       self->quit();
     },
+    [=](workers_atom, const std::vector<worker_status>&) {},
     [=](changed_atom, const job_info&) {
       // Queue changes do not answer waits.
     },

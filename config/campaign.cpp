@@ -48,11 +48,14 @@ struct section_schema {
 const std::vector<section_schema>& schemas() {
   static const std::vector<section_schema> all = {
       {section_kind::campaign, "campaign", {"workspace"}},
-      {section_kind::dataset, "dataset", {"kind", "path", "subset", "color"}},
+      {section_kind::dataset, "dataset", {"kind", "path", "subset", "color", "annotations", "masks"}},
       {section_kind::split,
        "split",
        {"dataset", "mode", "train", "validation", "test", "seed", "stratified"}},
-      {section_kind::tool, "tool", {"kind", "dataset", "width", "height", "model_width"}},
+      {section_kind::tool,
+       "tool",
+       {"kind", "dataset", "width", "height", "model_width", "batch_norm", "dropout", "max_objects",
+        "threshold"}},
       {section_kind::job,
        "job",
        {"tool", "split", "continue", "iterations", "max_iterations", "patience", "min_delta",
@@ -316,7 +319,10 @@ class campaign_reader {
     dataset_spec d;
     d.name = s.name;
     choice(s, "kind", {{"fashion-mnist", dataset_kind::fashion_mnist},
-                       {"folder", dataset_kind::image_folder}}, d.kind);
+                       {"folder", dataset_kind::image_folder},
+                       {"coco", dataset_kind::coco},
+                       {"masks", dataset_kind::masks},
+                       {"anomaly", dataset_kind::anomaly}}, d.kind);
     bool fashion = d.kind == dataset_kind::fashion_mnist;
     if (auto* v = value(s, "path")) {
       if (v->empty()) fail_key(s, "path", "expected a folder path, got ''");
@@ -334,6 +340,18 @@ class campaign_reader {
         choice(s, "subset", {{"all", std::string("all")}, {"train", std::string("train")},
                              {"test", std::string("test")}}, d.subset);
     }
+    for (const char* key : {"annotations", "masks"}) {
+      auto* v = value(s, key);
+      if (!v) continue;
+      if (v->empty()) fail_key(s, key, "expected a file or folder path, got ''");
+      (std::string(key) == "annotations" ? d.annotations : d.masks) = resolve(*v);
+    }
+    if (d.kind == dataset_kind::coco && d.annotations.empty())
+      fail_section(s, "missing key 'annotations': a coco dataset needs its COCO JSON file of "
+                      "boxes, e.g. annotations = boxes.json");
+    if (d.kind == dataset_kind::masks && d.masks.empty())
+      fail_section(s, "missing key 'masks': a masks dataset needs the folder of label masks "
+                      "(one PNG per image, same name), e.g. masks = masks");
     if (value(s, "color")) {
       if (fashion)
         fail_key(s, "color", "applies only to kind = folder (Fashion-MNIST is grayscale); "
@@ -397,12 +415,18 @@ class campaign_reader {
   tool_spec read_tool(const section& s) {
     tool_spec t;
     t.name = s.name;
-    choice(s, "kind", {{"classify", tool_kind::classify}}, t.kind);
+    choice(s, "kind", {{"classify", tool_kind::classify}, {"locate", tool_kind::locate},
+                       {"segment", tool_kind::segment}, {"anomaly", tool_kind::anomaly}}, t.kind);
     required_name(s, "dataset", "the dataset the tool learns from, e.g. dataset = fashion",
                   t.dataset);
     integer(s, "width", t.input_width, 1, "a positive number of pixels");
     integer(s, "height", t.input_height, 1, "a positive number of pixels");
     integer(s, "model_width", t.model_width, 1, "a positive number of channels");
+    boolean(s, "batch_norm", t.batch_norm);
+    real(s, "dropout", t.dropout, [](double v) { return v >= 0 && v < 1; }, "a number in [0, 1)");
+    integer(s, "max_objects", t.max_objects, 1, "a positive number of boxes");
+    real(s, "threshold", t.detection_threshold, [](double v) { return v >= 0 && v <= 1; },
+         "a score in [0, 1]");
     return t;
   }
 

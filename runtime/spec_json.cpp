@@ -158,6 +158,12 @@ bool parse_dataset_kind(const std::string& s, dataset_kind& out) {
     out = dataset_kind::fashion_mnist;
   } else if (s == "folder" || s == "image-folder" || s == "image_folder") {
     out = dataset_kind::image_folder;
+  } else if (s == "coco") {
+    out = dataset_kind::coco;
+  } else if (s == "masks") {
+    out = dataset_kind::masks;
+  } else if (s == "anomaly") {
+    out = dataset_kind::anomaly;
   } else {
     return false;
   }
@@ -178,9 +184,12 @@ bool parse_split_mode(const std::string& s, split_mode& out) {
 }
 
 bool parse_tool_kind(const std::string& s, tool_kind& out) {
-  if (s != "classify") return false;
-  out = tool_kind::classify;
-  return true;
+  for (auto kind : {tool_kind::classify, tool_kind::locate, tool_kind::segment, tool_kind::anomaly})
+    if (s == to_string(kind)) {
+      out = kind;
+      return true;
+    }
+  return false;
 }
 
 // --- writers ------------------------------------------------------------------------------------
@@ -190,7 +199,9 @@ json to_j(const dataset_spec& x) {
           {"kind", to_string(x.kind)},
           {"path", x.path},
           {"color", x.color},
-          {"subset", x.subset}};
+          {"subset", x.subset},
+          {"annotations", x.annotations},
+          {"masks", x.masks}};
 }
 
 json to_j(const split_spec& x) {
@@ -210,7 +221,11 @@ json to_j(const tool_spec& x) {
           {"dataset", x.dataset},
           {"input_width", x.input_width},
           {"input_height", x.input_height},
-          {"model_width", x.model_width}};
+          {"model_width", x.model_width},
+          {"batch_norm", x.batch_norm},
+          {"dropout", number(x.dropout)},
+          {"max_objects", x.max_objects},
+          {"detection_threshold", number(x.detection_threshold)}};
 }
 
 json to_j(const augmentation_settings& x) {
@@ -290,10 +305,12 @@ json to_j(const iteration_report& x) {
 void from_j(const json& j, const std::string& where, dataset_spec& x) {
   object_reader r(j, where);
   r.field("name", x.name);
-  r.name("kind", x.kind, parse_dataset_kind, "fashion-mnist, folder");
+  r.name("kind", x.kind, parse_dataset_kind, "fashion-mnist, folder, coco, masks, anomaly");
   r.field("path", x.path);
   r.field("color", x.color);
   r.field("subset", x.subset);
+  r.field("annotations", x.annotations);
+  r.field("masks", x.masks);
 }
 
 void from_j(const json& j, const std::string& where, split_spec& x) {
@@ -311,11 +328,15 @@ void from_j(const json& j, const std::string& where, split_spec& x) {
 void from_j(const json& j, const std::string& where, tool_spec& x) {
   object_reader r(j, where);
   r.field("name", x.name);
-  r.name("kind", x.kind, parse_tool_kind, "classify");
+  r.name("kind", x.kind, parse_tool_kind, "classify, locate, segment, anomaly");
   r.field("dataset", x.dataset);
   r.field("input_width", x.input_width);
   r.field("input_height", x.input_height);
   r.field("model_width", x.model_width);
+  r.field("batch_norm", x.batch_norm);
+  r.field("dropout", x.dropout);
+  r.field("max_objects", x.max_objects);
+  r.field("detection_threshold", x.detection_threshold);
 }
 
 void from_j(const json& j, const std::string& where, augmentation_settings& x) {

@@ -15,12 +15,22 @@ const char* to_string(job_state state) {
 }
 
 const char* to_string(dataset_kind kind) {
-  return kind == dataset_kind::fashion_mnist ? "fashion-mnist" : "folder";
+  switch (kind) {
+    case dataset_kind::fashion_mnist: return "fashion-mnist";
+    case dataset_kind::image_folder: return "folder";
+    case dataset_kind::coco: return "coco";
+    case dataset_kind::masks: return "masks";
+    case dataset_kind::anomaly: return "anomaly";
+  }
+  return "unknown";
 }
 
 const char* to_string(tool_kind kind) {
   switch (kind) {
     case tool_kind::classify: return "classify";
+    case tool_kind::locate: return "locate";
+    case tool_kind::segment: return "segment";
+    case tool_kind::anomaly: return "anomaly";
   }
   return "unknown";
 }

@@ -17,6 +17,10 @@ using metric_map = std::map<std::string, double>;
 enum class dataset_kind : std::uint8_t {
   fashion_mnist = 0,  ///< gzipped IDX files (train-*, t10k-*) in one folder
   image_folder = 1,   ///< root/<label>/*.{png,jpg,jpeg,bmp}, decoded with OpenCV
+  coco = 2,           ///< locate: images under `path`, boxes in the COCO JSON `annotations`
+  masks = 3,          ///< segment: images under `path`, label masks (PNG) under `masks`,
+                      ///< label table in `annotations`
+  anomaly = 4,        ///< anomaly: path/good/*, path/defect/*, optional defect masks under `masks`
 };
 
 /// A set of labelled images.
@@ -28,6 +32,11 @@ struct dataset_spec {
   /// fashion_mnist: "all" (70,000 images: the 60,000 training ones then the 10,000 test ones,
   /// default), "train" or "test".
   std::string subset = "all";
+  /// coco: the COCO JSON file of boxes; masks: the label table file. Empty otherwise.
+  std::string annotations;
+  /// masks: folder of label masks (one PNG per image, same file stem); anomaly: optional folder
+  /// of ground-truth defect masks. Empty otherwise.
+  std::string masks;
 };
 
 enum class split_mode : std::uint8_t {
@@ -52,6 +61,9 @@ struct split_spec {
 
 enum class tool_kind : std::uint8_t {
   classify = 0,  ///< one label per image
+  locate = 1,    ///< axis-aligned boxes with labels
+  segment = 2,   ///< a label per pixel
+  anomaly = 3,   ///< trained on good images; a score per image and a defect map per pixel
 };
 
 /// A model of one kind with its settings. Its trained state lives in `<workspace>/tools/<name>/`.
@@ -62,6 +74,12 @@ struct tool_spec {
   int input_width = 28;                   ///< pixels; images are resized to it; default 28
   int input_height = 28;                  ///< pixels; default 28
   int model_width = 32;                   ///< channels of the first convolution; default 32
+  /// Batch normalisation layers in the model; default on. Off gives a model without batch
+  /// statistics, whose data-parallel training matches one device exactly.
+  bool batch_norm = true;
+  double dropout = 0.25;                  ///< dropout probability before the last layer; default 0.25
+  int max_objects = 100;                  ///< locate: most boxes kept per image; default 100
+  double detection_threshold = 0.5;       ///< locate: least score of a kept box; default 0.5
 };
 
 /// Augmentation ranges; every range is symmetric around "no change" and 0 disables it.
@@ -89,7 +107,7 @@ struct training_settings {
   std::uint64_t seed = 42;      ///< seed of weights, shuffling and augmentation; default 42
   int threads = 0;              ///< intra-op CPU threads; 0 = all cores; default 0
   double memory_share = 0.5;    ///< CPU: share of available RAM the batch-size probe may use; default 0.5
-  int devices = 1;              ///< devices one job uses; default 1 (only 1 supported in one process)
+  int devices = 1;              ///< devices one job uses (data-parallel ranks); default 1
   augmentation_settings augmentation;  ///< default: none
 };
 

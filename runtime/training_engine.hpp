@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/collective.hpp"
 #include "runtime/reports.hpp"
 #include "runtime/specs.hpp"
 
@@ -20,6 +21,7 @@ struct training_request {
   dataset_spec dataset;
   std::vector<std::uint8_t> assignment;  ///< one split_set per dataset image
   std::string workspace;                 ///< root folder; the tool lives in workspace/tools/<tool>
+  rank_assignment parallel;              ///< data-parallel place; world_size 1 = one device
 };
 
 /// Receives the engine's reports. Called on the training thread.
@@ -32,6 +34,9 @@ class training_observer {
   virtual void iteration_completed(const iteration_report& report) = 0;
   /// Polled between steps; true ends training after the current step with state `stopped`.
   virtual bool stop_requested() const = 0;
+  /// The store the ranks of a data-parallel job meet through; null when there is none (then
+  /// only world_size 1 can train).
+  virtual rendezvous_store* rendezvous() { return nullptr; }
 };
 
 /// Trains jobs. Implementations are used by one thread at a time.

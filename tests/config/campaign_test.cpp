@@ -417,7 +417,7 @@ std::vector<malformed> malformed_cases() {
        "[split.s]", {"missing key 'test'"}},
       {"split seed", with_split("seed = x\n"), "seed = x", {"key 'seed'"}},
       // tools
-      {"tool kind", with_tool("kind = segment\n"), "kind = segment", {"key 'kind'", "classify"}},
+      {"tool kind", with_tool("kind = detect\n"), "kind = detect", {"key 'kind'", "locate"}},
       {"tool width", with_tool("width = 0\n"), "width", {"key 'width'", "positive"}},
       {"tool model width", with_tool("model_width = wide\n"), "model_width",
        {"model_width", "'wide'"}},

@@ -269,10 +269,10 @@ TEST(SpecJson, BadTextIsStorageFailed) {
   EXPECT_TRUE(contains(wrong_type.error().message, "settings.augmentation.rotation"))
       << wrong_type.error().message;
 
-  auto bad_enum = dataset_spec_from_json(R"({"kind": "coco"})");
+  auto bad_enum = dataset_spec_from_json(R"({"kind": "cocoa"})");
   ASSERT_FALSE(bad_enum);
   EXPECT_EQ(bad_enum.error().code, error_code::storage_failed);
-  EXPECT_TRUE(contains(bad_enum.error().message, "coco")) << bad_enum.error().message;
+  EXPECT_TRUE(contains(bad_enum.error().message, "cocoa")) << bad_enum.error().message;
 
   auto not_object = split_spec_from_json("[1, 2]");
   ASSERT_FALSE(not_object);

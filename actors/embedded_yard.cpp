@@ -58,17 +58,22 @@ expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine
   return worker;
 }
 
-expected<void> embedded_yard::declare(const std::vector<dataset_spec>& datasets,
-                                      const std::vector<split_spec>& splits) {
-  for (const auto& d : datasets)
-    if (auto n = ask<std::int64_t>(system_, datasets_, caf::infinite, define_atom::value, d); !n)
+expected<void> declare_data(caf::actor_system& system, const dataset_actor& datasets,
+                            const std::vector<dataset_spec>& dataset_specs,
+                            const std::vector<split_spec>& splits) {
+  for (const auto& d : dataset_specs)
+    if (auto n = ask<std::int64_t>(system, datasets, caf::infinite, define_atom::value, d); !n)
       return n.error();
   for (const auto& s : splits)
-    if (auto summary =
-          ask<split_summary>(system_, datasets_, caf::infinite, define_atom::value, s);
+    if (auto summary = ask<split_summary>(system, datasets, caf::infinite, define_atom::value, s);
         !summary)
       return summary.error();
   return {};
+}
+
+expected<void> embedded_yard::declare(const std::vector<dataset_spec>& datasets,
+                                      const std::vector<split_spec>& splits) {
+  return declare_data(system_, datasets_, datasets, splits);
 }
 
 expected<job_id> embedded_yard::submit(const job_spec& job) {

@@ -19,6 +19,12 @@ namespace trainyard {
 /// Registers the protocol and sets the options trainyard runs CAF with.
 void configure_actor_system(caf::actor_system_config& cfg);
 
+/// Declares datasets then splits with a dataset actor, local or remote (blocking requests); the
+/// first refusal is returned.
+expected<void> declare_data(caf::actor_system& system, const dataset_actor& datasets,
+                            const std::vector<dataset_spec>& dataset_specs,
+                            const std::vector<split_spec>& splits);
+
 class embedded_yard {
  public:
   /// Creates the workspace folder, spawns the dataset actor and the scheduler.

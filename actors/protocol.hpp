@@ -54,6 +54,8 @@ using workers_atom = caf::atom_constant<caf::atom("workers")>;
 using rdv_set_atom = caf::atom_constant<caf::atom("rdvset")>;
 using rdv_get_atom = caf::atom_constant<caf::atom("rdvget")>;
 using rdv_add_atom = caf::atom_constant<caf::atom("rdvadd")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using prove_atom = caf::atom_constant<caf::atom("prove")>;
 
 // -- data --------------------------------------------------------------------------------------
 
@@ -205,6 +207,15 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<finished_atom, job_id, training_outcome>,
   // Stop dispatching, interrupt running jobs so they resume later; answers once workers are idle.
   caf::replies_to<shutdown_atom>::with<bool>>;
+
+/// What a scheduler publishes on its port: the door every node, client and monitor knocks at.
+/// Only a peer that proves it holds the cluster's secret gets the scheduler's handles.
+using gate_actor = caf::typed_actor<
+  // A peer says its trainyard version; answers a one-use challenge (refused on another version).
+  caf::replies_to<hello_atom, std::string>::with<std::string>,
+  // The peer answers the challenge with HMAC-SHA256(secret, challenge) in hex; answers the
+  // scheduler and the dataset actor, or refuses (and logs why).
+  caf::replies_to<prove_atom, std::string, std::string>::with<scheduler_actor, dataset_actor>>;
 
 /// A waiter: one pending wait request, answered when its event arrives.
 using waiter_actor = event_listener::extend<

@@ -36,7 +36,10 @@ struct job_entry {
   iteration_report last;            // latest iteration report (iteration 0: none yet)
   std::vector<double> seconds;      // durations of this run's iterations
   std::int64_t current_since_ms = 0;  // when the iteration now running began
-  std::optional<std::size_t> worker;  // slot of the worker it runs on
+  std::vector<std::size_t> ranks;   // worker slots of its ranks (rank 0 first) while placed
+  std::optional<training_outcome> outcome;  // rank 0's outcome, once reported
+  bool lost_rank = false;           // a rank's worker went away: resume the job elsewhere
+  std::string group;                // rendezvous key prefix of this run (devices > 1)
   bool dispatching = false;         // waiting for the split grant
   bool interrupting = false;        // stopped by shutdown: requeue instead of finishing
   std::string stop_reason;          // why a stop was asked
@@ -49,6 +52,7 @@ struct worker_slot {
   worker_actor handle;
   worker_info info;
   std::optional<job_id> job;
+  bool alive = true;  // false once its node went away; the slot is kept so indices stay valid
 };
 
 struct scheduler_state {
@@ -61,6 +65,7 @@ struct scheduler_state {
   std::map<std::string, job_id> by_name;
   std::vector<worker_slot> workers;
   std::vector<event_listener> listeners;
+  std::uint64_t runs = 0;  // dispatches so far; names rendezvous groups
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
   // Rendezvous of data-parallel ranks: keys set so far, and gets waiting for a key.
@@ -154,6 +159,7 @@ std::vector<worker_status> worker_statuses(const scheduler_state& st) {
     x.index = static_cast<std::uint32_t>(i);
     x.info = st.workers[i].info;
     x.job = st.workers[i].job ? *st.workers[i].job : 0;
+    x.alive = st.workers[i].alive;
     out.push_back(std::move(x));
   }
   return out;
@@ -203,7 +209,46 @@ void maybe_finish_shutdown(self_ptr self) {
   st.shutdown_waiters.clear();
 }
 
-// Ends a job that will not run again: state, record, event; frees its worker.
+void announce_workers(self_ptr self) {
+  broadcast(self, workers_atom::value, worker_statuses(self->state));
+}
+
+// Frees the job's workers (those still assigned to it) and forgets its rendezvous keys.
+void release_ranks(self_ptr self, job_entry& e) {
+  auto& st = self->state;
+  for (auto slot : e.ranks)
+    if (st.workers[slot].job == e.rec.id)
+      st.workers[slot].job.reset();
+  auto had_ranks = !e.ranks.empty();
+  e.ranks.clear();
+  e.outcome.reset();
+  e.lost_rank = false;
+  if (!e.group.empty()) {
+    auto prefix = e.group + "/";
+    for (auto it = st.rendezvous.lower_bound(prefix);
+         it != st.rendezvous.end() && it->first.compare(0, prefix.size(), prefix) == 0;)
+      it = st.rendezvous.erase(it);
+    e.group.clear();
+  }
+  if (had_ranks)
+    announce_workers(self);
+}
+
+// Ranks of the job whose workers still train it.
+std::size_t busy_ranks(const scheduler_state& st, const job_entry& e) {
+  std::size_t n = 0;
+  for (auto slot : e.ranks)
+    n += st.workers[slot].job == e.rec.id;
+  return n;
+}
+
+void stop_ranks(self_ptr self, const job_entry& e) {
+  for (auto slot : e.ranks)
+    if (self->state.workers[slot].job == e.rec.id && self->state.workers[slot].alive)
+      self->send(self->state.workers[slot].handle, stop_atom::value, e.rec.id);
+}
+
+// Ends a job that will not run again: state, record, event; frees its workers.
 void finish(self_ptr self, job_entry& e, job_state state, const std::string& message,
             error_code error = error_code::none) {
   e.rec.state = state;
@@ -211,10 +256,7 @@ void finish(self_ptr self, job_entry& e, job_state state, const std::string& mes
   e.rec.error = error;
   e.rec.finished_ms = self->state.now_ms();
   e.dispatching = false;
-  if (e.worker) {
-    self->state.workers[*e.worker].job.reset();
-    e.worker.reset();
-  }
+  release_ranks(self, e);
   persist(self, e);
   broadcast(self, finished_atom::value, result_of(e));
   announce(self, e);
@@ -225,10 +267,7 @@ void requeue_at_head(self_ptr self, job_entry& e) {
   e.dispatching = false;
   e.interrupting = false;
   e.stop_reason.clear();
-  if (e.worker) {
-    self->state.workers[*e.worker].job.reset();
-    e.worker.reset();
-  }
+  release_ranks(self, e);
   self->state.queue.push_front(e.rec.id);
   persist(self, e);
   persist_order(self);
@@ -249,6 +288,11 @@ void start(self_ptr self, job_id id, split_grant grant) {
   }
   if (!e.stop_reason.empty()) {
     finish(self, e, job_state::cancelled, e.stop_reason);
+    dispatch(self);
+    return;
+  }
+  if (e.lost_rank) {  // a worker went away while the split was being granted
+    requeue_at_head(self, e);
     dispatch(self);
     return;
   }
@@ -285,27 +329,46 @@ void start(self_ptr self, job_id id, split_grant grant) {
   request.dataset = std::move(grant.dataset);
   request.assignment = std::move(grant.assignment);
   request.workspace = st.workspace;
-  self->send(st.workers[*e.worker].handle, train_atom::value, std::move(request));
+  request.parallel.world_size = static_cast<int>(e.ranks.size());
+  request.parallel.group = e.group;
+  for (std::size_t rank = 0; rank < e.ranks.size(); ++rank) {
+    auto& worker = st.workers[e.ranks[rank]];
+    request.parallel.rank = static_cast<int>(rank);
+    request.parallel.address = worker.info.address.empty() ? "127.0.0.1" : worker.info.address;
+    self->send(worker.handle, train_atom::value, request);
+  }
   announce(self, e);
+  announce_workers(self);
 }
 
-// Gives the head of the queue to every idle worker.
+// Gives the head of the queue to idle workers, in queue order: a job of N devices waits at the
+// head until N workers are idle (jobs behind it do not overtake it).
 void dispatch(self_ptr self) {
   auto& st = self->state;
   if (st.shutting_down)
     return;
-  for (std::size_t slot = 0; slot < st.workers.size(); ++slot) {
-    if (st.workers[slot].job)
-      continue;
-    auto next = st.queue.pop_front();
-    if (!next)
+  for (;;) {
+    auto head = st.queue.order();
+    if (head.empty())
       return;
-    persist_order(self);
-    auto id = *next;
+    auto id = head.front();
     auto& e = st.jobs.at(id);
+    auto need = static_cast<std::size_t>(std::max(1, e.rec.spec.settings.devices));
+    std::vector<std::size_t> idle;
+    for (std::size_t slot = 0; slot < st.workers.size() && idle.size() < need; ++slot)
+      if (st.workers[slot].alive && !st.workers[slot].job)
+        idle.push_back(slot);
+    if (idle.size() < need)
+      return;
+    st.queue.pop_front();
+    persist_order(self);
     e.dispatching = true;
-    e.worker = slot;
-    st.workers[slot].job = id;
+    e.ranks = idle;
+    e.outcome.reset();
+    e.lost_rank = false;
+    e.group = need > 1 ? "job" + std::to_string(id) + ".run" + std::to_string(++st.runs) : "";
+    for (auto slot : idle)
+      st.workers[slot].job = id;
     self->request(st.datasets, caf::infinite, split_atom::value, e.rec.spec.split, true)
       .then([=](split_grant& grant) { start(self, id, std::move(grant)); },
             [=](caf::error& err) {
@@ -408,10 +471,44 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
     persist_order(self);
   }
   self->set_down_handler([=](caf::down_msg& msg) {
-    auto& ls = self->state.listeners;
+    auto& st = self->state;
+    auto& ls = st.listeners;
     ls.erase(std::remove_if(ls.begin(), ls.end(),
                             [&](const event_listener& l) { return l.address() == msg.source; }),
              ls.end());
+    for (std::size_t i = 0; i < st.workers.size(); ++i) {
+      auto& w = st.workers[i];
+      if (!w.alive || w.handle.address() != msg.source)
+        continue;
+      // A worker went away (its node died or lost the connection): its job resumes elsewhere.
+      w.alive = false;
+      caf::aout(self) << "trainyard scheduler: worker " << w.info.name << " of node "
+                      << w.info.node << " went away (" << caf::to_string(msg.reason) << ")"
+                      << std::endl;
+      if (auto job = w.job) {
+        w.job.reset();
+        auto& e = st.jobs.at(*job);
+        e.lost_rank = true;
+        stop_ranks(self, e);
+        if (busy_ranks(st, e) == 0) {
+          if (e.outcome && e.outcome->state == job_state::completed) {
+            // Rank 0 had finished: the job is done, whatever happened to the others.
+            auto outcome = *e.outcome;
+            e.rec.trained_iterations = outcome.trained_iterations;
+            e.rec.best_iteration = outcome.best_iteration;
+            e.rec.final_metrics = outcome.final_metrics;
+            finish(self, e, outcome.state, outcome.message, outcome.error);
+          } else if (e.dispatching) {
+            e.lost_rank = true;  // start() requeues it when the split grant arrives
+          } else {
+            requeue_at_head(self, e);
+          }
+        }
+      }
+      announce_workers(self);
+      maybe_finish_shutdown(self);
+      dispatch(self);
+    }
   });
   return {
     [=](submit_atom, job_spec& spec) -> caf::result<job_id> {
@@ -427,12 +524,6 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
                                 ") with other settings; give the changed job a new name, or "
                                 "use another workspace");
       }
-      if (spec.settings.devices > 1)
-        return make_caf_error(error_code::invalid_request,
-                              "job '" + spec.name + "': devices = " +
-                                std::to_string(spec.settings.devices) +
-                                " needs a multi-device cluster; one process trains a job on one "
-                                "device (set devices = 1)");
       if (auto err = check_tool_history(st, spec))
         return std::move(*err);
       job_record rec;
@@ -485,8 +576,8 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       } else if (e.dispatching || e.rec.state == job_state::running) {
         if (e.stop_reason.empty())
           e.stop_reason = reason;
-        if (e.rec.state == job_state::running && e.worker)
-          self->send(st.workers[*e.worker].handle, stop_atom::value, id);
+        if (e.rec.state == job_state::running)
+          stop_ranks(self, e);
       } else {
         return make_caf_error(error_code::invalid_request,
                               "job " + std::to_string(id) + " already " +
@@ -578,7 +669,9 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
     },
     [=](register_atom, worker_actor& worker, worker_info& info) -> std::uint32_t {
       auto& st = self->state;
-      st.workers.push_back(worker_slot{std::move(worker), std::move(info), std::nullopt});
+      self->monitor(worker);
+      st.workers.push_back(worker_slot{std::move(worker), std::move(info), std::nullopt, true});
+      announce_workers(self);
       dispatch(self);
       return static_cast<std::uint32_t>(st.workers.size() - 1);
     },
@@ -616,6 +709,35 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       if (it == st.jobs.end())
         return;
       auto& e = it->second;
+      // Which rank reported: the slot of the sending worker.
+      auto sender = self->current_sender();
+      std::optional<std::size_t> slot;
+      for (std::size_t i = 0; i < e.ranks.size(); ++i)
+        if (sender && st.workers[e.ranks[i]].handle.address() == sender->address())
+          slot = i;
+      if (!slot || st.workers[e.ranks[*slot]].job != id)
+        return;  // a rank of an earlier run of the job (requeued since): nothing to do
+      st.workers[e.ranks[*slot]].job.reset();
+      if (*slot == 0)
+        e.outcome = outcome;
+      else if (outcome.state != job_state::completed && !e.outcome)
+        stop_ranks(self, e);  // a rank ended early: end the others too
+      if (busy_ranks(st, e) > 0) {
+        announce_workers(self);
+        return;  // the job ends when its last rank has
+      }
+      if (!e.outcome || (e.lost_rank && e.outcome->state != job_state::completed)) {
+        // Rank 0 never reported, or a rank's node went away mid-job: resume from the last
+        // checkpoint on the next idle workers.
+        if (e.outcome)
+          e.rec.trained_iterations =
+            std::max(e.rec.trained_iterations, e.outcome->trained_iterations);
+        requeue_at_head(self, e);
+        maybe_finish_shutdown(self);
+        dispatch(self);
+        return;
+      }
+      outcome = *e.outcome;
       if (e.interrupting && outcome.state == job_state::stopped) {
         e.rec.trained_iterations = std::max(e.rec.trained_iterations, outcome.trained_iterations);
         requeue_at_head(self, e);
@@ -637,9 +759,9 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       auto& st = self->state;
       st.shutting_down = true;
       for (auto& [id, e] : st.jobs) {
-        if (e.rec.state == job_state::running && e.worker) {
+        if (e.rec.state == job_state::running) {
           e.interrupting = true;
-          self->send(st.workers[*e.worker].handle, stop_atom::value, id);
+          stop_ranks(self, e);
         }
       }
       auto rp = self->make_response_promise<bool>();

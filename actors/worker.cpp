@@ -8,15 +8,53 @@
 
 #include <caf/all.hpp>
 
+#include "actors/blocking_request.hpp"
+
 namespace trainyard {
 
 namespace {
 
+// The rendezvous of a data-parallel job through the scheduler's messages. Called on the
+// training thread: each call is one blocking request.
+class scheduler_rendezvous : public rendezvous_store {
+ public:
+  scheduler_rendezvous(caf::actor_system& system, scheduler_actor scheduler)
+    : system_(system), scheduler_(std::move(scheduler)) {}
+
+  expected<void> set(const std::string& key, const std::vector<std::uint8_t>& value) override {
+    auto ok = ask<bool>(system_, scheduler_, std::chrono::seconds(30), rdv_set_atom::value, key,
+                        value);
+    if (!ok)
+      return ok.error();
+    return {};
+  }
+  expected<std::vector<std::uint8_t>> get(const std::string& key,
+                                          std::chrono::milliseconds timeout) override {
+    // The scheduler answers with an error at the deadline; the request's own timeout is a
+    // little longer so that error, not a lost answer, is what arrives.
+    return ask<std::vector<std::uint8_t>>(system_, scheduler_, timeout + std::chrono::seconds(5),
+                                          rdv_get_atom::value, key,
+                                          static_cast<std::int64_t>(timeout.count()));
+  }
+  expected<std::int64_t> add(const std::string& key, std::int64_t delta) override {
+    return ask<std::int64_t>(system_, scheduler_, std::chrono::seconds(30), rdv_add_atom::value,
+                             key, delta);
+  }
+
+ private:
+  caf::actor_system& system_;
+  scheduler_actor scheduler_;
+};
+
 // Called on the training thread: turns engine callbacks into messages to the worker actor.
 class forwarding_observer : public training_observer {
  public:
-  forwarding_observer(worker_actor worker, job_id job, std::shared_ptr<std::atomic<bool>> stop)
-    : worker_(std::move(worker)), job_(job), stop_(std::move(stop)) {}
+  forwarding_observer(worker_actor worker, job_id job, std::shared_ptr<std::atomic<bool>> stop,
+                      caf::actor_system& system, scheduler_actor scheduler)
+    : worker_(std::move(worker)), job_(job), stop_(std::move(stop)),
+      rendezvous_(system, std::move(scheduler)) {}
+
+  rendezvous_store* rendezvous() override { return &rendezvous_; }
 
   void batch_size_chosen(const probe_result& probe) override {
     caf::anon_send(worker_, probed_atom::value, job_, probe);
@@ -30,6 +68,7 @@ class forwarding_observer : public training_observer {
   worker_actor worker_;
   job_id job_;
   std::shared_ptr<std::atomic<bool>> stop_;
+  scheduler_rendezvous rendezvous_;
 };
 
 struct worker_state {
@@ -71,9 +110,9 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       st.report_to = sender;
       st.stop = std::make_shared<std::atomic<bool>>(false);
       auto me = caf::actor_cast<worker_actor>(self);
-      st.thread = std::thread([engine = st.engine, stop = st.stop, me,
-                               request = std::move(request)]() {
-        forwarding_observer observer(me, request.job, stop);
+      st.thread = std::thread([engine = st.engine, stop = st.stop, me, sender,
+                               &system = self->system(), request = std::move(request)]() {
+        forwarding_observer observer(me, request.job, stop, system, sender);
         auto outcome = engine->train(request, observer);
         caf::anon_send(me, finished_atom::value, request.job, std::move(outcome));
       });

@@ -1,5 +1,7 @@
 #include "config/command_line.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include <boost/program_options.hpp>
@@ -19,12 +21,39 @@ const char* overview =
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
   "  predict TOOL IMAGE...   label and score of images\n"
-  "  queue                   the jobs of a workspace: state, queue order, run order, results\n";
+  "  queue [ACTION]          the jobs: list, move, top, cancel, stop (offline, or --scheduler)\n"
+  "\n"
+  "cluster commands (members share a secret: TRAINYARD_SECRET or --secret-file):\n"
+  "  scheduler               run a scheduler that nodes, clients and monitors connect to\n"
+  "  node                    join a scheduler with one worker per device\n"
+  "  submit CAMPAIGN.ini     queue a campaign's jobs on a running scheduler\n"
+  "  wait JOB                wait for a job's end (or next iteration) on a running scheduler\n";
 
 std::string usage(const std::string& synopsis, const po::options_description& desc) {
   std::ostringstream out;
   out << "usage: trainyard " << synopsis << "\n\n" << desc;
   return out.str();
+}
+
+void add_cluster_options(po::options_description& desc, cluster_options& c,
+                         bool with_scheduler = true) {
+  if (with_scheduler)
+    desc.add_options()("scheduler", po::value(&c.scheduler),
+                       "scheduler address HOST:PORT (default $TRAINYARD_SCHEDULER, else "
+                       "127.0.0.1:7207)");
+  desc.add_options()
+    ("secret-file", po::value(&c.secret_file),
+     "file holding the cluster secret (default: the environment variable TRAINYARD_SECRET)")
+    ("tls-cert", po::value(&c.tls_certificate), "TLS: this member's certificate (PEM)")
+    ("tls-key", po::value(&c.tls_key), "TLS: this member's private key (PEM)")
+    ("tls-ca", po::value(&c.tls_ca), "TLS: the CA that signed every member's certificate");
+}
+
+void default_scheduler(cluster_options& c) {
+  if (!c.scheduler.empty())
+    return;
+  const char* env = std::getenv("TRAINYARD_SCHEDULER");
+  c.scheduler = env && *env ? env : "127.0.0.1:7207";
 }
 
 failure bad(const std::string& what, const std::string& usage_text) {
@@ -48,7 +77,7 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
   }
   if (command == "--version") {
     cl.help = true;
-    cl.help_text = "trainyard 0.1.0\n";
+    cl.help_text = "trainyard 0.3.0\n";
     return cl;
   }
   po::options_description desc("options");
@@ -83,10 +112,55 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("json", po::bool_switch(&cl.predict.json), "print JSON");
     positional.add("tool", 1).add("image", -1);
   } else if (command == "queue") {
-    synopsis = "queue [options]";
+    synopsis = "queue [list | move JOB POSITION | top JOB | cancel JOB | stop JOB] [options]";
+    std::string position;
     desc.add_options()
-      ("workspace,w", po::value(&cl.queue.workspace)->default_value("yard"), "workspace folder")
+      ("action", po::value(&cl.queue.action)->default_value("list"), "list, move, top, cancel, stop")
+      ("job", po::value(&cl.queue.job), "job id or name")
+      ("position", po::value(&cl.queue.position), "move: 1-based queue position")
+      ("workspace,w", po::value(&cl.queue.workspace)->default_value("yard"),
+       "offline: the workspace folder to read (list only)")
+      ("reason", po::value(&cl.queue.reason), "stop: why (shown to everyone)")
       ("json", po::bool_switch(&cl.queue.json), "print JSON");
+    add_cluster_options(desc, cl.queue.cluster);
+    positional.add("action", 1).add("job", 1).add("position", 1);
+  } else if (command == "scheduler") {
+    synopsis = "scheduler [--listen HOST:PORT] [--workspace DIR] [options]";
+    desc.add_options()
+      ("listen", po::value(&cl.scheduler.listen)->default_value("127.0.0.1:7207"),
+       "address to listen on (0.0.0.0 for every interface)")
+      ("workspace,w", po::value(&cl.scheduler.workspace)->default_value("yard"),
+       "workspace folder (state database and tools)");
+    add_cluster_options(desc, cl.scheduler.cluster, false);
+  } else if (command == "node") {
+    synopsis = "node --scheduler HOST:PORT [--devices cpu|all|cuda:0,...] [options]";
+    desc.add_options()
+      ("devices", po::value(&cl.node.devices)->default_value("cpu"),
+       "devices to train on: cpu, all, or a list such as cuda:0,cuda:1")
+      ("name", po::value(&cl.node.name), "node name shown to monitors (default HOST:PID)")
+      ("address", po::value(&cl.node.address)->default_value("127.0.0.1"),
+       "this machine's address for multi-device collectives (Gloo)")
+      ("threads", po::value(&cl.node.threads)->default_value(0),
+       "CPU threads of the CPU worker (0 = all cores)");
+    add_cluster_options(desc, cl.node.cluster);
+  } else if (command == "submit") {
+    synopsis = "submit CAMPAIGN.ini [--scheduler HOST:PORT] [options]";
+    desc.add_options()
+      ("campaign", po::value(&cl.submit.campaign), "campaign file")
+      ("json", po::bool_switch(&cl.submit.json), "print the job ids as JSON");
+    add_cluster_options(desc, cl.submit.cluster);
+    positional.add("campaign", 1);
+  } else if (command == "wait") {
+    synopsis = "wait JOB [--iteration] [--timeout SECONDS] [options]\n\n"
+               "exit status: 0 completed (or, with --iteration, an iteration arrived), 1 failed,\n"
+               "3 stopped, 4 cancelled, 5 timed out, 6 scheduler unreachable, 2 bad input";
+    desc.add_options()
+      ("job", po::value(&cl.wait.job), "job id or name")
+      ("iteration", po::bool_switch(&cl.wait.iteration), "wait for the job's next iteration")
+      ("timeout", po::value(&cl.wait.timeout_s)->default_value(0), "seconds (0 = no limit)")
+      ("json", po::bool_switch(&cl.wait.json), "print JSON");
+    add_cluster_options(desc, cl.wait.cluster);
+    positional.add("job", 1);
   } else {
     return make_failure(error_code::invalid_config,
                         "unknown command '" + command + "'\n\n" + overview);
@@ -121,6 +195,36 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
   }
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return bad("trainyard predict: name a tool and at least one image", text);
+  if (command == "queue") {
+    auto& q = cl.queue;
+    q.online = !q.cluster.scheduler.empty() || std::getenv("TRAINYARD_SCHEDULER");
+    default_scheduler(q.cluster);
+    static const std::vector<std::string> actions = {"list", "move", "top", "cancel", "stop"};
+    if (std::find(actions.begin(), actions.end(), q.action) == actions.end())
+      return bad("trainyard queue: unknown action '" + q.action +
+                   "'; use list, move, top, cancel or stop", text);
+    if (q.action != "list" && q.job.empty())
+      return bad("trainyard queue " + q.action + ": name the job (id or name)", text);
+    if (q.action == "move" && q.position < 1)
+      return bad("trainyard queue move: give the 1-based position to move the job to", text);
+    if (q.action != "list" && !q.online)
+      return bad("trainyard queue " + q.action + ": needs a running scheduler; pass "
+                   "--scheduler HOST:PORT (or set TRAINYARD_SCHEDULER)", text);
+  }
+  if (command == "node")
+    default_scheduler(cl.node.cluster);
+  if (command == "submit") {
+    default_scheduler(cl.submit.cluster);
+    if (cl.submit.campaign.empty())
+      return bad("trainyard submit: name a campaign file", text);
+  }
+  if (command == "wait") {
+    default_scheduler(cl.wait.cluster);
+    if (cl.wait.job.empty())
+      return bad("trainyard wait: name the job (id or name)", text);
+    if (cl.wait.timeout_s < 0)
+      return bad("trainyard wait: --timeout must be >= 0 seconds", text);
+  }
   return cl;
 }
 

@@ -30,20 +30,65 @@ struct predict_options {
   bool json = false;
 };
 
+/// How a command reaches a running scheduler (every cluster command has these).
+struct cluster_options {
+  std::string scheduler;     ///< HOST:PORT; default $TRAINYARD_SCHEDULER, else 127.0.0.1:7207
+  std::string secret_file;   ///< file holding the cluster secret; default $TRAINYARD_SECRET
+  std::string tls_certificate, tls_key, tls_ca;  ///< PEM files; TLS needs all three; default off
+};
+
+struct scheduler_command_options {
+  cluster_options cluster;              ///< secret and TLS (the scheduler field is unused)
+  std::string listen = "127.0.0.1:7207";  ///< where to listen; default loopback port 7207
+  std::string workspace = "yard";       ///< default ./yard
+};
+
+struct node_options {
+  cluster_options cluster;
+  std::string devices = "cpu";        ///< cpu | all | cuda:0,cuda:1; default cpu
+  std::string name;                   ///< node name shown in monitors; default HOST:PID
+  std::string address = "127.0.0.1";  ///< where this node's collectives (Gloo) listen
+  int threads = 0;                    ///< CPU threads of the CPU worker; 0 = all cores
+};
+
+struct submit_options {
+  cluster_options cluster;
+  std::string campaign;  ///< campaign file (required)
+  bool json = false;
+};
+
+struct wait_options {
+  cluster_options cluster;
+  std::string job;         ///< job id or name (required)
+  bool iteration = false;  ///< wait for the next iteration instead of the end
+  double timeout_s = 0;    ///< seconds; 0 = no limit
+  bool json = false;
+};
+
 struct queue_options {
-  std::string workspace = "yard";
+  std::string workspace = "yard";  ///< offline: read this workspace's database
+  bool online = false;             ///< --scheduler given (or TRAINYARD_SCHEDULER set)
+  cluster_options cluster;
+  std::string action = "list";     ///< list | move | top | cancel | stop
+  std::string job;                 ///< id or name for move/top/cancel/stop
+  int position = 0;                ///< move: 1-based target position
+  std::string reason;              ///< stop: why
   bool json = false;
 };
 
 /// The parsed command line. `command` is empty when only --help/--version was asked.
 struct command_line {
-  std::string command;    ///< run | evaluate | predict | queue
+  std::string command;    ///< run | evaluate | predict | queue | scheduler | node | submit | wait
   bool help = false;      ///< print `help_text` and exit 0
   std::string help_text;
   run_options run;
   evaluate_options evaluate;
   predict_options predict;
   queue_options queue;
+  scheduler_command_options scheduler;
+  node_options node;
+  submit_options submit;
+  wait_options wait;
 };
 
 /// invalid_config with a message naming the bad option and showing the usage.

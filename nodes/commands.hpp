@@ -1,5 +1,6 @@
 // The trainyard program's subcommands. Each returns the process exit code:
-// 0 success, 1 a job failed or a request was refused, 2 bad input, 130 interrupted.
+// 0 success, 1 a job failed or a request was refused, 2 bad input, 3 stopped, 4 cancelled,
+// 5 timed out, 6 the scheduler is unreachable or went away, 130 interrupted.
 #pragma once
 
 #include "config/command_line.hpp"
@@ -10,6 +11,11 @@ int run_command(const run_options& options);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
 int queue_command(const queue_options& options);
+int online_queue_command(const queue_options& options);
+int scheduler_command(const scheduler_command_options& options);
+int node_command(const node_options& options);
+int submit_command(const submit_options& options);
+int wait_command(const wait_options& options);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

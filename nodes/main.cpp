@@ -22,7 +22,15 @@ int main(int argc, char** argv) {
   if (cl->command == "predict")
     return predict_command(cl->predict);
   if (cl->command == "queue")
-    return queue_command(cl->queue);
+    return cl->queue.online ? online_queue_command(cl->queue) : queue_command(cl->queue);
+  if (cl->command == "scheduler")
+    return scheduler_command(cl->scheduler);
+  if (cl->command == "node")
+    return node_command(cl->node);
+  if (cl->command == "submit")
+    return submit_command(cl->submit);
+  if (cl->command == "wait")
+    return wait_command(cl->wait);
   std::cerr << "trainyard: unknown command " << cl->command << std::endl;
   return 2;
 }

@@ -58,6 +58,15 @@ int run_command(const run_options& options) {
   std::vector<job_id> ids;
   std::map<job_id, const job_spec*> spec_of;
   for (const auto& job : campaign->jobs) {
+    if (job.settings.devices > 1) {
+      std::cerr << "trainyard run: job '" << job.name << "' refused: devices = "
+                << job.settings.devices << " but 'trainyard run' trains on this machine's one "
+                << "CPU worker; set devices = 1, or submit the campaign to a cluster "
+                   "(trainyard scheduler / node / submit)"
+                << std::endl;
+      exit_code = 1;
+      continue;
+    }
     auto id = (*yard)->submit(job);
     if (!id) {
       std::cerr << "trainyard run: job '" << job.name << "' refused: " << id.error().message

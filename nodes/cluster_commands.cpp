@@ -1,0 +1,405 @@
+// The cluster's commands: `scheduler` (the queue, published on a port behind the gate), `node`
+// (one worker per device, joined to a scheduler, rejoining by itself when the scheduler comes
+// back), and the clients `submit`, `wait` and `queue --scheduler`. Thin: parse, connect, ask,
+// print. The roles themselves live in actors/.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/blocking_request.hpp"
+#include "actors/embedded_yard.hpp"
+#include "actors/remote.hpp"
+#include "actors/worker.hpp"
+#include "config/campaign.hpp"
+#include "nodes/commands.hpp"
+#include "runtime/torch/engine.hpp"
+
+namespace trainyard {
+
+namespace {
+
+std::atomic<bool> stopping{false};
+
+extern "C" void on_stop_signal(int) { stopping.store(true); }
+
+void catch_stop_signals() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+int fail(const std::string& command, const failure& f) {
+  std::cerr << "trainyard " << command << ": " << f.message << std::endl;
+  switch (f.code) {
+    case error_code::invalid_config: return 2;
+    case error_code::timeout: return 5;
+    case error_code::interrupted: return 6;  // the scheduler is unreachable or went away
+    default: return 1;
+  }
+}
+
+expected<cluster_credentials> credentials_of(const cluster_options& c) {
+  return load_credentials(c.secret_file, c.tls_certificate, c.tls_key, c.tls_ca);
+}
+
+// A client's actor system and its connection to the scheduler.
+struct client {
+  cluster_credentials creds;
+  cluster_endpoint endpoint;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> system;
+  cluster_handles handles;
+};
+
+expected<std::unique_ptr<client>> connect_client(const cluster_options& options) {
+  auto c = std::make_unique<client>();
+  auto creds = credentials_of(options);
+  if (!creds)
+    return creds.error();
+  auto endpoint = parse_endpoint(options.scheduler);
+  if (!endpoint)
+    return endpoint.error();
+  c->creds = std::move(*creds);
+  c->endpoint = *endpoint;
+  c->cfg = std::make_unique<caf::actor_system_config>();
+  configure_remote_system(*c->cfg, c->creds);
+  c->system = std::make_unique<caf::actor_system>(*c->cfg);
+  auto handles = connect_scheduler(*c->system, c->endpoint, c->creds);
+  if (!handles)
+    return handles.error();
+  c->handles = std::move(*handles);
+  return c;
+}
+
+// A job given by id or by name.
+expected<job_id> resolve_job(client& c, const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+    return static_cast<job_id>(std::stoull(text));
+  auto jobs = ask<std::vector<job_info>>(*c.system, c.handles.scheduler, std::chrono::seconds(30),
+                                         list_atom::value);
+  if (!jobs)
+    return jobs.error();
+  for (const auto& j : *jobs)
+    if (j.name == text)
+      return j.id;
+  return make_failure(error_code::unknown_job,
+                      "no job named '" + text + "' (trainyard queue --scheduler " +
+                        to_string(c.endpoint) + " lists them)");
+}
+
+nlohmann::json to_json(const job_info& j) {
+  return {{"id", j.id},
+          {"name", j.name},
+          {"tool", j.tool},
+          {"split", j.split},
+          {"state", to_string(j.state)},
+          {"queue_position", j.queue_position},
+          {"run_order", j.run_order},
+          {"iteration", j.iteration},
+          {"target_iterations", j.target_iterations},
+          {"best_iteration", j.best_iteration},
+          {"fraction", j.fraction},
+          {"eta_seconds", j.eta_seconds},
+          {"batch_size", j.batch_size},
+          {"last_metrics", j.last_metrics},
+          {"final_metrics", j.final_metrics},
+          {"message", j.message}};
+}
+
+nlohmann::json to_json(const job_result& r) {
+  return {{"id", r.id},
+          {"job", r.name},
+          {"state", to_string(r.state)},
+          {"trained_iterations", r.trained_iterations},
+          {"best_iteration", r.best_iteration},
+          {"final_metrics", r.final_metrics},
+          {"message", r.message},
+          {"error", to_string(r.error)}};
+}
+
+void print_jobs(std::vector<job_info> jobs, bool json) {
+  // Queued jobs in queue order, then running and finished ones in the order they started.
+  std::stable_sort(jobs.begin(), jobs.end(), [](const job_info& a, const job_info& b) {
+    auto key = [](const job_info& j) {
+      return j.state == job_state::queued ? std::make_pair(0, j.queue_position)
+                                          : std::make_pair(j.run_order > 0 ? 1 : 2, j.run_order);
+    };
+    return key(a) < key(b);
+  });
+  if (json) {
+    auto out = nlohmann::json::array();
+    for (const auto& j : jobs)
+      out.push_back(to_json(j));
+    std::cout << out.dump() << std::endl;
+    return;
+  }
+  std::printf("%4s  %-18s %-14s %-10s %5s %4s %9s %6s  %s\n", "id", "job", "tool", "state",
+              "queue", "ran", "iteration", "done", "message");
+  for (const auto& j : jobs)
+    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %4d/%-4d %5.0f%%  %s\n",
+                static_cast<unsigned long long>(j.id), j.name.c_str(), j.tool.c_str(),
+                to_string(j.state),
+                j.queue_position >= 0 ? std::to_string(j.queue_position + 1).c_str() : "-",
+                j.run_order > 0 ? std::to_string(j.run_order).c_str() : "-", j.iteration,
+                j.target_iterations, 100 * j.fraction, j.message.c_str());
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+}  // namespace
+
+int scheduler_command(const scheduler_command_options& options) {
+  auto creds = credentials_of(options.cluster);
+  if (!creds)
+    return fail("scheduler", creds.error());
+  auto endpoint = parse_endpoint(options.listen);
+  if (!endpoint)
+    return fail("scheduler", endpoint.error());
+  caf::actor_system_config cfg;
+  configure_remote_system(cfg, *creds);
+  caf::actor_system system{cfg};
+  scheduler_options sched;
+  sched.workspace = options.workspace;
+  auto yard = embedded_yard::start(system, sched);
+  if (!yard)
+    return fail("scheduler", yard.error());
+  auto gate = spawn_gate(system, creds->secret, (*yard)->scheduler(), (*yard)->datasets());
+  auto port = publish_gate(system, gate, *endpoint, *creds);
+  if (!port) {
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    return fail("scheduler", port.error());
+  }
+  catch_stop_signals();
+  std::cout << "trainyard scheduler: listening on " << endpoint->host << ":" << *port
+            << (creds->tls() ? " (TLS)" : "") << ", workspace " << options.workspace
+            << std::endl;
+  while (!stopping.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::cout << "trainyard scheduler: stopping; running jobs are interrupted at a step boundary "
+               "and resume when a scheduler runs on this workspace again"
+            << std::endl;
+  auto done =
+    ask<bool>(system, (*yard)->scheduler(), std::chrono::seconds(60), shutdown_atom::value);
+  if (!done)
+    std::cerr << "trainyard scheduler: " << done.error().message
+              << " (jobs still running resume from their last checkpoint)" << std::endl;
+  caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+int node_command(const node_options& options) {
+  auto creds = credentials_of(options.cluster);
+  if (!creds)
+    return fail("node", creds.error());
+  auto endpoint = parse_endpoint(options.cluster.scheduler);
+  if (!endpoint)
+    return fail("node", endpoint.error());
+  if (options.devices != "cpu" && options.devices != "all")
+    return fail("node", make_failure(error_code::invalid_config,
+                                     "--devices " + options.devices +
+                                       ": this trainyard is built with a CPU-only LibTorch; "
+                                       "use --devices cpu (or all)"));
+  auto name = options.name.empty() ? host_name() + ":" + std::to_string(getpid()) : options.name;
+  caf::actor_system_config cfg;
+  configure_remote_system(cfg, *creds);
+  caf::actor_system system{cfg};
+  catch_stop_signals();
+  tune_malloc_for_training();
+  bool said_waiting = false;
+  auto backoff = std::chrono::milliseconds(200);
+  while (!stopping.load()) {
+    auto handles = connect_scheduler(system, *endpoint, *creds);
+    if (!handles) {
+      if (handles.error().code == error_code::invalid_request)
+        return fail("node", handles.error());  // refused (secret, version): retrying won't help
+      if (!said_waiting)
+        std::cerr << "trainyard node " << name << ": " << handles.error().message
+                  << "; retrying" << std::endl;
+      said_waiting = true;
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
+    }
+    said_waiting = false;
+    backoff = std::chrono::milliseconds(200);
+    // One worker per device: this build trains on the CPU only.
+    auto info = cpu_worker_info();
+    info.node = name;
+    info.address = options.address;
+    if (options.threads > 0)
+      info.threads = options.threads;
+    auto worker = spawn_worker(system, make_torch_engine(), info);
+    auto index = ask<std::uint32_t>(system, handles->scheduler, std::chrono::seconds(10),
+                                     register_atom::value, worker, info);
+    if (!index) {
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+      std::cerr << "trainyard node " << name << ": cannot register: " << index.error().message
+                << std::endl;
+      std::this_thread::sleep_for(backoff);
+      continue;
+    }
+    std::cout << "trainyard node " << name << ": joined the scheduler at "
+              << to_string(*endpoint) << " with worker " << info.name << " (slot " << *index
+              << ")" << std::endl;
+    bool lost = false;
+    {
+      caf::scoped_actor self{system};
+      self->monitor(handles->scheduler);
+      while (!stopping.load() && !lost)
+        self->receive([&](caf::down_msg&) { lost = true; },
+                      caf::after(std::chrono::milliseconds(200)) >> [] {});
+    }
+    // Either way the worker goes: it stops its job at a step boundary (the checkpoint of the last
+    // iteration stays), and a restarted scheduler requeues the job to resume from it.
+    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    if (lost)
+      std::cerr << "trainyard node " << name << ": the scheduler went away; reconnecting"
+                << std::endl;
+  }
+  return 0;
+}
+
+int submit_command(const submit_options& options) {
+  auto campaign = load_campaign(options.campaign);
+  if (!campaign)
+    return fail("submit", campaign.error());
+  auto c = connect_client(options.cluster);
+  if (!c)
+    return fail("submit", c.error());
+  auto& system = *(*c)->system;
+  auto& handles = (*c)->handles;
+  if (auto ok = declare_data(system, handles.datasets, campaign->datasets, campaign->splits); !ok)
+    return fail("submit", ok.error());
+  int exit_code = 0;
+  auto out = nlohmann::json::array();
+  for (const auto& job : campaign->jobs) {
+    auto id = ask<job_id>(system, handles.scheduler, std::chrono::seconds(30), submit_atom::value,
+                          job);
+    if (!id) {
+      std::cerr << "trainyard submit: job '" << job.name << "' refused: " << id.error().message
+                << std::endl;
+      out.push_back({{"job", job.name}, {"error", id.error().message}});
+      exit_code = 1;
+      continue;
+    }
+    out.push_back({{"job", job.name}, {"id", *id}});
+    if (!options.json)
+      std::cout << "job " << job.name << " queued as " << *id << std::endl;
+  }
+  if (options.json)
+    std::cout << out.dump() << std::endl;
+  return exit_code;
+}
+
+int wait_command(const wait_options& options) {
+  auto c = connect_client(options.cluster);
+  if (!c)
+    return fail("wait", c.error());
+  auto id = resolve_job(**c, options.job);
+  if (!id)
+    return fail("wait", id.error());
+  auto& system = *(*c)->system;
+  auto timeout_ms = static_cast<std::int64_t>(options.timeout_s * 1000);
+  if (options.iteration) {
+    auto report = ask<iteration_report>(system, (*c)->handles.scheduler, caf::infinite,
+                                        wait_iter_atom::value, *id, timeout_ms);
+    if (!report)
+      return fail("wait", report.error());
+    if (options.json)
+      std::cout << nlohmann::json{{"id", report->job},
+                                  {"tool", report->tool},
+                                  {"iteration", report->iteration},
+                                  {"target_iterations", report->target_iterations},
+                                  {"metrics", report->metrics},
+                                  {"best_iteration", report->best_iteration},
+                                  {"best_value", report->best_value}}
+                     .dump()
+                << std::endl;
+    else
+      std::cout << "job " << *id << " iteration " << report->iteration << " of at most "
+                << report->target_iterations << " (best " << report->best_iteration << ")"
+                << std::endl;
+    return 0;
+  }
+  auto result = ask<job_result>(system, (*c)->handles.scheduler, caf::infinite, wait_atom::value,
+                                *id, timeout_ms);
+  if (!result)
+    return fail("wait", result.error());
+  if (options.json)
+    std::cout << to_json(*result).dump() << std::endl;
+  else
+    std::cout << "job " << result->name << " " << to_string(result->state) << " after "
+              << result->trained_iterations << " iterations (best " << result->best_iteration
+              << ")" << (result->message.empty() ? "" : ": " + result->message) << std::endl;
+  switch (result->state) {
+    case job_state::completed: return 0;
+    case job_state::stopped: return 3;
+    case job_state::cancelled: return 4;
+    default: return 1;
+  }
+}
+
+int online_queue_command(const queue_options& options) {
+  auto c = connect_client(options.cluster);
+  if (!c)
+    return fail("queue", c.error());
+  auto& system = *(*c)->system;
+  auto& scheduler = (*c)->handles.scheduler;
+  auto timeout = std::chrono::seconds(30);
+  if (options.action == "list") {
+    auto jobs = ask<std::vector<job_info>>(system, scheduler, timeout, list_atom::value);
+    if (!jobs)
+      return fail("queue", jobs.error());
+    print_jobs(std::move(*jobs), options.json);
+    return 0;
+  }
+  auto id = resolve_job(**c, options.job);
+  if (!id)
+    return fail("queue", id.error());
+  if (options.action == "move" || options.action == "top") {
+    auto order = options.action == "top"
+                   ? ask<std::vector<job_id>>(system, scheduler, timeout, top_atom::value, *id)
+                   : ask<std::vector<job_id>>(system, scheduler, timeout, move_atom::value, *id,
+                                              static_cast<std::uint32_t>(options.position - 1));
+    if (!order)
+      return fail("queue", order.error());
+    if (options.json) {
+      std::cout << nlohmann::json{{"order", *order}}.dump() << std::endl;
+    } else {
+      std::cout << "queue order:";
+      for (auto j : *order)
+        std::cout << " " << j;
+      std::cout << std::endl;
+    }
+    return 0;
+  }
+  auto info = options.action == "cancel"
+                ? ask<job_info>(system, scheduler, timeout, cancel_atom::value, *id)
+                : ask<job_info>(system, scheduler, timeout, stop_atom::value, *id,
+                                options.reason.empty() ? std::string("stopped by request")
+                                                       : options.reason);
+  if (!info)
+    return fail("queue", info.error());
+  if (options.json)
+    std::cout << to_json(*info).dump() << std::endl;
+  else
+    std::cout << "job " << info->name << ": " << to_string(info->state)
+              << (options.action == "stop" && info->state == job_state::running
+                    ? " (stops at the next step)"
+                    : "")
+              << std::endl;
+  return 0;
+}
+
+}  // namespace trainyard

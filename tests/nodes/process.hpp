@@ -66,6 +66,26 @@ class child_process {
     return true;
   }
 
+  /// Reads output until `needle` has appeared `count` times or the deadline passes.
+  bool read_until_count(const std::string& needle, std::size_t count, std::chrono::seconds limit) {
+    auto occurrences = [&] {
+      std::size_t n = 0;
+      for (auto at = output_.find(needle); at != std::string::npos;
+           at = output_.find(needle, at + needle.size()))
+        ++n;
+      return n;
+    };
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (occurrences() < count) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+      if (left <= 0 || !read_some(static_cast<int>(left)))
+        return occurrences() >= count;
+    }
+    return true;
+  }
+
   void signal(int sig) { kill(pid_, sig); }
 
   /// Reads the rest of the output and waits for the exit (killed past the limit); -1 if killed.

@@ -1,0 +1,189 @@
+// trainyard across processes on 127.0.0.1: a scheduler, nodes and clients as real processes,
+// real training on a slice of Fashion-MNIST. Order after a reorder from a second client, a node
+// killed mid-job, a scheduler killed and restarted, and peers without the secret.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "runtime/torch/diagnostics.hpp"
+#include "runtime/torch/tool_files.hpp"
+#include "tests/nodes/cluster_fixture.hpp"
+
+namespace trainyard::testing {
+namespace {
+
+std::vector<std::string> run_order(std::map<std::string, nlohmann::json> jobs) {
+  std::vector<std::pair<std::int64_t, std::string>> ran;
+  for (auto& [name, j] : jobs)
+    if (j["run_order"].get<std::int64_t>() > 0)
+      ran.emplace_back(j["run_order"].get<std::int64_t>(), name);
+  std::sort(ran.begin(), ran.end());
+  std::vector<std::string> names;
+  for (auto& [order, name] : ran)
+    names.push_back(name);
+  return names;
+}
+
+std::string best_weights(const std::string& workspace, const std::string& tool) {
+  return workspace + "/tools/" + tool + "/" + tool_files::best;
+}
+
+TEST_F(Cluster, RemoteJobsRunInQueueOrderAcrossTwoNodesAfterAReorderFromAnotherClient) {
+  start_scheduler();
+  auto [submitted, out] = client({"submit", campaign({"j1", "j2", "j3", "j4"}, 1), "--json"});
+  ASSERT_EQ(submitted, 0) << out;
+  // A second client reorders while nothing runs: j4 to the top, j1 to the third place.
+  auto [top, top_out] = client({"queue", "top", "j4"});
+  ASSERT_EQ(top, 0) << top_out;
+  auto [moved, moved_out] = client({"queue", "move", "j1", "3", "--json"});
+  ASSERT_EQ(moved, 0) << moved_out;
+  auto order = jobs();
+  EXPECT_EQ(order["j4"]["queue_position"], 0);
+  EXPECT_EQ(order["j2"]["queue_position"], 1);
+  EXPECT_EQ(order["j1"]["queue_position"], 2);
+  EXPECT_EQ(order["j3"]["queue_position"], 3);
+
+  start_node();
+  start_node();
+  for (auto job : {"j1", "j2", "j3", "j4"}) {
+    auto [code, text] = client({"wait", job, "--timeout", "300", "--json"}, 330s);
+    EXPECT_EQ(code, 0) << text;
+    EXPECT_NE(text.find("\"state\":\"completed\""), std::string::npos) << text;
+  }
+  EXPECT_EQ(run_order(jobs()), (std::vector<std::string>{"j4", "j2", "j1", "j3"}));
+}
+
+TEST_F(Cluster, ANodeKilledMidJobLosesNothingAndTheResumedJobIsBitIdentical) {
+  start_scheduler();
+  // Two tools with the same settings: one is interrupted by a kill -9, the other is not.
+  auto [submitted, out] =
+    client({"submit", campaign({"interrupted", "reference"}, 3, "deterministic = true\n", "",
+                            /*train=*/4000)});
+  ASSERT_EQ(submitted, 0) << out;
+  // The waiter listens before the node starts, so it cannot miss the first iteration.
+  auto first_iteration = background({"wait", "interrupted", "--iteration", "--timeout", "120"});
+  ASSERT_TRUE(eventually("interrupted", [](const nlohmann::json&) { return true; }, 10s));
+  start_node();
+  ASSERT_EQ(first_iteration->finish(150s), 0) << first_iteration->output();
+  kill_node(0);
+  // The scheduler notices within seconds and puts the job back at the head of the queue.
+  EXPECT_TRUE(eventually(
+    "interrupted", [](const nlohmann::json& j) { return j["state"] == "queued"; }, 15s))
+    << "the job of the killed node was not requeued";
+  EXPECT_EQ(jobs()["interrupted"]["queue_position"], 0);
+  start_node();
+  for (auto job : {"interrupted", "reference"}) {
+    auto [code, text] = client({"wait", job, "--timeout", "300"}, 330s);
+    EXPECT_EQ(code, 0) << text;
+  }
+  auto all = jobs();
+  EXPECT_EQ(all["interrupted"]["state"], "completed");
+  EXPECT_EQ(all["interrupted"]["iteration"], 3);
+  auto a = read_weight_bytes(best_weights(workspace(), "interrupted"));
+  auto b = read_weight_bytes(best_weights(workspace(), "reference"));
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(*a, *b) << "a job resumed after its node was killed must end bit-identical";
+  EXPECT_EQ(all["interrupted"]["final_metrics"], all["reference"]["final_metrics"]);
+}
+
+TEST_F(Cluster, AKilledSchedulerComesBackWithItsQueueResultsAndRunningJob) {
+  start_scheduler();
+  auto [s1, o1] = client({"submit", campaign({"first"}, 1)});
+  ASSERT_EQ(s1, 0) << o1;
+  auto [s2, o2] = client({"submit", campaign({"long", "after", "last"}, 3, "", "", 4000)});
+  ASSERT_EQ(s2, 0) << o2;
+  auto [moved, moved_out] = client({"queue", "move", "last", "2"});
+  ASSERT_EQ(moved, 0) << moved_out;  // queue: first, last, long, after
+  auto last_iterated = background({"wait", "last", "--iteration", "--timeout", "120"});
+  std::this_thread::sleep_for(1s);  // lets the waiter connect; it has 3 iterations of slack
+  auto& node = start_node();
+  ASSERT_EQ(last_iterated->finish(150s), 0) << last_iterated->output();
+  auto before = jobs();
+  ASSERT_EQ(before["first"]["state"], "completed");
+  ASSERT_EQ(before["last"]["state"], "running");
+
+  scheduler_->signal(SIGKILL);
+  scheduler_->finish(10s);
+  EXPECT_TRUE(node.read_until("the scheduler went away", 20s)) << node.output();
+  start_scheduler({}, port_);
+  // The node rejoins by itself; the interrupted job resumes first, the queue keeps its order.
+  EXPECT_TRUE(node.read_until_count("joined the scheduler", 2, 60s)) << node.output();
+  auto after = jobs();
+  EXPECT_EQ(after["first"]["state"], "completed");
+  EXPECT_EQ(after["first"]["final_metrics"], before["first"]["final_metrics"]);
+  for (auto job : {"last", "long", "after"}) {
+    auto [code, text] = client({"wait", job, "--timeout", "300"}, 330s);
+    EXPECT_EQ(code, 0) << job << ": " << text;
+  }
+  EXPECT_EQ(run_order(jobs()), (std::vector<std::string>{"first", "last", "long", "after"}));
+}
+
+TEST_F(Cluster, PeersWithoutTheSecretOrSpeakingGarbageAreRefusedAndDisturbNothing) {
+  start_scheduler();
+  auto [submitted, out] = client({"submit", campaign({"steady"}, 2)});
+  ASSERT_EQ(submitted, 0) << out;
+  start_node();
+
+  auto wrong = write("wrong-secret", "not-the-cluster-secret\n");
+  auto [code, text] = client({"queue", "list", "--secret-file", wrong});
+  EXPECT_NE(code, 0);
+  EXPECT_NE(text.find("refused the secret"), std::string::npos) << text;
+  EXPECT_TRUE(scheduler_->read_until("wrong secret", 10s)) << scheduler_->output();
+
+  // A node with the wrong secret gives up with the reason instead of retrying forever.
+  auto [node_code, node_text] = run_program(
+    {binary(), "node", "--scheduler", address(), "--secret-file", wrong}, 30s);
+  EXPECT_EQ(node_code, 1) << node_text;
+  EXPECT_NE(node_text.find("refused the secret"), std::string::npos) << node_text;
+
+  // No secret at all: told how to give one.
+  ::unsetenv("TRAINYARD_SECRET");
+  auto [none, none_text] = client({"queue", "list"});
+  EXPECT_EQ(none, 2);
+  EXPECT_NE(none_text.find("TRAINYARD_SECRET"), std::string::npos) << none_text;
+  ::setenv("TRAINYARD_SECRET", "cluster-test-secret-0123", 1);
+
+  // Bytes that are no trainyard message at all.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port_));
+  ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  std::string garbage(4096, '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i)
+    garbage[i] = static_cast<char>((i * 7919) % 251);
+  EXPECT_GT(::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL), 0);
+  ::close(fd);
+
+  auto [w, result] = client({"wait", "steady", "--timeout", "300", "--json"}, 330s);
+  EXPECT_EQ(w, 0) << result;
+  EXPECT_NE(result.find("\"state\":\"completed\""), std::string::npos) << result;
+}
+
+TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
+  start_scheduler();
+  auto [submitted, out] = client({"submit", campaign({"done", "dropped"}, 1)});
+  ASSERT_EQ(submitted, 0) << out;
+  // No node yet: both stay queued, so a bounded wait times out.
+  auto [timed_out, t_out] = client({"wait", "done", "--timeout", "0.5"}, 30s);
+  EXPECT_EQ(timed_out, 5) << t_out;
+  auto [cancel, c_out] = client({"queue", "cancel", "dropped"});
+  EXPECT_EQ(cancel, 0) << c_out;
+  auto [cancelled, cd_out] = client({"wait", "dropped", "--json"}, 30s);
+  EXPECT_EQ(cancelled, 4) << cd_out;
+  auto [unknown, u_out] = client({"wait", "no-such-job"}, 30s);
+  EXPECT_EQ(unknown, 1) << u_out;
+  EXPECT_NE(u_out.find("no job named 'no-such-job'"), std::string::npos) << u_out;
+  start_node();
+  auto [done, d_out] = client({"wait", "done", "--timeout", "300"}, 330s);
+  EXPECT_EQ(done, 0) << d_out;
+  // Nothing listens on port 1: the client says so with its own exit code.
+  auto [gone, g_out] =
+    run_program({binary(), "wait", "done", "--scheduler", "127.0.0.1:1"}, 30s);
+  EXPECT_EQ(gone, 6) << g_out;
+}
+
+}  // namespace
+}  // namespace trainyard::testing

@@ -187,3 +187,53 @@ TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
 
 }  // namespace
 }  // namespace trainyard::testing
+
+namespace trainyard::testing {
+namespace {
+
+// Makes a CA and a certificate it signed (for 127.0.0.1) in `dir` with the openssl program.
+bool make_certificates(const std::string& dir, const std::string& name) {
+  auto cmd = "cd '" + dir + "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout " + name +
+             "-ca.key -out " + name + "-ca.pem -days 2 -subj /CN=" + name +
+             "-ca >/dev/null 2>&1 && openssl req -newkey rsa:2048 -nodes -keyout " + name +
+             ".key -out " + name + ".csr -subj /CN=127.0.0.1 >/dev/null 2>&1 && openssl x509 "
+             "-req -in " + name + ".csr -CA " + name + "-ca.pem -CAkey " + name +
+             "-ca.key -CAcreateserial -out " + name + ".pem -days 2 >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+TEST_F(Cluster, TlsMembersWorkAndPeersWithoutTheClustersCertificateAreRefused) {
+  auto dir = dir_.str();
+  if (std::system("openssl version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "the openssl program is missing (Debian package openssl)";
+  ASSERT_TRUE(make_certificates(dir, "member"));
+  ASSERT_TRUE(make_certificates(dir, "stranger"));
+  auto tls = [&](const std::string& name) {
+    return std::vector<std::string>{"--tls-cert", dir + "/" + name + ".pem", "--tls-key",
+                                    dir + "/" + name + ".key", "--tls-ca",
+                                    dir + "/member-ca.pem"};
+  };
+  start_scheduler(tls("member"));
+  EXPECT_NE(scheduler_->output().find("(TLS)"), std::string::npos) << scheduler_->output();
+  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  auto [submitted, out] = client(with({"submit", campaign({"secure"}, 1)}, tls("member")));
+  ASSERT_EQ(submitted, 0) << out;
+  start_node(tls("member"));
+  auto [done, done_out] = client(with({"wait", "secure", "--timeout", "300"}, tls("member")), 330s);
+  EXPECT_EQ(done, 0) << done_out;
+
+  // Without TLS, or with a certificate the cluster's CA did not sign: no way in.
+  auto [plain, plain_out] = client({"queue", "list"}, 60s);
+  EXPECT_EQ(plain, 6) << plain_out;
+  auto [stranger, stranger_out] = client(with({"queue", "list"}, tls("stranger")), 60s);
+  EXPECT_EQ(stranger, 6) << stranger_out;
+  auto [member, member_out] = client(with({"queue", "list", "--json"}, tls("member")), 60s);
+  EXPECT_EQ(member, 0) << member_out;
+  EXPECT_NE(member_out.find("\"secure\""), std::string::npos) << member_out;
+}
+
+}  // namespace
+}  // namespace trainyard::testing

@@ -502,7 +502,9 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
   done_s.title = "Finished (" + std::to_string(done.size()) + ")";
   for (auto* j : done) {
     std::string line = "  " + pad(fit_width(j->name, name_width), name_width) + "  " +
-                       pad(to_string(j->state), 9) + "  it " + std::to_string(j->iteration);
+                       pad(to_string(j->state), 9);
+    if (j->iteration > 0)
+      line += "  it " + std::to_string(j->iteration);
     auto& metrics = j->final_metrics.empty() ? j->last_metrics : j->final_metrics;
     if (auto m = validation_metric(metrics))
       line += "  " + short_metric(m->first) + " " + fixed(m->second, 4);

@@ -1,5 +1,6 @@
 #include "config/command_line.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <boost/program_options.hpp>
@@ -19,7 +20,8 @@ const char* overview =
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
   "  predict TOOL IMAGE...   label and score of images\n"
-  "  queue                   the jobs of a workspace: state, queue order, run order, results\n";
+  "  queue                   the jobs of a workspace: state, queue order, run order, results\n"
+  "  monitor --scheduler H:P live full-screen view of a scheduler: queue, jobs, workers\n";
 
 std::string usage(const std::string& synopsis, const po::options_description& desc) {
   std::ostringstream out;
@@ -122,6 +124,36 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return bad("trainyard predict: name a tool and at least one image", text);
   return cl;
+}
+
+expected<monitor_options> parse_monitor_options(int argc, const char* const* argv) {
+  monitor_options options;
+  po::options_description desc("options");
+  desc.add_options()
+    ("help,h", po::bool_switch(&options.help), "show this help")
+    ("scheduler", po::value(&options.scheduler), "HOST:PORT of the scheduler to watch")
+    ("secret-file", po::value(&options.secret_file),
+     "file holding the cluster secret (default: the environment variable TRAINYARD_SECRET)")
+    ("ascii", po::bool_switch(&options.ascii), "draw with ASCII characters only");
+  auto text = usage("monitor --scheduler HOST:PORT [options]", desc) +
+              "\nkeys: arrows or j/k select a job, u/+ and d/- move it up or down the queue,\n"
+              "t moves it to the top, c cancels a queued job, s stops a running one, q quits.\n";
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(std::max(argc - 1, 0), argv + 1).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return bad(std::string("trainyard monitor: ") + e.what(), text);
+  }
+  if (options.help) {
+    options.help_text = text;
+    return options;
+  }
+  if (options.scheduler.empty())
+    return bad("trainyard monitor: name the scheduler with --scheduler HOST:PORT, e.g. "
+               "--scheduler 127.0.0.1:7000",
+               text);
+  return options;
 }
 
 }  // namespace trainyard

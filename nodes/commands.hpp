@@ -10,6 +10,8 @@ int run_command(const run_options& options);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
 int queue_command(const queue_options& options);
+/// `trainyard monitor ...`: parses its own options (argv[1] is "monitor") and runs full screen.
+int monitor_main(int argc, const char* const* argv);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

@@ -249,11 +249,13 @@ monitor_actor::behavior_type monitor_behavior(self_ptr self, scheduler_connector
     [=](finished_atom, const job_result& result) {
       self->state.view.finish_job(result.id, result.state, result.final_metrics, result.message);
       refresh_jobs(self);
+      refresh_workers(self);
       request_redraw(self);
     },
     [=](changed_atom, const job_info& job) {
       self->state.view.update_job(to_view(job));
-      refresh_jobs(self);  // a move changes other jobs' positions too
+      refresh_jobs(self);     // a move changes other jobs' positions too
+      refresh_workers(self);  // a start or an end changes what a worker does
       request_redraw(self);
     },
     [=](workers_atom, const std::vector<worker_status>& ws) {

@@ -29,9 +29,10 @@
 #include "runtime/monitor_view.hpp"
 
 // The network layer comes with the scheduler/node commands; a build without it refuses clearly.
-#if __has_include("actors/remote.hpp")
+// CMake defines TRAINYARD_HAS_REMOTE when actors/remote.hpp exists (a define on the command line,
+// unlike __has_include, also tells ccache that the object changed).
+#ifdef TRAINYARD_HAS_REMOTE
 #include "actors/remote.hpp"
-#define TRAINYARD_MONITOR_HAS_REMOTE 1
 #endif
 
 namespace trainyard {
@@ -204,7 +205,7 @@ int monitor_main(int argc, const char* const* argv) {
   monitor_settings settings;
   settings.where = options->scheduler;
   settings.unicode = !options->ascii && utf8_terminal();
-#ifdef TRAINYARD_MONITOR_HAS_REMOTE
+#ifdef TRAINYARD_HAS_REMOTE
   auto endpoint = parse_endpoint(options->scheduler);
   if (!endpoint) {
     std::cerr << "trainyard monitor: " << endpoint.error().message << std::endl;

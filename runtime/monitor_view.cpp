@@ -485,7 +485,8 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
   node_width = std::min(node_width, 24);
   for (const auto& w : workers_) {
     std::string what = !w.alive ? "gone" : w.job == 0 ? "idle" : name_of(w.job);
-    work_s.items.push_back("  " + pad(fit_width(w.node, node_width), node_width) + "  " +
+    work_s.items.push_back("  " + pad(fit_width(w.node.empty() ? "-" : w.node, node_width),
+                                      node_width) + "  " +
                            pad(w.device, 8) + "  " + pad(memory_text(w.memory_bytes), 9) + "  " +
                            what);
   }

@@ -27,7 +27,8 @@ const char* overview =
   "  scheduler               run a scheduler that nodes, clients and monitors connect to\n"
   "  node                    join a scheduler with one worker per device\n"
   "  submit CAMPAIGN.ini     queue a campaign's jobs on a running scheduler\n"
-  "  wait JOB                wait for a job's end (or next iteration) on a running scheduler\n";
+  "  wait JOB                wait for a job's end (or next iteration) on a running scheduler\n"
+  "  monitor                 live full-screen view of a scheduler: queue, jobs, workers\n";
 
 std::string usage(const std::string& synopsis, const po::options_description& desc) {
   std::ostringstream out;
@@ -226,6 +227,31 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       return bad("trainyard wait: --timeout must be >= 0 seconds", text);
   }
   return cl;
+}
+
+expected<monitor_options> parse_monitor_options(int argc, const char* const* argv) {
+  monitor_options options;
+  po::options_description desc("options");
+  desc.add_options()
+    ("help,h", po::bool_switch(&options.help), "show this help")
+    ("ascii", po::bool_switch(&options.ascii), "draw with ASCII characters only");
+  add_cluster_options(desc, options.cluster);
+  auto text = usage("monitor [--scheduler HOST:PORT] [options]", desc) +
+              "\nkeys: arrows or j/k select a job, u/+ and d/- move it up or down the queue,\n"
+              "t moves it to the top, c cancels a queued job, s stops a running one, q quits.\n";
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(std::max(argc - 1, 0), argv + 1).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return bad(std::string("trainyard monitor: ") + e.what(), text);
+  }
+  if (options.help) {
+    options.help_text = text;
+    return options;
+  }
+  default_scheduler(options.cluster);
+  return options;
 }
 
 }  // namespace trainyard

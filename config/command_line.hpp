@@ -94,4 +94,15 @@ struct command_line {
 /// invalid_config with a message naming the bad option and showing the usage.
 expected<command_line> parse_command_line(int argc, const char* const* argv);
 
+/// `trainyard monitor`: a live full-screen view of a scheduler.
+struct monitor_options {
+  cluster_options cluster;  ///< scheduler address, secret, TLS
+  bool ascii = false;       ///< draw with ASCII only (default: block characters on UTF-8 terminals)
+  bool help = false;        ///< print `help_text` and exit 0
+  std::string help_text;
+};
+
+/// Parses `trainyard monitor ...` (argv[1] is "monitor"); invalid_config names the bad option.
+expected<monitor_options> parse_monitor_options(int argc, const char* const* argv);
+
 }  // namespace trainyard

@@ -16,6 +16,8 @@ int scheduler_command(const scheduler_command_options& options);
 int node_command(const node_options& options);
 int submit_command(const submit_options& options);
 int wait_command(const wait_options& options);
+/// `trainyard monitor ...`: parses its own options (argv[1] is "monitor") and runs full screen.
+int monitor_main(int argc, const char* const* argv);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

@@ -1,11 +1,14 @@
 // Entry point of the trainyard program: parses the command line and runs the subcommand.
 #include <iostream>
+#include <string>
 
 #include "config/command_line.hpp"
 #include "nodes/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace trainyard;
+  if (argc > 1 && std::string(argv[1]) == "monitor")
+    return monitor_main(argc, argv);
   auto cl = parse_command_line(argc, argv);
   if (!cl) {
     std::cerr << cl.error().message << std::endl;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -82,7 +83,9 @@ caf::error not_found(job_id id) {
                           " (list the jobs with 'trainyard queue')");
 }
 
-job_info info_of(const scheduler_state& st, const job_entry& e) {
+// `positions` (0-based queue positions by job) saves a scan of the queue per job when listing all.
+job_info info_of(const scheduler_state& st, const job_entry& e,
+                 const std::unordered_map<job_id, std::size_t>* positions = nullptr) {
   job_info x;
   const auto& r = e.rec;
   x.id = r.id;
@@ -94,8 +97,12 @@ job_info info_of(const scheduler_state& st, const job_entry& e) {
   x.batch_size = r.batch_size;
   x.final_metrics = r.final_metrics;
   x.message = r.message;
-  if (auto pos = st.queue.position_of(r.id))
+  if (positions) {
+    if (auto it = positions->find(r.id); it != positions->end())
+      x.queue_position = static_cast<std::int64_t>(it->second);
+  } else if (auto pos = st.queue.position_of(r.id)) {
     x.queue_position = static_cast<std::int64_t>(*pos);
+  }
   x.iteration = std::max(e.last.iteration, r.trained_iterations);
   x.best_iteration = e.last.iteration > 0 ? e.last.best_iteration : r.best_iteration;
   x.best_value = e.last.best_value;
@@ -138,15 +145,16 @@ job_result result_of(const job_entry& e) {
 
 // Persists a job record; a failure is reported but the in-memory state stays authoritative.
 void persist(self_ptr self, job_entry& e) {
-  auto pos = self->state.queue.position_of(e.rec.id);
-  e.rec.queue_position = pos ? static_cast<std::int64_t>(*pos) : -1;
+  auto key = self->state.queue.key_of(e.rec.id);
+  e.rec.queue_position = key ? *key : -1;  // the stored sort key, not the 0-based position
   if (auto ok = self->state.db->update_job(e.rec); !ok)
     caf::aout(self) << "trainyard: cannot save job " << e.rec.id << ": " << ok.error().message
                     << std::endl;
 }
 
+// Saves the queue keys the last queue operation changed (usually one row).
 void persist_order(self_ptr self) {
-  if (auto ok = self->state.db->save_queue_order(self->state.queue.order()); !ok)
+  if (auto ok = self->state.db->save_queue_keys(self->state.queue.changed_keys()); !ok)
     caf::aout(self) << "trainyard: cannot save the queue order: " << ok.error().message
                     << std::endl;
 }
@@ -348,10 +356,9 @@ void dispatch(self_ptr self) {
   if (st.shutting_down)
     return;
   for (;;) {
-    auto head = st.queue.order();
-    if (head.empty())
+    if (st.queue.empty())
       return;
-    auto id = head.front();
+    auto id = st.queue.order().front();
     auto& e = st.jobs.at(id);
     auto need = static_cast<std::size_t>(std::max(1, e.rec.spec.settings.devices));
     std::vector<std::size_t> idle;
@@ -390,7 +397,7 @@ caf::result<std::vector<job_id>> reorder(self_ptr self, job_id id, std::size_t p
   auto moved = st.queue;
   if (auto ok = moved.move(id, position); !ok)
     return make_caf_error(ok.error());
-  if (auto ok = st.db->save_queue_order(moved.order()); !ok)
+  if (auto ok = st.db->save_queue_keys(moved.changed_keys()); !ok)
     return make_caf_error(ok.error());
   st.queue = std::move(moved);
   announce(self, st.jobs.at(id));
@@ -459,16 +466,16 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       else if (e.rec.state == job_state::running)
         interrupted.emplace_back(e.rec.run_order, id);
     }
-    std::sort(queued.begin(), queued.end());
     std::sort(interrupted.begin(), interrupted.end());
-    for (auto& [pos, id] : interrupted) {
+    st.queue.restore(std::move(queued));
+    persist_order(self);  // keys of an older store are spaced out once
+    // Jobs that were running go first again, in the order they had started.
+    for (auto it = interrupted.rbegin(); it != interrupted.rend(); ++it) {
+      auto id = it->second;
       st.jobs[id].rec.state = job_state::queued;
+      st.queue.push_front(id);
       persist(self, st.jobs[id]);
-      st.queue.push_back(id);
     }
-    for (auto& [pos, id] : queued)
-      st.queue.push_back(id);
-    persist_order(self);
   }
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -530,7 +537,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       rec.spec = std::move(spec);
       rec.state = job_state::queued;
       rec.submitted_ms = st.now_ms();
-      rec.queue_position = static_cast<std::int64_t>(st.queue.size());
+      rec.queue_position = st.queue.next_tail_key();
       auto id = st.db->insert_job(rec);
       if (!id)
         return make_caf_error(id.error());
@@ -539,6 +546,8 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       e.rec = std::move(rec);
       st.by_name[e.rec.spec.name] = *id;
       st.queue.push_back(*id);
+      if (st.queue.key_of(*id) != e.rec.queue_position)
+        persist_order(self);  // the keys were renumbered
       announce(self, e);
       dispatch(self);
       return *id;
@@ -586,10 +595,15 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       return info_of(st, e);
     },
     [=](list_atom) {
+      const auto& order = self->state.queue.order();
+      std::unordered_map<job_id, std::size_t> positions;
+      positions.reserve(order.size());
+      for (std::size_t i = 0; i < order.size(); ++i)
+        positions.emplace(order[i], i);
       std::vector<job_info> all;
       all.reserve(self->state.jobs.size());
       for (const auto& [id, e] : self->state.jobs)
-        all.push_back(info_of(self->state, e));
+        all.push_back(info_of(self->state, e, &positions));
       return all;
     },
     [=](progress_atom, job_id id) -> caf::result<job_info> {

@@ -145,6 +145,10 @@ int queue_command(const queue_options& options) {
     };
     return key(a) < key(b);
   });
+  // The store keeps sort keys; users see 0-based queue positions.
+  std::int64_t next_position = 0;
+  for (auto& r : *jobs)
+    r.queue_position = r.state == job_state::queued ? next_position++ : -1;
   if (options.json) {
     auto j = nlohmann::json::array();
     for (const auto& r : *jobs)

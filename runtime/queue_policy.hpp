@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -12,8 +14,17 @@
 namespace trainyard {
 
 /// Queued job ids, head first. Jobs run in this order, one after another on each device.
+///
+/// Every queued job also has a sort key, ascending from head to tail, which is what the store
+/// keeps. Keys are spaced `key_gap` apart, so a push or a move gives one job a new key (between
+/// its new neighbours) and the store rewrites one row, not the whole queue; only when two
+/// neighbours have no room left are all keys renumbered. `changed_keys()` says what the last
+/// operation changed.
 class queue_policy {
  public:
+  static constexpr std::int64_t key_gap = std::int64_t{1} << 20;
+  static constexpr std::int64_t first_key = std::int64_t{1} << 40;
+
   /// Appends a job at the tail. Refuses a job already queued (already_exists).
   expected<void> push_back(job_id job);
   /// Puts a job at the head (requeued after its worker died). Refuses duplicates.
@@ -35,8 +46,22 @@ class queue_policy {
   /// Head first.
   const std::vector<job_id>& order() const { return order_; }
 
+  /// The key push_back would give a new job (so a new job's row is written once, with its key).
+  std::int64_t next_tail_key() const { return keys_.empty() ? first_key : keys_.back() + key_gap; }
+  /// The stored sort key of a queued job.
+  std::optional<std::int64_t> key_of(job_id job) const;
+  /// (job, new key) for every job whose key the last push or move set; all jobs after a
+  /// renumbering; empty after remove and pop_front (the leaving job's row is updated anyway).
+  const std::vector<std::pair<job_id, std::int64_t>>& changed_keys() const { return changed_; }
+  /// Rebuilds the queue from stored keys (any order; equal keys keep the given order).
+  void restore(std::vector<std::pair<std::int64_t, job_id>> keyed);
+
  private:
+  void insert_at(std::size_t index, job_id job);
+  void renumber();
   std::vector<job_id> order_;
+  std::vector<std::int64_t> keys_;  // parallel to order_, strictly ascending
+  std::vector<std::pair<job_id, std::int64_t>> changed_;
 };
 
 }  // namespace trainyard

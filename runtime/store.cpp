@@ -362,6 +362,27 @@ expected<std::optional<job_record>> store::find_job_by_name(const std::string& n
   return std::optional<job_record>(std::move(*job));
 }
 
+expected<void> store::save_queue_keys(const std::vector<std::pair<job_id, std::int64_t>>& keys) {
+  if (keys.empty())
+    return {};
+  const std::string what = "saving the queue order";
+  write_transaction tx(db_);
+  if (auto ok = tx.begin(what); !ok) return ok;
+  auto s = prepare(db_, "UPDATE jobs SET queue_position = ?1 WHERE id = ?2", what);
+  if (!s) return s.error();
+  for (const auto& [id, key] : keys) {
+    sqlite3_stmt* st = s->get();
+    sqlite3_reset(st);
+    bind(st, 1, key);
+    bind(st, 2, static_cast<std::int64_t>(id));
+    if (sqlite3_step(st) != SQLITE_DONE) return sql_failure(db_, what);
+    if (sqlite3_changes(db_) == 0)
+      return make_failure(error_code::unknown_job, "cannot queue job " + std::to_string(id) +
+                                                       ": no such job in " + path_of(db_));
+  }
+  return tx.commit(what);
+}
+
 expected<void> store::save_queue_order(const std::vector<job_id>& order) {
   std::unordered_set<job_id> seen;
   seen.reserve(order.size());

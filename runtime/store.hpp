@@ -63,6 +63,9 @@ class store {
   /// Sets queue_position of the given jobs to their index in `order` and -1 for every other
   /// queued-position job, in one transaction.
   expected<void> save_queue_order(const std::vector<job_id>& order);
+  /// Sets the queue sort key (the queue_position column) of the given jobs only, in one
+  /// transaction: what a push or a move changed (queue_policy::changed_keys()).
+  expected<void> save_queue_keys(const std::vector<std::pair<job_id, std::int64_t>>& keys);
   /// Next value of the run-order counter (persisted; survives restarts).
   expected<std::int64_t> next_run_order();
 

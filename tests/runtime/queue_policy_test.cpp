@@ -170,3 +170,65 @@ TEST(QueuePolicy, EmptyQueueHasNoHead) {
 
 }  // namespace
 }  // namespace trainyard
+
+namespace trainyard {
+namespace {
+
+// Keys ascend from head to tail after any sequence of operations.
+void expect_keys_follow_order(const queue_policy& q) {
+  std::optional<std::int64_t> previous;
+  for (auto id : q.order()) {
+    auto key = q.key_of(id);
+    ASSERT_TRUE(key);
+    if (previous) EXPECT_LT(*previous, *key) << "job " << id;
+    previous = key;
+  }
+}
+
+TEST(QueueKeys, APushOrAMoveChangesOneStoredKey) {
+  queue_policy q;
+  for (job_id id = 1; id <= 1000; ++id) {
+    ASSERT_TRUE(q.push_back(id));
+    ASSERT_EQ(q.changed_keys().size(), 1u);
+    EXPECT_EQ(q.changed_keys()[0].first, id);
+  }
+  ASSERT_TRUE(q.move(1000, 0));
+  EXPECT_EQ(q.changed_keys().size(), 1u);
+  ASSERT_TRUE(q.move(1, 500));
+  EXPECT_EQ(q.changed_keys().size(), 1u);
+  ASSERT_TRUE(q.push_front(1001));
+  EXPECT_EQ(q.changed_keys().size(), 1u);
+  EXPECT_EQ(q.order().front(), 1001u);
+  q.pop_front();
+  EXPECT_TRUE(q.changed_keys().empty());
+  expect_keys_follow_order(q);
+}
+
+TEST(QueueKeys, CrowdedNeighboursRenumberEveryKeyOnce) {
+  queue_policy q;
+  for (job_id id = 1; id <= 3; ++id) ASSERT_TRUE(q.push_back(id));
+  // Halving the gap between the first two jobs runs out of room after about 20 moves.
+  bool renumbered = false;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(q.move(3, 1));
+    ASSERT_TRUE(q.move(2, 1));
+    if (q.changed_keys().size() == 3) renumbered = true;
+    expect_keys_follow_order(q);
+  }
+  EXPECT_TRUE(renumbered);
+}
+
+TEST(QueueKeys, RestoreOrdersByKeyAndSpacesOutOldPositions) {
+  queue_policy q;
+  q.restore({{queue_policy::first_key + 5, 7}, {queue_policy::first_key, 9}});
+  EXPECT_EQ(q.order(), (std::vector<job_id>{9, 7}));
+  EXPECT_TRUE(q.changed_keys().empty());  // valid keys are kept as stored
+  // A store written with positions 0, 1, 2 gets spaced keys, all of them to be saved.
+  q.restore({{1, 4}, {0, 3}, {2, 5}});
+  EXPECT_EQ(q.order(), (std::vector<job_id>{3, 4, 5}));
+  EXPECT_EQ(q.changed_keys().size(), 3u);
+  expect_keys_follow_order(q);
+}
+
+}  // namespace
+}  // namespace trainyard

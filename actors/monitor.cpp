@@ -202,11 +202,11 @@ void run_command(self_ptr self, const monitor_command& cmd) {
       self->quit();
       return;
     case kind::move:
-      send_command<std::vector<job_id>>(self, "moving " + name, move_atom::value, cmd.job,
+      send_command<job_info>(self, "moving " + name, move_atom::value, cmd.job,
                                         cmd.position);
       return;
     case kind::top:
-      send_command<std::vector<job_id>>(self, "moving " + name + " to the top", top_atom::value,
+      send_command<job_info>(self, "moving " + name + " to the top", top_atom::value,
                                         cmd.job);
       return;
     case kind::cancel:

@@ -169,10 +169,11 @@ using dataset_actor = caf::typed_actor<
 using scheduler_actor = caf::typed_actor<
   // Queue a job; answers its id at once (a known name answers the existing id).
   caf::replies_to<submit_atom, job_spec>::with<job_id>,
-  // Move a queued job to a 0-based position; answers the new order.
-  caf::replies_to<move_atom, job_id, std::uint32_t>::with<std::vector<job_id>>,
-  // Move a queued job to the head; answers the new order.
-  caf::replies_to<top_atom, job_id>::with<std::vector<job_id>>,
+  // Move a queued job to a 0-based position; answers the job with its new position (an answer
+  // that does not grow with the queue: list gives the whole order).
+  caf::replies_to<move_atom, job_id, std::uint32_t>::with<job_info>,
+  // Move a queued job to the head; answers the job.
+  caf::replies_to<top_atom, job_id>::with<job_info>,
   // Cancel a queued job.
   caf::replies_to<cancel_atom, job_id>::with<job_info>,
   // Stop a running job (between steps) with a reason; a queued job is cancelled.

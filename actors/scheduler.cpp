@@ -64,6 +64,7 @@ struct scheduler_state {
   queue_policy queue;
   std::map<job_id, job_entry> jobs;
   std::map<std::string, job_id> by_name;
+  std::map<std::string, std::vector<job_id>> by_tool;  // each tool's jobs, oldest first
   std::vector<worker_slot> workers;
   std::vector<event_listener> listeners;
   std::uint64_t runs = 0;  // dispatches so far; names rendezvous groups
@@ -390,30 +391,32 @@ void dispatch(self_ptr self) {
 }
 
 // Moves a queued job; the new order is persisted before it takes effect and is answered.
-caf::result<std::vector<job_id>> reorder(self_ptr self, job_id id, std::size_t position) {
+caf::result<job_info> reorder(self_ptr self, job_id id, std::size_t position) {
   auto& st = self->state;
   if (!st.jobs.count(id))
     return not_found(id);
-  auto moved = st.queue;
-  if (auto ok = moved.move(id, position); !ok)
+  auto before = st.queue.position_of(id);
+  if (auto ok = st.queue.move(id, position); !ok)
     return make_caf_error(ok.error());
-  if (auto ok = st.db->save_queue_keys(moved.changed_keys()); !ok)
+  if (auto ok = st.db->save_queue_keys(st.queue.changed_keys()); !ok) {
+    // Not saved, so not done: put the job back where it was (the store still has it there).
+    st.queue.move(id, *before);
     return make_caf_error(ok.error());
-  st.queue = std::move(moved);
-  announce(self, st.jobs.at(id));
-  return st.queue.order();
+  }
+  auto info = info_of(st, st.jobs.at(id));
+  broadcast(self, changed_atom::value, info);
+  return info;
 }
 
 // Checks a submission against the jobs already known for its tool.
 std::optional<caf::error> check_tool_history(const scheduler_state& st, const job_spec& spec) {
   const job_entry* previous = nullptr;
-  for (const auto& [id, e] : st.jobs) {
-    const auto& r = e.rec;
-    if (r.spec.tool.name != spec.tool.name || r.state == job_state::cancelled ||
-        r.state == job_state::failed)
-      continue;
-    previous = &e;
-  }
+  if (auto tool_jobs = st.by_tool.find(spec.tool.name); tool_jobs != st.by_tool.end())
+    for (auto id : tool_jobs->second) {
+      const auto& e = st.jobs.at(id);
+      if (e.rec.state != job_state::cancelled && e.rec.state != job_state::failed)
+        previous = &e;
+    }
   const auto& tool = spec.tool.name;
   if (spec.continue_training) {
     if (spec.settings.iterations <= 0)
@@ -458,6 +461,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       auto& e = st.jobs[id];
       e.rec = std::move(rec);
       st.by_name[e.rec.spec.name] = id;
+      st.by_tool[e.rec.spec.tool.name].push_back(id);
       if (!is_final(e.rec.state) && e.rec.run_order > 0)
         if (auto reports = st.db->load_iterations(id); reports && !reports->empty())
           e.last = reports->back();
@@ -545,6 +549,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       auto& e = st.jobs[*id];
       e.rec = std::move(rec);
       st.by_name[e.rec.spec.name] = *id;
+      st.by_tool[e.rec.spec.tool.name].push_back(*id);
       st.queue.push_back(*id);
       if (st.queue.key_of(*id) != e.rec.queue_position)
         persist_order(self);  // the keys were renumbered

@@ -368,20 +368,17 @@ int online_queue_command(const queue_options& options) {
   if (!id)
     return fail("queue", id.error());
   if (options.action == "move" || options.action == "top") {
-    auto order = options.action == "top"
-                   ? ask<std::vector<job_id>>(system, scheduler, timeout, top_atom::value, *id)
-                   : ask<std::vector<job_id>>(system, scheduler, timeout, move_atom::value, *id,
-                                              static_cast<std::uint32_t>(options.position - 1));
-    if (!order)
-      return fail("queue", order.error());
-    if (options.json) {
-      std::cout << nlohmann::json{{"order", *order}}.dump() << std::endl;
-    } else {
-      std::cout << "queue order:";
-      for (auto j : *order)
-        std::cout << " " << j;
-      std::cout << std::endl;
-    }
+    auto moved = options.action == "top"
+                   ? ask<job_info>(system, scheduler, timeout, top_atom::value, *id)
+                   : ask<job_info>(system, scheduler, timeout, move_atom::value, *id,
+                                   static_cast<std::uint32_t>(options.position - 1));
+    if (!moved)
+      return fail("queue", moved.error());
+    if (options.json)
+      std::cout << to_json(*moved).dump() << std::endl;
+    else
+      std::cout << "job " << moved->name << " is now at position " << moved->queue_position + 1
+                << " of the queue" << std::endl;
     return 0;
   }
   auto info = options.action == "cancel"

@@ -1,6 +1,6 @@
-// The order of queued jobs (see queue_policy.hpp). Plain vector operations: even at 10,000 queued
-// jobs a scan or a shift of the vector takes microseconds, far less than the store's write, so an
-// index that would have to be kept in sync is not worth it.
+// The order of queued jobs (see queue_policy.hpp): ids and their keys in two parallel vectors
+// (shifting them at 10,000 queued jobs takes microseconds, far less than the store's write) and a
+// map from id to key, so a job's position is a binary search rather than a scan.
 #include "runtime/queue_policy.hpp"
 
 #include <algorithm>
@@ -24,6 +24,7 @@ void queue_policy::renumber() {
   changed_.clear();
   for (std::size_t i = 0; i < order_.size(); ++i) {
     keys_[i] = first_key + static_cast<std::int64_t>(i) * key_gap;
+    key_by_id_[order_[i]] = keys_[i];
     changed_.emplace_back(order_[i], keys_[i]);
   }
 }
@@ -42,6 +43,7 @@ void queue_policy::insert_at(std::size_t index, job_id job) {
     key = keys_[index - 1] + (keys_[index] - keys_[index - 1]) / 2;
   order_.insert(order_.begin() + static_cast<std::ptrdiff_t>(index), job);
   keys_.insert(keys_.begin() + static_cast<std::ptrdiff_t>(index), key);
+  key_by_id_[job] = key;
   bool crowded = key <= 0 || (index > 0 && keys_[index - 1] >= key) ||
                  (index + 1 < keys_.size() && keys_[index + 1] <= key);
   if (crowded)
@@ -65,8 +67,8 @@ expected<void> queue_policy::push_front(job_id job) {
 }
 
 expected<void> queue_policy::move(job_id job, std::size_t position) {
-  auto from = std::find(order_.begin(), order_.end(), job);
-  if (from == order_.end())
+  auto from_index = position_of(job);
+  if (!from_index)
     // The policy only knows the queue; the scheduler, which knows job states, may refine this
     // into a more specific message before it reaches the user.
     return make_failure(error_code::unknown_job,
@@ -77,7 +79,7 @@ expected<void> queue_policy::move(job_id job, std::size_t position) {
   // position p means the job is at index p afterwards. Past the tail means the tail, so a user
   // can say "move to 999" to send a job last without looking up the queue length.
   const std::size_t target = std::min(position, order_.size() - 1);
-  const auto source = static_cast<std::size_t>(std::distance(order_.begin(), from));
+  const auto source = *from_index;
   changed_.clear();
   if (source == target)
     return {};
@@ -92,11 +94,12 @@ expected<void> queue_policy::top(job_id job) {
 }
 
 bool queue_policy::remove(job_id job) {
-  auto it = std::find(order_.begin(), order_.end(), job);
-  if (it == order_.end())
+  auto pos = position_of(job);
+  if (!pos)
     return false;
-  keys_.erase(keys_.begin() + std::distance(order_.begin(), it));
-  order_.erase(it);
+  keys_.erase(keys_.begin() + static_cast<std::ptrdiff_t>(*pos));
+  order_.erase(order_.begin() + static_cast<std::ptrdiff_t>(*pos));
+  key_by_id_.erase(job);
   changed_.clear();
   return true;
 }
@@ -107,22 +110,24 @@ std::optional<job_id> queue_policy::pop_front() {
   job_id head = order_.front();
   order_.erase(order_.begin());
   keys_.erase(keys_.begin());
+  key_by_id_.erase(head);
   changed_.clear();
   return head;
 }
 
 std::optional<std::size_t> queue_policy::position_of(job_id job) const {
-  auto it = std::find(order_.begin(), order_.end(), job);
-  if (it == order_.end())
+  auto key = key_by_id_.find(job);
+  if (key == key_by_id_.end())
     return std::nullopt;
-  return static_cast<std::size_t>(std::distance(order_.begin(), it));
+  auto it = std::lower_bound(keys_.begin(), keys_.end(), key->second);
+  return static_cast<std::size_t>(std::distance(keys_.begin(), it));
 }
 
 std::optional<std::int64_t> queue_policy::key_of(job_id job) const {
-  auto pos = position_of(job);
-  if (!pos)
+  auto key = key_by_id_.find(job);
+  if (key == key_by_id_.end())
     return std::nullopt;
-  return keys_[*pos];
+  return key->second;
 }
 
 void queue_policy::restore(std::vector<std::pair<std::int64_t, job_id>> keyed) {
@@ -130,11 +135,13 @@ void queue_policy::restore(std::vector<std::pair<std::int64_t, job_id>> keyed) {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   order_.clear();
   keys_.clear();
+  key_by_id_.clear();
   changed_.clear();
   bool valid = true;
   for (std::size_t i = 0; i < keyed.size(); ++i) {
     order_.push_back(keyed[i].second);
     keys_.push_back(keyed[i].first);
+    key_by_id_[keyed[i].second] = keyed[i].first;
     valid = valid && keyed[i].first > 0 && (i == 0 || keyed[i].first > keyed[i - 1].first);
   }
   if (!valid)  // keys written by an older trainyard (0, 1, 2, ...) or equal keys: space them out

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <utility>
 #include <optional>
 #include <vector>
@@ -61,6 +62,7 @@ class queue_policy {
   void renumber();
   std::vector<job_id> order_;
   std::vector<std::int64_t> keys_;  // parallel to order_, strictly ascending
+  std::unordered_map<job_id, std::int64_t> key_by_id_;  // finds a job by binary search on keys_
   std::vector<std::pair<job_id, std::int64_t>> changed_;
 };
 

@@ -16,12 +16,26 @@ TEST_F(Scheduler, ReorderChangesTheActualExecutionOrder) {
   auto b = submit(small_job("b", "tool_b", 1));
   auto c = submit(small_job("c", "tool_c", 1));
   auto d = submit(small_job("d", "tool_d", 1));
-  auto order = ask<std::vector<job_id>>(move_atom::value, d, std::uint32_t{1});
-  ASSERT_TRUE(order) << order.error().message;
-  EXPECT_EQ(*order, (std::vector<job_id>{a, d, b, c}));
-  order = ask<std::vector<job_id>>(top_atom::value, c);
-  ASSERT_TRUE(order);
-  EXPECT_EQ(*order, (std::vector<job_id>{c, a, d, b}));
+  auto order = [&] {
+    auto all = ask<std::vector<job_info>>(list_atom::value);
+    std::vector<std::pair<std::int64_t, job_id>> queued;
+    for (const auto& j : *all)
+      if (j.queue_position >= 0)
+        queued.emplace_back(j.queue_position, j.id);
+    std::sort(queued.begin(), queued.end());
+    std::vector<job_id> ids;
+    for (auto& [pos, id] : queued)
+      ids.push_back(id);
+    return ids;
+  };
+  auto moved = ask<job_info>(move_atom::value, d, std::uint32_t{1});
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->queue_position, 1);
+  EXPECT_EQ(order(), (std::vector<job_id>{a, d, b, c}));
+  moved = ask<job_info>(top_atom::value, c);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->queue_position, 0);
+  EXPECT_EQ(order(), (std::vector<job_id>{c, a, d, b}));
   auto cancelled = ask<job_info>(cancel_atom::value, b);
   ASSERT_TRUE(cancelled) << cancelled.error().message;
   EXPECT_EQ(cancelled->state, job_state::cancelled);
@@ -55,7 +69,7 @@ TEST_F(Scheduler, MovingOrCancellingANonQueuedJobIsRefusedClearly) {
   add_worker();
   auto a = submit(small_job("a", "tool_a", 1));
   EXPECT_EQ(wait(a).state, job_state::completed);
-  auto moved = ask<std::vector<job_id>>(top_atom::value, a);
+  auto moved = ask<job_info>(top_atom::value, a);
   ASSERT_FALSE(moved);
   EXPECT_NE(moved.error().message.find("not queued"), std::string::npos) << moved.error().message;
   auto cancelled = ask<job_info>(cancel_atom::value, a);

@@ -10,6 +10,8 @@ int run_command(const run_options& options);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
 int queue_command(const queue_options& options);
+int make_datasets_command(const make_datasets_options& options);
+int augment_preview_command(const augment_preview_options& options);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
     return predict_command(cl->predict);
   if (cl->command == "queue")
     return queue_command(cl->queue);
+  if (cl->command == "make-datasets")
+    return make_datasets_command(cl->make_datasets);
+  if (cl->command == "augment-preview")
+    return augment_preview_command(cl->augment_preview);
   std::cerr << "trainyard: unknown command " << cl->command << std::endl;
   return 2;
 }

@@ -18,6 +18,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "runtime/dataset_index.hpp"
+#include "runtime/seeded_rng.hpp"
 
 namespace trainyard {
 
@@ -29,53 +30,9 @@ constexpr int item_size = 28;  // Fashion-MNIST images are 28x28
 constexpr int class_count = 10;
 constexpr double pi = 3.14159265358979323846;
 
-/// xoshiro256** seeded through splitmix64 (as the splits use): the same numbers everywhere.
-class synthetic_rng {
- public:
-  explicit synthetic_rng(std::uint64_t seed) {
-    for (auto& word : s_) word = splitmix64(seed);
-  }
-  std::uint64_t next() {
-    std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  /// Uniform in [0, bound).
-  std::uint64_t below(std::uint64_t bound) {
-    std::uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-      std::uint64_t r = next();
-      if (r >= threshold) return r % bound;
-    }
-  }
-  /// Uniform integer in [lo, hi].
-  int between(int lo, int hi) { return lo + static_cast<int>(below(static_cast<std::uint64_t>(hi - lo + 1))); }
-  /// Uniform in [0, 1).
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  /// Standard normal (Box-Muller, one value per call).
-  double normal() {
-    double u1 = 1.0 - uniform();  // (0, 1]
-    double u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * pi * u2);
-  }
+// Own RNG: the same draws on every machine, so the same bytes.
 
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  static std::uint64_t splitmix64(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::array<std::uint64_t, 4> s_{};
-};
+using synthetic_rng = seeded_rng;
 
 const char* const class_names[class_count] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
                                               "Coat",        "Sandal",  "Shirt",    "Sneaker",

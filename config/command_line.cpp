@@ -28,7 +28,12 @@ const char* overview =
   "  node                    join a scheduler with one worker per device\n"
   "  submit CAMPAIGN.ini     queue a campaign's jobs on a running scheduler\n"
   "  wait JOB                wait for a job's end (or next iteration) on a running scheduler\n"
-  "  monitor                 live full-screen view of a scheduler: queue, jobs, workers\n";
+  "  monitor                 live full-screen view of a scheduler: queue, jobs, workers\n"
+  "\n"
+  "data:\n"
+  "  make-datasets --out DIR synthetic locate / segment / anomaly datasets from Fashion-MNIST\n"
+  "  augment-preview CAMPAIGN.ini --job NAME --out grid.png\n"
+  "                          a grid of dataset images under a job's augmentation\n";
 
 std::string usage(const std::string& synopsis, const po::options_description& desc) {
   std::ostringstream out;
@@ -162,6 +167,30 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("json", po::bool_switch(&cl.wait.json), "print JSON");
     add_cluster_options(desc, cl.wait.cluster);
     positional.add("job", 1);
+  } else if (command == "make-datasets") {
+    synopsis = "make-datasets --out DIR [--seed N] [--images N] [options]";
+    auto& m = cl.make_datasets;
+    desc.add_options()
+      ("out,o", po::value(&m.out), "folder to write the datasets into (scenes/, anomaly-0/ ... "
+       "anomaly-9/ are replaced)")
+      ("seed", po::value(&m.seed)->default_value(1), "seed of every random choice")
+      ("images", po::value(&m.images)->default_value(2000), "scene images (locate, segment)")
+      ("anomaly-images", po::value(&m.anomaly_images)->default_value(2000),
+       "good training images of each anomaly set (plus its class's 1,000 test images)")
+      ("fashion-mnist", po::value(&m.fashion_mnist)->default_value(m.fashion_mnist),
+       "folder of the Fashion-MNIST .gz files");
+  } else if (command == "augment-preview") {
+    synopsis = "augment-preview CAMPAIGN.ini --job NAME --out grid.png [--samples N]";
+    auto& a = cl.augment_preview;
+    desc.add_options()
+      ("campaign", po::value(&a.campaign), "campaign file")
+      ("job,j", po::value(&a.job), "job whose augmentation settings are previewed")
+      ("out,o", po::value(&a.out), "PNG file to write")
+      ("samples,n", po::value(&a.samples)->default_value(4),
+       "random draws per image, shown after the lower and the upper limit")
+      ("images", po::value(&a.images)->default_value(4), "dataset images shown, one per row")
+      ("seed", po::value(&a.seed)->default_value(1), "seed of the images picked and the draws");
+    positional.add("campaign", 1);
   } else {
     return make_failure(error_code::invalid_config,
                         "unknown command '" + command + "'\n\n" + overview);
@@ -193,6 +222,19 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       return bad("trainyard evaluate: --split must be test, validation or train, not '" +
                    cl.evaluate.set + "'",
                  text);
+  }
+  if (command == "make-datasets") {
+    if (cl.make_datasets.out.empty())
+      return bad("trainyard make-datasets: --out DIR is required", text);
+    if (cl.make_datasets.images < 0 || cl.make_datasets.anomaly_images < 0)
+      return bad("trainyard make-datasets: --images and --anomaly-images must be >= 0", text);
+  }
+  if (command == "augment-preview") {
+    const auto& a = cl.augment_preview;
+    if (a.campaign.empty() || a.job.empty() || a.out.empty())
+      return bad("trainyard augment-preview: name a campaign file, --job and --out", text);
+    if (a.samples < 0 || a.samples > 32 || a.images < 1 || a.images > 32)
+      return bad("trainyard augment-preview: --samples must be 0-32 and --images 1-32", text);
   }
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return bad("trainyard predict: name a tool and at least one image", text);

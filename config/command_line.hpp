@@ -2,6 +2,7 @@
 // Boost.Program_options (included only in config/*.cpp). nodes/ turns these into actions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -76,9 +77,28 @@ struct queue_options {
   bool json = false;
 };
 
+struct make_datasets_options {
+  std::string out;            ///< output folder (required)
+  std::uint64_t seed = 1;     ///< seed of every random choice; default 1
+  int images = 2000;          ///< scene images (locate, segment); default 2,000
+  int anomaly_images = 2000;  ///< good training images per anomaly set; default 2,000
+  std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";  ///< source folder
+};
+
+struct augment_preview_options {
+  std::string campaign;  ///< campaign file (required)
+  std::string job;       ///< job whose augmentation settings are shown (required)
+  std::string out;       ///< PNG file to write (required)
+  int samples = 4;       ///< random draws per image, besides the two limits; default 4
+  int images = 4;        ///< dataset images shown (rows); default 4
+  std::uint64_t seed = 1;  ///< seed of the draws and of the images picked; default 1
+};
+
 /// The parsed command line. `command` is empty when only --help/--version was asked.
 struct command_line {
-  std::string command;    ///< run | evaluate | predict | queue | scheduler | node | submit | wait
+  /// run | evaluate | predict | queue | scheduler | node | submit | wait | make-datasets |
+  /// augment-preview (monitor parses its own options)
+  std::string command;
   bool help = false;      ///< print `help_text` and exit 0
   std::string help_text;
   run_options run;
@@ -89,6 +109,8 @@ struct command_line {
   node_options node;
   submit_options submit;
   wait_options wait;
+  make_datasets_options make_datasets;
+  augment_preview_options augment_preview;
 };
 
 /// invalid_config with a message naming the bad option and showing the usage.

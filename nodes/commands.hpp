@@ -18,6 +18,8 @@ int submit_command(const submit_options& options);
 int wait_command(const wait_options& options);
 /// `trainyard monitor ...`: parses its own options (argv[1] is "monitor") and runs full screen.
 int monitor_main(int argc, const char* const* argv);
+int make_datasets_command(const make_datasets_options& options);
+int augment_preview_command(const augment_preview_options& options);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
     return submit_command(cl->submit);
   if (cl->command == "wait")
     return wait_command(cl->wait);
+  if (cl->command == "make-datasets")
+    return make_datasets_command(cl->make_datasets);
+  if (cl->command == "augment-preview")
+    return augment_preview_command(cl->augment_preview);
   std::cerr << "trainyard: unknown command " << cl->command << std::endl;
   return 2;
 }

@@ -58,4 +58,8 @@ struct mask_label {
 /// Index 0 is the background. invalid_config with the line for anything else.
 expected<std::vector<mask_label>> read_label_table(const std::string& path);
 
+/// The display colour a label gets when its table line gives none: black for 0 (background),
+/// then a fixed palette of 20 distinct colours, repeated.
+void default_label_colour(int index, std::uint8_t& r, std::uint8_t& g, std::uint8_t& b);
+
 }  // namespace trainyard

@@ -2,6 +2,7 @@
 // std::filesystem) and seeded, stratified splits. Called by the dataset actor on its own thread;
 // every function here is pure apart from reading files, and nothing is cached globally.
 #include "runtime/dataset_index.hpp"
+#include "runtime/dataset_readers.hpp"
 
 #include <zlib.h>
 
@@ -566,6 +567,66 @@ expected<std::array<std::uint64_t, 3>> set_totals(const split_spec& spec, std::u
   return totals;
 }
 
+/// How many good (group 0) and defect (group 1) images of an anomaly dataset go to each set:
+/// defects never to training (make_split's comment in dataset_index.hpp gives the rule).
+expected<std::vector<std::array<std::uint64_t, 3>>> anomaly_take(
+    const split_spec& spec, const dataset_index& index, std::vector<std::uint64_t> sizes,
+    const std::array<std::uint64_t, 3>& totals) {
+  if (sizes.size() > 2) {
+    return bad_split(spec, "anomaly dataset '" + index.spec.name + "' has labels other than 0 "
+                           "(good) and 1 (defect)");
+  }
+  sizes.resize(2, 0);
+  const std::uint64_t good = sizes[0], defect = sizes[1];
+  std::vector<std::array<std::uint64_t, 3>> take(2, {0, 0, 0});
+  if (spec.mode == split_mode::proportion) {
+    const std::array<double, 3> fractions{spec.train, spec.validation, spec.test};
+    std::uint64_t used = 0;
+    for (std::size_t s = 0; s < 3; ++s) {
+      auto whole = static_cast<std::uint64_t>(std::floor(fractions[s] * static_cast<double>(good) + 1e-6));
+      take[0][s] = std::min(whole, good - used);
+      used += take[0][s];
+    }
+    double held_out = spec.validation + spec.test;
+    if (held_out > 0 && defect > 0) {
+      double share = std::min(1.0, spec.train + spec.validation + spec.test);
+      auto defects_used = std::min(
+          defect, static_cast<std::uint64_t>(std::floor(share * static_cast<double>(defect) + 1e-6)));
+      auto to_validation = std::min(
+          defects_used, static_cast<std::uint64_t>(std::floor(
+                            spec.validation / held_out * static_cast<double>(defects_used) + 1e-6)));
+      take[1][1] = to_validation;
+      take[1][2] = defects_used - to_validation;
+    }
+    return take;
+  }
+  if (totals[0] > good) {
+    return bad_split(spec, "train = " + std::to_string(totals[0]) + " exceeds the " +
+                               std::to_string(good) + " good images of anomaly dataset '" +
+                               index.spec.name +
+                               "'; an anomaly tool trains on good images only, so lower train");
+  }
+  take[0][0] = totals[0];
+  std::uint64_t left_good = good - totals[0], left_defect = defect;
+  for (std::size_t s = 1; s < 3; ++s) {
+    std::uint64_t pool = left_good + left_defect;
+    std::uint64_t n = std::min(totals[s], pool);
+    using u128 = unsigned __int128;
+    auto g = pool == 0 ? 0 : static_cast<std::uint64_t>((u128{n} * left_good + pool / 2) / pool);
+    g = std::min(g, left_good);
+    std::uint64_t d = n - g;
+    if (d > left_defect) {
+      d = left_defect;
+      g = n - d;
+    }
+    take[0][s] = g;
+    take[1][s] = d;
+    left_good -= g;
+    left_defect -= d;
+  }
+  return take;
+}
+
 const char* set_name(std::uint8_t set) {
   switch (set) {
     case unused:
@@ -589,6 +650,12 @@ expected<dataset_index> load_dataset_index(const dataset_spec& spec) {
       return load_fashion_mnist(spec);
     case dataset_kind::image_folder:
       return load_image_folder(spec);
+    case dataset_kind::coco:
+      return load_coco_index(spec);
+    case dataset_kind::masks:
+      return load_masks_index(spec);
+    case dataset_kind::anomaly:
+      return load_anomaly_index(spec);
   }
   return make_failure(error_code::invalid_config, dataset_label(spec) + ": unknown dataset kind " +
                                                       std::to_string(static_cast<int>(spec.kind)));
@@ -647,7 +714,9 @@ expected<std::vector<std::uint8_t>> make_split(const dataset_index& index, const
   if (!totals) return totals.error();
   // Groups: one per class when stratified, else a single group of every image in index order.
   std::vector<std::vector<std::uint64_t>> groups;
-  if (spec.stratified) {
+  // Anomaly datasets are always split per label: the rule on defects needs the groups.
+  const bool anomaly = index.spec.kind == dataset_kind::anomaly;
+  if (spec.stratified || anomaly) {
     for (std::uint64_t i = 0; i < n; ++i) {
       std::int32_t label = index.labels[i];
       if (label < 0) {
@@ -681,7 +750,14 @@ expected<std::vector<std::uint8_t>> make_split(const dataset_index& index, const
     }
     return q;
   };
-  auto take = allocate(sizes, *totals, quota);
+  std::vector<std::array<std::uint64_t, 3>> take;
+  if (anomaly) {
+    auto t = anomaly_take(spec, index, sizes, *totals);
+    if (!t) return t.error();
+    take = std::move(*t);
+  } else {
+    take = allocate(sizes, *totals, quota);
+  }
 
   std::vector<std::uint8_t> assignment(n, unused);
   split_rng rng(spec.seed);

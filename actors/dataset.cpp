@@ -1,5 +1,6 @@
 #include "actors/dataset.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <caf/all.hpp>
@@ -38,6 +39,7 @@ struct dataset_state {
   std::unique_ptr<store> db;
   std::map<std::string, dataset_spec> datasets;      // declared or stored
   std::map<std::string, std::int64_t> sizes;         // image count of loaded indexes
+  std::string workspace;                             // serves its tools/ folder to nodes
   static inline const char* name = "dataset";
 
   expected<split_record> split(const std::string& name) {
@@ -52,9 +54,19 @@ struct dataset_state {
   }
 };
 
+// The folders and files a dataset is made of.
+std::vector<std::string> roots_of(const dataset_spec& d) {
+  std::vector<std::string> roots;
+  for (const auto& r : {d.path, d.annotations, d.masks})
+    if (!r.empty())
+      roots.push_back(r);
+  return roots;
+}
+
 dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_state> self,
-                                     std::unique_ptr<store> db) {
+                                     std::unique_ptr<store> db, std::string workspace) {
   self->state.db = std::move(db);
+  self->state.workspace = std::move(workspace);
   if (auto stored = self->state.db->load_datasets())
     for (auto& d : *stored)
       self->state.datasets[d.name] = d;
@@ -143,6 +155,49 @@ dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_sta
         return make_caf_error(ok.error());
       return summarize(*split);
     },
+    [=](files_atom, const dataset_spec& spec) -> caf::result<std::vector<file_entry>> {
+      auto known = self->state.datasets.find(spec.name);
+      if (known == self->state.datasets.end() || !same(known->second, spec))
+        return make_caf_error(error_code::unknown_dataset,
+                              "dataset '" + spec.name + "' is not declared with these settings");
+      std::vector<file_entry> all;
+      for (const auto& root : roots_of(known->second))
+        for (auto& f : list_files(root))
+          all.push_back(std::move(f));
+      return all;
+    },
+    [=](files_atom, const std::string& tool) -> caf::result<std::vector<file_entry>> {
+      if (tool.empty() || tool.find('/') != std::string::npos || tool.find("..") != std::string::npos)
+        return make_caf_error(error_code::invalid_request, "bad tool name '" + tool + "'");
+      return list_files(self->state.workspace + "/tools/" + tool);
+    },
+    [=](fetch_atom, const std::string& path, std::uint64_t offset,
+        std::uint32_t length) -> caf::result<std::vector<std::uint8_t>> {
+      // Only the files of declared datasets and of the workspace's tools are served.
+      bool allowed = path_within(self->state.workspace + "/tools", path);
+      for (const auto& [name, d] : self->state.datasets)
+        for (const auto& root : roots_of(d))
+          allowed = allowed || path_within(root, path);
+      if (!allowed)
+        return make_caf_error(error_code::invalid_request,
+                              "'" + path + "' is no dataset or tool file of this scheduler");
+      auto bytes = read_chunk(path, offset, std::min<std::uint32_t>(length, 16u << 20));
+      if (!bytes)
+        return make_caf_error(bytes.error());
+      return std::move(*bytes);
+    },
+    [=](put_atom, const std::string& tool, const std::string& relative,
+        const std::vector<std::uint8_t>& bytes) -> caf::result<bool> {
+      auto folder = self->state.workspace + "/tools/" + tool;
+      auto path = folder + "/" + relative;
+      if (tool.empty() || tool.find('/') != std::string::npos || !path_within(folder, path) ||
+          relative.empty())
+        return make_caf_error(error_code::invalid_request,
+                              "refused to write '" + relative + "' of tool '" + tool + "'");
+      if (auto ok = write_file_atomically(path, bytes); !ok)
+        return make_caf_error(ok.error());
+      return true;
+    },
   };
 }
 
@@ -153,7 +208,7 @@ expected<dataset_actor> spawn_dataset_actor(caf::actor_system& system,
   auto db = store::open(workspace + "/trainyard.db");
   if (!db)
     return db.error();
-  return system.spawn<caf::detached>(dataset, std::move(*db));
+  return system.spawn<caf::detached>(dataset, std::move(*db), workspace);
 }
 
 }  // namespace trainyard

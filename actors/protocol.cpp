@@ -55,6 +55,8 @@ void register_protocol(caf::actor_system_config& cfg) {
     .add_message_type<worker_status>("worker_status")
     .add_message_type<std::vector<worker_status>>("std::vector<worker_status>")
     .add_message_type<rank_assignment>("rank_assignment")
+    .add_message_type<file_entry>("file_entry")
+    .add_message_type<std::vector<file_entry>>("std::vector<file_entry>")
     .add_message_type<std::vector<std::uint8_t>>("std::vector<uint8_t>")
     .add_message_type<split_grant>("split_grant")
     .add_message_type<split_summary>("split_summary")

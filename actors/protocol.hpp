@@ -19,6 +19,7 @@
 #include <caf/replies_to.hpp>
 
 #include "runtime/error.hpp"
+#include "runtime/file_transfer.hpp"
 #include "runtime/reports.hpp"
 #include "runtime/specs.hpp"
 #include "runtime/training_engine.hpp"
@@ -56,6 +57,9 @@ using rdv_get_atom = caf::atom_constant<caf::atom("rdvget")>;
 using rdv_add_atom = caf::atom_constant<caf::atom("rdvadd")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using prove_atom = caf::atom_constant<caf::atom("prove")>;
+using files_atom = caf::atom_constant<caf::atom("files")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
 
 // -- data --------------------------------------------------------------------------------------
 
@@ -163,7 +167,16 @@ using dataset_actor = caf::typed_actor<
   caf::replies_to<split_atom, std::string, bool>::with<split_grant>,
   // Move images of a split into a set (locked splits: test images into train/validation only).
   caf::replies_to<images_atom, std::string, std::vector<std::int64_t>, std::uint8_t>::with<
-    split_summary>>;
+    split_summary>,
+  // For nodes without the shared filesystem: the files of a declared dataset (all its folders).
+  caf::replies_to<files_atom, dataset_spec>::with<std::vector<file_entry>>,
+  // The files of a tool's folder in the workspace (none yet: an empty list).
+  caf::replies_to<files_atom, std::string>::with<std::vector<file_entry>>,
+  // A chunk (path, offset, length) of a file listed by one of the above; nothing else is served.
+  caf::replies_to<fetch_atom, std::string, std::uint64_t, std::uint32_t>::with<
+    std::vector<std::uint8_t>>,
+  // A node's tool file (tool, path inside the tool folder, bytes) into the workspace.
+  caf::replies_to<put_atom, std::string, std::string, std::vector<std::uint8_t>>::with<bool>>;
 
 /// Owns the queue and its order, dispatches jobs to workers, fans out events.
 using scheduler_actor = caf::typed_actor<
@@ -313,7 +326,7 @@ typename Inspector::result_type inspect(Inspector& f, rank_assignment& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_request& x) {
   return f(caf::meta::type_name("training_request"), x.job, x.spec, x.dataset, x.assignment,
-           x.workspace, x.parallel);
+           x.workspace, x.parallel, x.workspace_id);
 }
 
 template <class Inspector>
@@ -334,6 +347,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
   return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes, x.threads,
            x.node, x.address);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_entry& x) {
+  return f(caf::meta::type_name("file_entry"), x.path, x.size, x.mtime);
 }
 
 template <class Inspector>

@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -25,6 +28,21 @@
 namespace trainyard {
 
 namespace {
+
+// The workspace's random token, made on first use: nodes compare it with what they read at the
+// same path to learn whether they share the scheduler's filesystem.
+std::string workspace_token(const std::string& workspace) {
+  auto path = workspace + "/cluster-id";
+  std::string token;
+  if (std::ifstream in(path); in && std::getline(in, token) && !token.empty())
+    return token;
+  std::random_device device;
+  std::ostringstream out;
+  out << std::hex << device() << device() << device() << device();
+  token = out.str();
+  std::ofstream(path) << token << "\n";
+  return token;
+}
 
 std::int64_t system_now_ms() {
   using namespace std::chrono;
@@ -59,6 +77,7 @@ struct worker_slot {
 struct scheduler_state {
   std::unique_ptr<store> db;
   std::string workspace;
+  std::string workspace_id;  // token of workspace/cluster-id (see training_request)
   dataset_actor datasets;
   std::function<std::int64_t()> now_ms;
   queue_policy queue;
@@ -338,6 +357,7 @@ void start(self_ptr self, job_id id, split_grant grant) {
   request.dataset = std::move(grant.dataset);
   request.assignment = std::move(grant.assignment);
   request.workspace = st.workspace;
+  request.workspace_id = st.workspace_id;
   request.parallel.world_size = static_cast<int>(e.ranks.size());
   request.parallel.group = e.group;
   for (std::size_t rank = 0; rank < e.ranks.size(); ++rank) {
@@ -450,6 +470,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
   auto& st = self->state;
   st.db = std::move(db);
   st.workspace = options.workspace;
+  st.workspace_id = workspace_token(options.workspace);
   st.now_ms = options.now_ms ? options.now_ms : system_now_ms;
   st.datasets = std::move(datasets);
   // Reload: queued jobs by stored position, then jobs that were running go first again.

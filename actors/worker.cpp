@@ -1,6 +1,7 @@
 #include "actors/worker.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -54,12 +55,24 @@ class forwarding_observer : public training_observer {
     : worker_(std::move(worker)), job_(job), stop_(std::move(stop)),
       rendezvous_(system, std::move(scheduler)) {}
 
+  /// Tool files go back to the scheduler before each iteration is reported, so the report
+  /// never announces a checkpoint the scheduler's workspace lacks.
+  void mirror_to(file_mirror* mirror, std::string local_workspace, std::string tool) {
+    mirror_ = mirror;
+    local_workspace_ = std::move(local_workspace);
+    tool_ = std::move(tool);
+  }
+
   rendezvous_store* rendezvous() override { return &rendezvous_; }
 
   void batch_size_chosen(const probe_result& probe) override {
     caf::anon_send(worker_, probed_atom::value, job_, probe);
   }
   void iteration_completed(const iteration_report& report) override {
+    if (mirror_)
+      if (auto ok = mirror_->push_tool(local_workspace_, tool_); !ok)
+        std::fprintf(stderr, "trainyard worker: cannot send tool %s's files: %s\n", tool_.c_str(),
+                     ok.error().message.c_str());
     caf::anon_send(worker_, iterated_atom::value, report);
   }
   bool stop_requested() const override { return stop_->load(std::memory_order_relaxed); }
@@ -69,10 +82,13 @@ class forwarding_observer : public training_observer {
   job_id job_;
   std::shared_ptr<std::atomic<bool>> stop_;
   scheduler_rendezvous rendezvous_;
+  file_mirror* mirror_ = nullptr;
+  std::string local_workspace_, tool_;
 };
 
 struct worker_state {
   std::shared_ptr<training_engine> engine;
+  std::shared_ptr<file_mirror> mirror;
   worker_info info;
   std::optional<job_id> job;                 // the job on the device, if any
   scheduler_actor report_to;                 // who sent the job
@@ -89,8 +105,10 @@ struct worker_state {
 };
 
 worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
-                                   std::shared_ptr<training_engine> engine, worker_info info) {
+                                   std::shared_ptr<training_engine> engine, worker_info info,
+                                   file_mirror_options files) {
   self->state.engine = std::move(engine);
+  self->state.mirror = std::make_shared<file_mirror>(self->system(), std::move(files));
   self->state.info = std::move(info);
   return {
     [=](train_atom, training_request& request) {
@@ -110,10 +128,34 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       st.report_to = sender;
       st.stop = std::make_shared<std::atomic<bool>>(false);
       auto me = caf::actor_cast<worker_actor>(self);
-      st.thread = std::thread([engine = st.engine, stop = st.stop, me, sender,
+      st.thread = std::thread([engine = st.engine, mirror = st.mirror, stop = st.stop, me, sender,
                                &system = self->system(), request = std::move(request)]() {
         forwarding_observer observer(me, request.job, stop, system, sender);
-        auto outcome = engine->train(request, observer);
+        auto local = request;
+        bool mirrored = mirror->needed(request);
+        if (mirrored) {
+          auto fetched = mirror->localize(request);
+          if (!fetched) {
+            training_outcome failed;
+            failed.state = job_state::failed;
+            failed.error = fetched.error().code;
+            failed.message = "cannot fetch the job's files from the scheduler: " +
+                             fetched.error().message;
+            caf::anon_send(me, finished_atom::value, request.job, std::move(failed));
+            return;
+          }
+          local = std::move(*fetched);
+          if (local.parallel.rank == 0)
+            observer.mirror_to(mirror.get(), local.workspace, local.spec.tool.name);
+        }
+        auto outcome = engine->train(local, observer);
+        if (mirrored && local.parallel.rank == 0)
+          if (auto ok = mirror->push_tool(local.workspace, local.spec.tool.name); !ok) {
+            outcome.state = job_state::failed;
+            outcome.error = ok.error().code;
+            outcome.message = "trained, but the tool's files could not be sent to the "
+                              "scheduler: " + ok.error().message;
+          }
         caf::anon_send(me, finished_atom::value, request.job, std::move(outcome));
       });
     },
@@ -160,8 +202,8 @@ worker_info cpu_worker_info() {
 }
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,
-                          worker_info info) {
-  return system.spawn(worker, std::move(engine), std::move(info));
+                          worker_info info, file_mirror_options files) {
+  return system.spawn(worker, std::move(engine), std::move(info), std::move(files));
 }
 
 }  // namespace trainyard

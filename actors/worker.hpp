@@ -7,6 +7,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/file_mirror.hpp"
 #include "actors/protocol.hpp"
 #include "runtime/training_engine.hpp"
 
@@ -15,8 +16,10 @@ namespace trainyard {
 /// The CPU of this machine: total RAM and the threads training will use.
 worker_info cpu_worker_info();
 
-/// Spawns a worker that trains with `engine` (one job at a time).
+/// Spawns a worker that trains with `engine` (one job at a time). With `files` naming the
+/// scheduler's dataset actor, a job whose workspace this machine does not share has its files
+/// fetched into a local cache and its tool files sent back (actors/file_mirror.hpp).
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,
-                          worker_info info);
+                          worker_info info, file_mirror_options files = {});
 
 }  // namespace trainyard

@@ -147,7 +147,12 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("address", po::value(&cl.node.address)->default_value("127.0.0.1"),
        "this machine's address for multi-device collectives (Gloo)")
       ("threads", po::value(&cl.node.threads)->default_value(0),
-       "CPU threads of the CPU worker (0 = all cores)");
+       "CPU threads of the CPU worker (0 = all cores)")
+      ("cache", po::value(&cl.node.cache),
+       "where datasets and tools fetched from the scheduler are kept (default "
+       "~/.cache/trainyard); used when this machine does not share the scheduler's workspace")
+      ("fetch-files", po::bool_switch(&cl.node.fetch_files),
+       "fetch datasets and tools over the connection even when the workspace path is visible");
     add_cluster_options(desc, cl.node.cluster);
   } else if (command == "submit") {
     synopsis = "submit CAMPAIGN.ini [--scheduler HOST:PORT] [options]";

@@ -239,7 +239,11 @@ int node_command(const node_options& options) {
     info.address = options.address;
     if (options.threads > 0)
       info.threads = options.threads;
-    auto worker = spawn_worker(system, make_torch_engine(), info);
+    file_mirror_options files;
+    files.datasets = handles->datasets;
+    files.cache = options.cache;
+    files.always_fetch = options.fetch_files;
+    auto worker = spawn_worker(system, make_torch_engine(), info, files);
     auto index = ask<std::uint32_t>(system, handles->scheduler, std::chrono::seconds(10),
                                      register_atom::value, worker, info);
     if (!index) {

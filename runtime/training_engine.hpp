@@ -22,6 +22,9 @@ struct training_request {
   std::vector<std::uint8_t> assignment;  ///< one split_set per dataset image
   std::string workspace;                 ///< root folder; the tool lives in workspace/tools/<tool>
   rank_assignment parallel;              ///< data-parallel place; world_size 1 = one device
+  /// The token in the scheduler's workspace/cluster-id file: a node that reads the same token at
+  /// `workspace` shares the scheduler's filesystem; any other fetches files instead.
+  std::string workspace_id;
 };
 
 /// Receives the engine's reports. Called on the training thread.

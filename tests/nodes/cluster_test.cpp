@@ -237,3 +237,31 @@ TEST_F(Cluster, TlsMembersWorkAndPeersWithoutTheClustersCertificateAreRefused) {
 
 }  // namespace
 }  // namespace trainyard::testing
+
+namespace trainyard::testing {
+namespace {
+
+TEST_F(Cluster, ANodeWithoutTheSharedFilesystemFetchesTheDataAndSendsItsToolBack) {
+  start_scheduler();
+  auto [submitted, out] = client({"submit", campaign({"remote"}, 2)});
+  ASSERT_EQ(submitted, 0) << out;
+  auto cache = (dir_ / "node-cache").string();
+  start_node({"--fetch-files", "--cache", cache});
+  auto [done, text] = client({"wait", "remote", "--timeout", "300", "--json"}, 330s);
+  ASSERT_EQ(done, 0) << text;
+  // The node trained from its own copies...
+  EXPECT_TRUE(std::filesystem::exists(
+    cache + "/data/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"));
+  EXPECT_TRUE(std::filesystem::exists(cache + "/workspace/tools/remote/best.pt"));
+  // ...and the scheduler's workspace has the tool, as if the node had written it there.
+  for (auto file : {"best.pt", "checkpoint.pt", "metrics.json", "metrics.csv"})
+    EXPECT_TRUE(std::filesystem::exists(workspace() + "/tools/remote/" + file)) << file;
+  auto [code, evaluated] = run_program(
+    {binary(), "evaluate", "remote", "--workspace", workspace(), "--json"}, 120s, false);
+  EXPECT_EQ(code, 0) << evaluated;
+  auto e = nlohmann::json::parse(evaluated);
+  EXPECT_GT(e["accuracy"].get<double>(), 0.5) << evaluated;
+}
+
+}  // namespace
+}  // namespace trainyard::testing

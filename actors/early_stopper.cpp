@@ -1,4 +1,6 @@
-// The early-stopping actor of one auto job: it feeds the job's validation accuracy into the pure
+// The early-stopping actor of one auto job: it feeds the job's monitored validation metric
+// ("monitored" in the report: accuracy, mean IoU, AUROC by tool kind; reports from before it
+// existed carry val_accuracy) into the pure
 // rule (runtime/early_stopping.hpp) and asks the scheduler to stop the job when the rule fires.
 // The engine tracks the same rule to keep the best weights; the decision to stop is made here.
 #include <caf/all.hpp>
@@ -25,7 +27,9 @@ event_listener::behavior_type early_stopper(
     [=](iterated_atom, const iteration_report& report) {
       if (report.job != job || self->state.asked)
         return;
-      auto metric = report.metrics.find("val_accuracy");
+      auto metric = report.metrics.find("monitored");
+      if (metric == report.metrics.end())
+        metric = report.metrics.find("val_accuracy");
       if (metric == report.metrics.end())
         return;
       auto decision = observe(self->state.rule, self->state.rule_state, report.iteration,

@@ -51,13 +51,24 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
   if (json) {
     nlohmann::json j;
     j["tool"] = tool;
+    j["kind"] = to_string(e.kind);
     j["set"] = set;
     j["images"] = e.images;
-    j["accuracy"] = e.accuracy;
+    j["metrics"] = e.metrics;
     j["class_names"] = e.class_names;
-    j["per_class_accuracy"] = e.per_class_accuracy;
-    j["confusion"] = e.confusion;
+    if (e.kind == tool_kind::classify) {
+      j["accuracy"] = e.accuracy;
+      j["per_class_accuracy"] = e.per_class_accuracy;
+      j["confusion"] = e.confusion;
+    }
     std::cout << j.dump() << std::endl;
+    return;
+  }
+  if (e.kind != tool_kind::classify) {
+    std::printf("%s (%s) on the %s set, %lld images\n", tool.c_str(), to_string(e.kind),
+                set.c_str(), static_cast<long long>(e.images));
+    for (const auto& [name, value] : e.metrics)
+      std::printf("  %-24s %9.4f\n", name.c_str(), value);
     return;
   }
   std::printf("%s on the %s set: accuracy %.4f (%lld images)\n", tool.c_str(), set.c_str(),
@@ -123,12 +134,16 @@ int predict_command(const predict_options& options) {
     auto j = nlohmann::json::array();
     for (const auto& p : *predictions)
       j.push_back({{"image", p.image}, {"label", p.label}, {"label_name", p.label_name},
-                   {"score", p.score}});
+                   {"score", p.score}, {"files", p.files}});
     std::cout << j.dump() << std::endl;
     return 0;
   }
-  for (const auto& p : *predictions)
-    std::printf("%s\t%s\t%.4f\n", p.image.c_str(), p.label_name.c_str(), p.score);
+  for (const auto& p : *predictions) {
+    std::printf("%s\t%s\t%.4f", p.image.c_str(), p.label_name.c_str(), p.score);
+    for (const std::string& f : p.files)
+      std::printf("\t%s", f.c_str());
+    std::printf("\n");
+  }
   return 0;
 }
 

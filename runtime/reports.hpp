@@ -17,9 +17,11 @@ struct iteration_report {
   std::string tool;
   int iteration = 0;         ///< 1-based, counted over the tool's whole life (continue adds on)
   int target_iterations = 0; ///< the iteration the job ends at at the latest (max for auto)
-  metric_map metrics;        ///< train_loss, val_loss, val_accuracy, images_per_s, seconds
+  /// train_loss, val_loss, the kind's validation metrics (val_accuracy; val_mean_iou, ...;
+  /// val_auroc, ...), monitored (a copy of the one early stopping maximises), images_per_s, seconds
+  metric_map metrics;
   int best_iteration = 0;    ///< iteration whose weights are the tool's best so far
-  double best_value = 0;     ///< best validation accuracy so far
+  double best_value = 0;     ///< best value of the monitored validation metric so far
   int patience_counter = 0;  ///< iterations since the best one (early-stopping counter)
   int batch_size = 0;        ///< batch size in use
 };

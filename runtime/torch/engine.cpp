@@ -1,7 +1,9 @@
 // The CPU LibTorch training engine (engine.hpp): the classify model, decoded dataset images,
-// augmentation, the batch-size probe's trials, the training loop with its checkpoints, and the
-// bare reference loop the overhead benchmark compares the engine with. Runs on the worker's
-// training thread, one job at a time per engine.
+// the batch-size probe's trials, the training loop with its checkpoints, and the bare reference
+// loop the overhead benchmark compares the engine with. Runs on the worker's training thread, one
+// job at a time per engine. What differs between tool kinds (model, targets, loss, metrics, extra
+// state) sits behind tool_task (tool_task.hpp); the loop, the probe, checkpoints, determinism and
+// the metrics files are the same for every kind.
 //
 // Determinism: every random draw of an iteration comes from seeds derived from (seed, iteration):
 // the default generator (dropout) is reseeded at the start of each iteration, and shuffling and
@@ -30,10 +32,12 @@
 #include "runtime/dataset_index.hpp"
 #include "runtime/early_stopping.hpp"
 #include "runtime/spec_json.hpp"
+#include "runtime/torch/augmenter.hpp"
 #include "runtime/torch/classifier.hpp"
 #include "runtime/torch/diagnostics.hpp"
 #include "runtime/torch/images.hpp"
 #include "runtime/torch/tool_files.hpp"
+#include "runtime/torch/tool_task.hpp"
 
 namespace trainyard {
 
@@ -427,102 +431,6 @@ bool is_allocation_failure(const std::string& what) {
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // ================================================================================================
-// Augmentation: whole batches, on [0, 1] pixels, before normalisation
-
-class augmenter {
- public:
-  augmenter(const augmentation_settings& s, int width, int height)
-      : s_(s), aspect_(static_cast<double>(width) / height) {
-    geometric_ = s.rotation > 0 || s.scale > 0 || s.shift > 0 || s.shear > 0;
-    flips_ = s.flip_horizontal || s.flip_vertical;
-    photometric_ = s.brightness > 0 || s.contrast > 0 || s.noise > 0;
-  }
-  bool enabled() const { return geometric_ || flips_ || photometric_; }
-
-  // x: float [B, C, H, W] on [0, 1], modified or replaced.
-  void apply(torch::Tensor& x, torch::Generator& gen) const {
-    const std::int64_t b = x.size(0);
-    if (geometric_) {
-      x = affine(x, gen);  // flips are folded into the affine matrices
-    } else if (flips_) {
-      const torch::Tensor draw = torch::rand({b, 2}, gen);
-      if (s_.flip_horizontal)
-        x = torch::where(draw.select(1, 0).lt(0.5).view({b, 1, 1, 1}), x.flip({3}), x);
-      if (s_.flip_vertical)
-        x = torch::where(draw.select(1, 1).lt(0.5).view({b, 1, 1, 1}), x.flip({2}), x);
-    }
-    if (s_.brightness > 0)
-      x.add_(torch::rand({b, 1, 1, 1}, gen).mul_(2 * s_.brightness).sub_(s_.brightness));
-    if (s_.contrast > 0) {
-      const torch::Tensor factor =
-          torch::rand({b, 1, 1, 1}, gen).mul_(2 * s_.contrast).add_(1 - s_.contrast);
-      const torch::Tensor mean = x.mean({1, 2, 3}, /*keepdim=*/true);
-      x = x.sub(mean).mul_(factor).add_(mean);
-    }
-    if (s_.noise > 0)
-      x.add_(torch::randn(x.sizes(), gen).mul_(s_.noise));
-    if (photometric_)
-      x.clamp_(0, 1);
-  }
-
- private:
-  // Random rotation, shear, zoom, shift and flips as one affine warp per image (bilinear, black
-  // outside the image). grid_sample maps output to input coordinates, so each image gets the
-  // inverse of its forward transform. Angles act in pixel space, so non-square images stay true.
-  torch::Tensor affine(const torch::Tensor& x, torch::Generator& gen) const {
-    const std::int64_t b = x.size(0);
-    const torch::Tensor draw = torch::rand({b, 7}, gen, torch::kDouble);
-    const auto r = draw.accessor<double, 2>();
-    torch::Tensor theta = torch::empty({b, 2, 3}, torch::kFloat);
-    auto t = theta.accessor<float, 3>();
-    constexpr double radians = M_PI / 180.0;
-    for (std::int64_t i = 0; i < b; ++i) {
-      const auto sym = [&](int k, double range) { return (2 * r[i][k] - 1) * range; };
-      const double angle = sym(0, s_.rotation) * radians;
-      const double shear = std::tan(sym(1, s_.shear) * radians);
-      const double zoom = 1 + sym(2, s_.scale);
-      const double fx = s_.flip_horizontal && r[i][5] < 0.5 ? -1 : 1;
-      const double fy = s_.flip_vertical && r[i][6] < 0.5 ? -1 : 1;
-      // Forward map in pixel-proportional coordinates: A = R(angle) * Shear * diag(zoom*fx, zoom*fy).
-      const double c = std::cos(angle), s = std::sin(angle);
-      double a00 = c * zoom * fx, a01 = (c * shear - s) * zoom * fy;
-      double a10 = s * zoom * fx, a11 = (s * shear + c) * zoom * fy;
-      // To normalised coordinates ([-1, 1] on both axes): D^-1 A D with D = diag(W, H).
-      a01 /= aspect_;
-      a10 *= aspect_;
-      const double tx = sym(3, s_.shift) * 2, ty = sym(4, s_.shift) * 2;  // [-1,1] spans 2
-      const double det = a00 * a11 - a01 * a10;
-      const double i00 = a11 / det, i01 = -a01 / det, i10 = -a10 / det, i11 = a00 / det;
-      t[i][0][0] = static_cast<float>(i00);
-      t[i][0][1] = static_cast<float>(i01);
-      t[i][0][2] = static_cast<float>(-(i00 * tx + i01 * ty));
-      t[i][1][0] = static_cast<float>(i10);
-      t[i][1][1] = static_cast<float>(i11);
-      t[i][1][2] = static_cast<float>(-(i10 * tx + i11 * ty));
-    }
-    const torch::Tensor grid = torch::affine_grid_generator(theta, x.sizes(), false);
-    return torch::grid_sampler(x, grid, /*bilinear*/ 0, /*zeros*/ 0, false);
-  }
-
-  augmentation_settings s_;
-  double aspect_ = 1;
-  bool geometric_ = false, flips_ = false, photometric_ = false;
-};
-
-// One batch of training input: gather, augment on [0, 1] pixels when asked, normalise.
-torch::Tensor training_batch(const torch::Tensor& images, const torch::Tensor& rows,
-                             const input_transform& transform, const augmenter& augment,
-                             torch::Generator& gen) {
-  const torch::Tensor u8 = images.index_select(0, rows);
-  if (!augment.enabled())
-    return transform(u8);
-  torch::Tensor x = u8.to(torch::kFloat).mul_(1.0 / 255.0);
-  augment.apply(x, gen);
-  transform.normalize_unit(x);
-  return x;
-}
-
-// ================================================================================================
 // Checkpoint: the tool's state after its last completed iteration
 
 struct tool_state {
@@ -544,13 +452,15 @@ struct tool_state {
   std::vector<metrics_row> history;  ///< one row per completed iteration
 };
 
+// The numbers of every row, [rows, 7] (column 3 is unused: the validation metrics are stored
+// apart, as JSON lines, because their names depend on the tool kind).
 torch::Tensor history_tensor(const std::vector<metrics_row>& rows) {
   torch::Tensor t = torch::empty({static_cast<std::int64_t>(rows.size()), 7}, torch::kDouble);
   auto a = t.accessor<double, 2>();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const metrics_row& r = rows[i];
     const double v[7] = {static_cast<double>(r.iteration), r.train_loss, r.val_loss,
-                         r.val_accuracy, r.images_per_s, r.seconds,
+                         0.0, r.images_per_s, r.seconds,
                          static_cast<double>(r.batch_size)};
     for (int k = 0; k < 7; ++k)
       a[static_cast<std::int64_t>(i)][k] = v[k];
@@ -558,12 +468,28 @@ torch::Tensor history_tensor(const std::vector<metrics_row>& rows) {
   return t;
 }
 
-std::vector<metrics_row> history_rows(const torch::Tensor& t) {
+// One JSON object per row, each ended by an ASCII record separator (the JSON spans lines).
+constexpr char record_separator = '\x1e';
+std::string history_validation(const std::vector<metrics_row>& rows) {
+  std::string out;
+  for (const metrics_row& r : rows)
+    out += to_json(r.validation) + record_separator;
+  return out;
+}
+
+std::vector<metrics_row> history_rows(const torch::Tensor& t, const std::string& validation) {
   std::vector<metrics_row> rows;
   const auto a = t.accessor<double, 2>();
-  for (std::int64_t i = 0; i < t.size(0); ++i)
-    rows.push_back({static_cast<int>(a[i][0]), a[i][1], a[i][2], a[i][3], a[i][4], a[i][5],
-                    static_cast<int>(a[i][6])});
+  std::istringstream lines(validation);
+  for (std::int64_t i = 0; i < t.size(0); ++i) {
+    std::string line;
+    std::getline(lines, line, record_separator);
+    auto metrics = metric_map_from_json(line);
+    if (!metrics)
+      throw std::runtime_error("malformed validation history");
+    rows.push_back({static_cast<int>(a[i][0]), a[i][1], a[i][2], std::move(*metrics), a[i][4],
+                    a[i][5], static_cast<int>(a[i][6])});
+  }
   return rows;
 }
 
@@ -597,16 +523,16 @@ void save_atomically(const std::string& path, Save&& save) {
   fs::rename(temporary, path);
 }
 
-void save_checkpoint(const std::string& path, const tool_state& s, Classifier& model,
+void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Module& model,
                      torch::optim::Adam& optimizer) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
-  model->save(model_archive);
+  model.save(model_archive);
   archive.write("model", model_archive);
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
-  archive.write("format", c10::IValue(std::int64_t{1}));
+  archive.write("format", c10::IValue(std::int64_t{2}));
   archive.write("job_id", c10::IValue(static_cast<std::int64_t>(s.job)));
   archive.write("job_name", c10::IValue(s.job_name));
   archive.write("target_iterations", c10::IValue(std::int64_t{s.target}));
@@ -627,6 +553,7 @@ void save_checkpoint(const std::string& path, const tool_state& s, Classifier& m
   archive.write("norm_mean", doubles(s.norm.mean));
   archive.write("norm_std", doubles(s.norm.std));
   archive.write("history", history_tensor(s.history));
+  archive.write("history_validation", c10::IValue(history_validation(s.history)));
   // Not needed to resume (every iteration reseeds), kept so the file is a complete snapshot.
   archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
   save_atomically(path, [&archive](const std::string& p) { archive.save_to(p); });
@@ -676,7 +603,7 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
     a.read("norm_std", t);
     s.norm.std = doubles(t);
     a.read("history", t);
-    s.history = history_rows(t);
+    s.history = history_rows(t, get("history_validation").toStringRef());
   } catch (const std::exception& e) {
     return make_failure(error_code::storage_failed,
                         "checkpoint " + path + " is unreadable (" + first_line(e.what()) +
@@ -747,9 +674,8 @@ class torch_engine final : public training_engine {
 
  private:
   training_outcome run(const training_request& request, training_observer& observer);
-  probe_result choose_batch_size(const training_request& request, Classifier& model,
-                                 const labelled_images& train_data, const input_transform& transform,
-                                 const augmenter& augment);
+  probe_result choose_batch_size(const training_request& request, const tool_task& task,
+                                 const task_data& train_data);
 
   torch_engine_options options_;
   image_cache cache_;
@@ -759,9 +685,6 @@ expected<void> validate(const training_request& request) {
   const job_spec& spec = request.spec;
   const training_settings& s = spec.settings;
   const auto bad = [](std::string m) { return make_failure(error_code::invalid_config, std::move(m)); };
-  if (spec.tool.kind != tool_kind::classify)
-    return bad(std::string("tool ") + spec.tool.name + " is of kind " + to_string(spec.tool.kind) +
-               "; this engine trains classify tools");
   if (spec.tool.input_width < 4 || spec.tool.input_height < 4 || spec.tool.input_width > 4096 ||
       spec.tool.input_height > 4096)
     return bad("tool " + spec.tool.name + ": input_width and input_height must be 4..4096 pixels");
@@ -781,7 +704,9 @@ expected<void> validate(const training_request& request) {
 }
 
 void remove_tool_files(const std::string& folder) {
-  for (const std::string& name : tool_files::all()) {
+  std::vector<std::string> names = tool_files::all();
+  names.push_back(tool_files::task_state);
+  for (const std::string& name : names) {
     const fs::path file = fs::path(folder) / name;
     std::error_code ec;
     fs::remove(file, ec);
@@ -792,10 +717,9 @@ void remove_tool_files(const std::string& folder) {
   }
 }
 
-probe_result torch_engine::choose_batch_size(const training_request& request, Classifier& model,
-                                             const labelled_images& train_data,
-                                             const input_transform& transform,
-                                             const augmenter& augment) {
+probe_result torch_engine::choose_batch_size(const training_request& request,
+                                             const tool_task& task,
+                                             const task_data& train_data) {
   const training_settings& s = request.spec.settings;
   probe_options po = options_.probe;
   // A batch larger than the training set is never used; do not spend probing time on it.
@@ -824,15 +748,14 @@ probe_result torch_engine::choose_batch_size(const training_request& request, Cl
   };
   const batch_trial train_trial = [&](int b) {
     return guarded([&]() -> trial_result {
-      auto copy = std::dynamic_pointer_cast<ClassifierImpl>(model->clone());
-      copy->train();
-      torch::optim::Adam optimizer(copy->parameters(), torch::optim::AdamOptions(s.learning_rate));
+      std::unique_ptr<tool_task> copy = task.clone();
+      copy->model()->train();
+      torch::optim::Adam optimizer(copy->model()->parameters(),
+                                   torch::optim::AdamOptions(s.learning_rate));
       const torch::Tensor rows = rows_for(b);
-      const torch::Tensor y = train_data.labels.index_select(0, rows);
       const auto step = [&] {
-        const torch::Tensor x = training_batch(train_data.images, rows, transform, augment, gen);
         optimizer.zero_grad();
-        torch::Tensor loss = F::cross_entropy(copy->forward(x), y);
+        torch::Tensor loss = copy->batch_loss(train_data, rows, gen);
         loss.backward();
         optimizer.step();
         (void)loss.item<double>();
@@ -847,14 +770,14 @@ probe_result torch_engine::choose_batch_size(const training_request& request, Cl
   };
   const batch_trial infer_trial = [&](int b) {
     return guarded([&]() -> trial_result {
-      auto copy = std::dynamic_pointer_cast<ClassifierImpl>(model->clone());
-      copy->eval();
+      std::unique_ptr<tool_task> copy = task.clone();
+      copy->model()->eval();
       torch::NoGradGuard no_grad;
-      const torch::Tensor x = transform(train_data.images.index_select(0, rows_for(b)));
-      (void)copy->forward(x).argmax(1);
+      const torch::Tensor x = copy->transform()(train_data.images.index_select(0, rows_for(b)));
+      copy->infer(x);
       const auto t0 = clock_type::now();
       for (int k = 0; k < steps; ++k)
-        (void)copy->forward(x).argmax(1);
+        copy->infer(x);
       const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
       return {true, static_cast<double>(b) * steps / std::max(seconds, 1e-9), ""};
     });
@@ -968,41 +891,47 @@ training_outcome torch_engine::run(const training_request& request, training_obs
                   " images but dataset " + request.dataset.name + " has " +
                       std::to_string(index.size()) + "; redraw the split for the current dataset",
                   error_code::invalid_request);
-  const int classes = static_cast<int>(index.class_names.size());
+  const std::vector<std::string> class_names = need(task_class_names(state.tool, index));
+  const int classes = static_cast<int>(class_names.size());
   const image_geometry geometry =
       dataset_geometry(request.dataset, spec.tool.input_width, spec.tool.input_height);
   if (carry_on && (state.channels != geometry.channels ||
-                   state.class_names.size() != index.class_names.size()))
+                   state.class_names.size() != class_names.size()))
     return failed("tool " + tool + " was trained with " + std::to_string(state.class_names.size()) +
                   " classes and " + std::to_string(state.channels) +
                   " channels but dataset " + request.dataset.name + " now has " +
                   std::to_string(classes) + " classes and " + std::to_string(geometry.channels) +
                       "; train the tool from scratch",
                   error_code::invalid_request);
-  const auto set_images = [&](split_set set) {
-    return need(cache_.images(index, images_in(request.assignment, set), geometry, threads));
+  // The task's setup before normalisation is known; its targets() needs only tool and labels.
+  task_setup setup{state.tool, geometry.channels, class_names,
+                   task_colours(request.dataset, class_names.size()), {}, settings.augmentation};
+  std::unique_ptr<tool_task> task = need(make_tool_task(setup));
+  const auto set_data = [&](split_set set) {
+    const std::vector<std::int64_t> images = images_in(request.assignment, set);
+    return need(task->targets(index, images,
+                              need(cache_.images(index, images, geometry, threads)), set));
   };
-  const labelled_images train_data = set_images(train_set);
-  const labelled_images validation = set_images(validation_set);
-  const labelled_images test = set_images(test_set);
+  const task_data train_data = set_data(train_set);
+  const task_data validation = set_data(validation_set);
+  const task_data test = set_data(test_set);
   if (train_data.size() == 0 || validation.size() == 0)
     return failed("split " + spec.split + " has " + std::to_string(train_data.size()) +
                   " training and " + std::to_string(validation.size()) +
                       " validation images; training needs both, so give the split a share of each",
                   error_code::invalid_config);
   if (!carry_on) {
-    state.class_names = index.class_names;
+    state.class_names = class_names;
     state.channels = geometry.channels;
     state.norm = compute_normalization(train_data.images);
   }
-  const input_transform transform(state.norm);
-  const augmenter augment(settings.augmentation, geometry.width, geometry.height);
 
   // --- model and optimizer --------------------------------------------------------------------
-  const classifier_shape shape{state.channels, state.tool.input_height, state.tool.input_width,
-                               classes, state.tool.model_width};
+  setup.norm = state.norm;
   torch::manual_seed(state.seed);
-  Classifier model(shape);
+  task = need(make_tool_task(setup));
+  const std::shared_ptr<torch::nn::Module> model = task->model();
+  const std::string monitored = task->monitored_metric();
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(settings.learning_rate));
   if (carry_on) {
@@ -1036,7 +965,7 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     probe.train_batch_size = settings.batch_size;
     probe.inference_batch_size = settings.batch_size;
   } else {
-    probe = choose_batch_size(request, model, train_data, transform, augment);
+    probe = choose_batch_size(request, *task, train_data);
   }
   if (!carry_on)  // a carried-on tool keeps the probe.json of the job that chose its batch size
     need(write_file_atomically(file(tool_files::probe), to_json(probe)));
@@ -1103,10 +1032,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
       }
       const std::int64_t m = std::min(batch, n - start);
       const torch::Tensor rows = order.narrow(0, start, m);
-      const torch::Tensor x = training_batch(train_data.images, rows, transform, augment, augment_gen);
-      const torch::Tensor y = train_data.labels.index_select(0, rows);
       optimizer.zero_grad();
-      torch::Tensor loss = F::cross_entropy(model->forward(x), y);
+      torch::Tensor loss = task->batch_loss(train_data, rows, augment_gen);
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>() * static_cast<double>(m);
@@ -1116,40 +1043,45 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     if (stopped)
       break;
 
-    const set_evaluation val =
-        evaluate_classifier(model, validation, transform, evaluation_batch_size, false);
+    task->prepare(train_data);
+    metric_map val = task->evaluate(validation, "val_");
+    const double monitored_value = val.at(monitored);
     const early_stopping_decision decision =
-        observe(rule, state.stopping, iteration, val.accuracy);
+        observe(rule, state.stopping, iteration, monitored_value);
     if (decision.improved)
       save_atomically(file(tool_files::best), [&model](const std::string& p) { torch::save(model, p); });
 
     metrics_row row;
     row.iteration = iteration;
     row.train_loss = loss_sum / static_cast<double>(n);
-    row.val_loss = val.loss;
-    row.val_accuracy = val.accuracy;
+    row.val_loss = val.at("val_loss");
+    val.erase("val_loss");
+    row.validation = val;
     row.images_per_s = static_cast<double>(n) / std::max(loop_seconds, 1e-9);
     row.batch_size = state.batch_size;
     row.seconds = std::chrono::duration<double>(clock_type::now() - iteration_start).count();
     state.history.push_back(row);
     state.completed = iteration;
-    save_checkpoint(file(tool_files::checkpoint), state, model, optimizer);
+    save_checkpoint(file(tool_files::checkpoint), state, *model, optimizer);
 
     need(write_file_atomically(file(tool_files::metrics_csv), metrics_csv(state.history)));
     std::vector<curve_point> points;
     for (const metrics_row& r : state.history)
-      points.push_back({r.iteration, r.train_loss, r.val_loss, r.val_accuracy});
+      points.push_back({r.iteration, r.train_loss, r.val_loss, r.validation.at(monitored)});
     need(draw_training_curves(points, "tool " + tool + " (" + job_label(request) + ")",
-                              file(tool_files::curves)));
+                              file(tool_files::curves), monitored));
 
     iteration_report report;
     report.job = request.job;
     report.tool = tool;
     report.iteration = iteration;
     report.target_iterations = state.target;
-    report.metrics = {{"train_loss", row.train_loss},     {"val_loss", row.val_loss},
-                      {"val_accuracy", row.val_accuracy}, {"images_per_s", row.images_per_s},
-                      {"seconds", row.seconds}};
+    report.metrics = row.validation;
+    report.metrics.insert({{"train_loss", row.train_loss},
+                           {"val_loss", row.val_loss},
+                           {"monitored", monitored_value},
+                           {"images_per_s", row.images_per_s},
+                           {"seconds", row.seconds}});
     report.best_iteration = state.stopping.best_iteration;
     report.best_value = state.stopping.best_value;
     report.patience_counter = state.stopping.counter;
@@ -1174,14 +1106,20 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   metric_map final_metrics;
   for (const metrics_row& r : state.history)
     if (r.iteration == state.stopping.best_iteration) {
-      final_metrics["val_accuracy"] = r.val_accuracy;
+      final_metrics = r.validation;
       final_metrics["val_loss"] = r.val_loss;
     }
-  if (test.size() > 0) {
-    const set_evaluation t = evaluate_classifier(model, test, transform, evaluation_batch_size, false);
-    final_metrics["test_accuracy"] = t.accuracy;
-    final_metrics["test_loss"] = t.loss;
-  }
+  // State the best weights need beside them (anomaly: memory bank, threshold tuned on validation).
+  task->prepare(train_data);
+  for (const auto& [name, value] : task->tune(validation))
+    final_metrics[name] = value;
+  torch::serialize::OutputArchive task_archive;
+  if (task->save_state(task_archive))
+    save_atomically(file(tool_files::task_state),
+                    [&task_archive](const std::string& p) { task_archive.save_to(p); });
+  if (test.size() > 0)
+    for (const auto& [name, value] : task->evaluate(test, "test_"))
+      final_metrics[name] = value;
   final_metrics["trained_iterations"] = state.completed;
   final_metrics["best_iteration"] = state.stopping.best_iteration;
   need(write_file_atomically(file(tool_files::metrics_json), to_json(final_metrics) + "\n"));

@@ -8,7 +8,8 @@
 //   metrics.csv     one row per iteration
 //   metrics.json    final metrics of the last job
 //   probe.json      batch-size probe table and choices
-//   curves.png      training curves (loss, validation accuracy) drawn with OpenCV
+//   curves.png      training curves (loss, the monitored validation metric) drawn with OpenCV
+//   task.pt         kinds with state beyond weights (anomaly: memory bank, score scales, threshold)
 #pragma once
 
 #include <cstdint>
@@ -42,8 +43,13 @@ std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options 
 /// Folder of a tool inside a workspace.
 std::string tool_folder(const std::string& workspace, const std::string& tool);
 
-/// Accuracy, per-class accuracy and confusion matrix of a tool's best weights on a set of a split.
+/// A tool's best weights on a set of a split. Every kind fills `metrics` (the names training
+/// reports, without the "val_" prefix: classify accuracy and loss; segment pixel_accuracy, iou_*,
+/// mean_iou, image_accuracy, image_recall; anomaly auroc, balanced_accuracy, pixel_auroc, ...);
+/// classify also fills accuracy, per-class accuracy and the confusion matrix.
 struct evaluation {
+  tool_kind kind = tool_kind::classify;
+  metric_map metrics;
   std::int64_t images = 0;
   double accuracy = 0;
   std::vector<std::string> class_names;
@@ -54,15 +60,25 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
                                    const dataset_spec& dataset,
                                    const std::vector<std::uint8_t>& assignment, split_set set);
 
-/// Label and score (softmax probability) of each image file, with the tool's best weights.
+/// What a tool says about one image file, with its best weights:
+///   classify  label and score (softmax probability);
+///   segment   label = the most frequent non-background label (0 if none), score = share of
+///             pixels given a non-background label; files: <stem>_mask.png (label values),
+///             <stem>_overlay.png (label colours over the image);
+///   anomaly   label 1 "defect" when score >= the tuned threshold else 0 "good", score = anomaly
+///             score; files: <stem>_heatmap.png.
 struct prediction {
   std::string image;
   int label = -1;
   std::string label_name;
   double score = 0;
+  std::vector<std::string> files;  ///< images written for this one
 };
+/// `output_folder`: where segment and anomaly tools write their images; empty = the tool
+/// folder's predictions/ subfolder.
 expected<std::vector<prediction>> predict_images(const std::string& workspace,
                                                  const std::string& tool,
-                                                 const std::vector<std::string>& images);
+                                                 const std::vector<std::string>& images,
+                                                 const std::string& output_folder = "");
 
 }  // namespace trainyard

@@ -309,13 +309,14 @@ void draw_panel(cv::Mat& canvas, const cv::Rect& area, const std::string& y_name
 }  // namespace
 
 expected<void> draw_training_curves(const std::vector<curve_point>& points,
-                                    const std::string& title, const std::string& path) {
+                                    const std::string& title, const std::string& path,
+                                    const std::string& metric_name) {
   if (points.empty())
     return make_failure(error_code::invalid_request, "no iterations to draw");
   cv::Mat canvas(520, 1000, CV_8UC3, cv::Scalar(255, 255, 255));
   std::vector<int> iterations;
   series train{"training loss", train_color, {}}, val{"validation loss", val_color, {}};
-  series acc{"validation accuracy", acc_color, {}};
+  series acc{metric_name, acc_color, {}};
   double loss_max = 0, acc_min = 1;
   for (const curve_point& p : points) {
     iterations.push_back(p.iteration);
@@ -334,7 +335,7 @@ expected<void> draw_training_curves(const std::vector<curve_point>& points,
     cv::putText(canvas, title, {20, 26}, cv::FONT_HERSHEY_SIMPLEX, 0.6, axis_color, 1, cv::LINE_AA);
     draw_panel(canvas, cv::Rect(0, 30, 500, 490), "loss", iterations, {train, val}, 0,
                loss_max > 0 ? loss_max * 1.02 : 1);
-    draw_panel(canvas, cv::Rect(500, 30, 500, 490), "validation accuracy", iterations, {acc},
+    draw_panel(canvas, cv::Rect(500, 30, 500, 490), metric_name, iterations, {acc},
                acc_floor, 1.0);
   } catch (const cv::Exception& e) {
     return make_failure(error_code::storage_failed, std::string("drawing curves failed: ") + e.what());

@@ -59,12 +59,14 @@ struct curve_point {
   int iteration = 0;
   double train_loss = 0;
   double val_loss = 0;
-  double val_accuracy = 0;
+  double val_accuracy = 0;  ///< the monitored validation metric (accuracy, mean IoU, AUROC)
 };
 
-/// Draws loss (training and validation) and validation accuracy against the iteration, with axes,
-/// tick labels and a legend, and writes it as a PNG (through a temporary file, then rename).
+/// Draws loss (training and validation) and the monitored validation metric (named by
+/// `metric_name`) against the iteration, with axes, tick labels and a legend, and writes it as a
+/// PNG (through a temporary file, then rename).
 expected<void> draw_training_curves(const std::vector<curve_point>& points,
-                                    const std::string& title, const std::string& path);
+                                    const std::string& title, const std::string& path,
+                                    const std::string& metric_name = "validation accuracy");
 
 }  // namespace trainyard

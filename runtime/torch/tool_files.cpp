@@ -86,14 +86,26 @@ expected<tool_record> tool_record_from_json(const std::string& text, const std::
 
 std::string metrics_csv(const std::vector<metrics_row>& rows) {
   std::ostringstream out;
-  out << "iteration,train_loss,val_loss,val_accuracy,images_per_s,seconds,batch_size\n";
-  char line[256];
+  out << "iteration,train_loss,val_loss";
+  std::vector<std::string> names;
+  if (!rows.empty())
+    for (const auto& [name, value] : rows.front().validation)
+      names.push_back(name);
+  for (const std::string& name : names)
+    out << ',' << name;
+  out << ",images_per_s,seconds,batch_size\n";
+  char field[64];
   for (const metrics_row& r : rows) {
     // Enough digits to tell iterations apart; the exact values live in the checkpoint.
-    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.1f,%.3f,%d\n", r.iteration,
-                  r.train_loss, r.val_loss, r.val_accuracy, r.images_per_s, r.seconds,
-                  r.batch_size);
-    out << line;
+    std::snprintf(field, sizeof field, "%d,%.6f,%.6f", r.iteration, r.train_loss, r.val_loss);
+    out << field;
+    for (const std::string& name : names) {
+      const auto it = r.validation.find(name);
+      std::snprintf(field, sizeof field, ",%.6f", it == r.validation.end() ? 0.0 : it->second);
+      out << field;
+    }
+    std::snprintf(field, sizeof field, ",%.1f,%.3f,%d\n", r.images_per_s, r.seconds, r.batch_size);
+    out << field;
   }
   return out.str();
 }

@@ -21,7 +21,10 @@ inline constexpr const char* metrics_csv = "metrics.csv";
 inline constexpr const char* metrics_json = "metrics.json";
 inline constexpr const char* probe = "probe.json";
 inline constexpr const char* curves = "curves.png";
-/// Every file the engine writes; a fresh job removes them first.
+/// State of the tool kind beside its weights (anomaly: memory bank, scales, threshold); only
+/// kinds that have such state write it. A fresh job removes it with the others.
+inline constexpr const char* task_state = "task.pt";
+/// Every file the engine writes for every tool; a fresh job removes them first.
 inline const std::vector<std::string>& all() {
   static const std::vector<std::string> names{settings, best,  checkpoint, metrics_csv,
                                               metrics_json, probe, curves};
@@ -58,12 +61,15 @@ struct metrics_row {
   int iteration = 0;
   double train_loss = 0;
   double val_loss = 0;
-  double val_accuracy = 0;
+  /// The tool kind's other validation metrics ("val_accuracy" for classify; "val_mean_iou",
+  /// "val_auroc", ... for the others), one column each in name order.
+  metric_map validation;
   double images_per_s = 0;
   double seconds = 0;
   int batch_size = 0;
 };
-/// The whole metrics.csv, header included.
+/// The whole metrics.csv, header included: iteration, train_loss, val_loss, the validation
+/// metrics of the first row, images_per_s, seconds, batch_size.
 std::string metrics_csv(const std::vector<metrics_row>& rows);
 
 /// Writes through a temporary file in the same folder and a rename, so readers (and a crash)

@@ -1,6 +1,6 @@
-// What a trained tool does for the CLI (engine.hpp): evaluate its best weights on a set of a split,
-// predict labels of image files; and reading a weights file's raw bytes for tests
-// (diagnostics.hpp). Runs on the caller's thread; uses the tool folder's best.pt and settings.json
+// What a trained tool does for the CLI (engine.hpp), for every tool kind through its tool_task:
+// evaluate its best weights on a set of a split, predict for image files; and reading a weights
+// file's raw bytes for tests (diagnostics.hpp). Runs on the caller's thread; uses the tool folder's best.pt and settings.json
 // only, so it works while another job trains the tool (both files are replaced atomically).
 #include <algorithm>
 #include <filesystem>
@@ -14,6 +14,7 @@
 #include "runtime/torch/engine.hpp"
 #include "runtime/torch/images.hpp"
 #include "runtime/torch/tool_files.hpp"
+#include "runtime/torch/tool_task.hpp"
 
 namespace trainyard {
 
@@ -21,12 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A trained tool as predict and evaluate need it: its description and its best weights.
+// A trained tool as predict and evaluate need it: its description, its task with the best weights
+// and the task's extra state (task.pt) loaded.
 struct trained_tool {
   tool_record record;
-  Classifier model{nullptr};
-  input_transform transform;
+  std::unique_ptr<tool_task> task;
   image_geometry geometry;
+  std::string folder;
   int batch_size = 256;
 };
 
@@ -47,24 +49,37 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
     return record.error();
   trained_tool t;
   t.record = std::move(*record);
+  t.folder = folder.string();
   t.geometry = image_geometry{t.record.channels, t.record.tool.input_width,
                               t.record.tool.input_height};
-  t.transform = input_transform(normalization{t.record.mean, t.record.std});
   if (t.record.inference_batch_size > 0)
     t.batch_size = std::min(t.record.inference_batch_size, 1024);
-  t.model = Classifier(classifier_shape{t.record.channels, t.record.tool.input_height,
-                                        t.record.tool.input_width,
-                                        static_cast<int>(t.record.class_names.size()),
-                                        t.record.tool.model_width});
+  task_setup setup{t.record.tool,
+                   t.record.channels,
+                   t.record.class_names,
+                   task_colours(t.record.dataset, t.record.class_names.size()),
+                   normalization{t.record.mean, t.record.std},
+                   {}};
+  auto task = make_tool_task(setup);
+  if (!task)
+    return task.error();
+  t.task = std::move(*task);
+  const std::string state = (folder / tool_files::task_state).string();
   try {
-    torch::load(t.model, best);
+    std::shared_ptr<torch::nn::Module> model = t.task->model();
+    torch::load(model, best);
+    if (fs::exists(state)) {
+      torch::serialize::InputArchive archive;
+      archive.load_from(state);
+      t.task->load_state(archive);
+    }
   } catch (const c10::Error& e) {
     return make_failure(error_code::storage_failed,
-                        "weights " + best + " do not load (" +
+                        "weights " + best + " or " + state + " do not load (" +
                             std::string(e.what_without_backtrace()).substr(0, 200) +
                             "); train the tool again");
   }
-  t.model->eval();
+  t.task->model()->eval();
   return t;
 }
 
@@ -98,7 +113,10 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
                           "the split assigns " + std::to_string(assignment.size()) +
                               " images but dataset " + dataset.name + " has " +
                               std::to_string(index->size()) + "; redraw the split");
-    if (index->class_names != t.record.class_names)
+    auto names = task_class_names(t.record.tool, *index);
+    if (!names)
+      return names.error();
+    if (*names != t.record.class_names)
       return make_failure(error_code::invalid_request,
                           "dataset " + dataset.name + " does not have the classes tool " + tool +
                               " was trained on; evaluate it on " + t.record.dataset.name);
@@ -108,23 +126,38 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
                           "tool " + tool + " takes " + std::to_string(t.geometry.channels) +
                               "-channel images but dataset " + dataset.name + " gives " +
                               std::to_string(native.channels));
-    auto images = load_images(*index, images_in(assignment, set), t.geometry,
+    const std::vector<std::int64_t> rows = images_in(assignment, set);
+    auto images = load_images(*index, rows, t.geometry,
                               static_cast<int>(std::thread::hardware_concurrency()));
     if (!images)
       return images.error();
-    const set_evaluation e = evaluate_classifier(t.model, *images, t.transform, evaluation_batch_size, true);
+    // The set as evaluated: an anomaly tool's training set keeps its defects here (the task
+    // drops them only to train), so evaluate sees the set the user named.
+    auto data = t.task->targets(*index, rows, *images, set == train_set ? validation_set : set);
+    if (!data)
+      return data.error();
     evaluation out;
-    out.images = e.images;
-    out.accuracy = e.accuracy;
+    out.kind = t.record.tool.kind;
+    out.images = data->size();
     out.class_names = t.record.class_names;
-    out.confusion = e.confusion;
-    for (const auto& row : e.confusion) {
-      std::int64_t total = 0;
-      for (std::int64_t v : row)
-        total += v;
-      const std::size_t label = out.per_class_accuracy.size();
-      out.per_class_accuracy.push_back(
-          total > 0 ? static_cast<double>(row[label]) / static_cast<double>(total) : 0.0);
+    if (t.record.tool.kind != tool_kind::classify) {
+      out.metrics = t.task->evaluate(*data, "");
+    } else {
+      auto model = std::dynamic_pointer_cast<ClassifierImpl>(t.task->model());
+      Classifier classifier(model);
+      const set_evaluation e =
+          evaluate_classifier(classifier, *images, t.task->transform(), evaluation_batch_size, true);
+      out.accuracy = e.accuracy;
+      out.metrics = {{"accuracy", e.accuracy}, {"loss", e.loss}};
+      out.confusion = e.confusion;
+      for (const auto& row : e.confusion) {
+        std::int64_t total = 0;
+        for (std::int64_t v : row)
+          total += v;
+        const std::size_t label = out.per_class_accuracy.size();
+        out.per_class_accuracy.push_back(
+            total > 0 ? static_cast<double>(row[label]) / static_cast<double>(total) : 0.0);
+      }
     }
     return out;
   } catch (const std::exception& e) {
@@ -134,13 +167,16 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
 
 expected<std::vector<prediction>> predict_images(const std::string& workspace,
                                                  const std::string& tool,
-                                                 const std::vector<std::string>& images) {
+                                                 const std::vector<std::string>& images,
+                                                 const std::string& output_folder) {
   try {
     use_all_cores();
     auto opened = open_tool(workspace, tool);
     if (!opened)
       return opened.error();
     trained_tool& t = *opened;
+    const std::string outputs =
+        output_folder.empty() ? (fs::path(t.folder) / "predictions").string() : output_folder;
     std::vector<prediction> out;
     out.reserve(images.size());
     torch::NoGradGuard no_grad;
@@ -157,18 +193,12 @@ expected<std::vector<prediction>> predict_images(const std::string& workspace,
         if (!decoded)
           return decoded.error();
       }
-      const torch::Tensor probabilities = torch::softmax(t.model->forward(t.transform(batch)), 1);
-      const auto [score, label] = probabilities.max(1);
-      const auto scores = score.accessor<float, 1>();
-      const auto labels = label.accessor<std::int64_t, 1>();
-      for (std::int64_t i = 0; i < m; ++i) {
-        prediction p;
-        p.image = images[static_cast<std::size_t>(start + i)];
-        p.label = static_cast<int>(labels[i]);
-        p.label_name = t.record.class_names.at(static_cast<std::size_t>(p.label));
-        p.score = scores[i];
+      const std::vector<std::string> files(images.begin() + start, images.begin() + start + m);
+      auto predicted = t.task->predict(batch, files, outputs);
+      if (!predicted)
+        return predicted.error();
+      for (prediction& p : *predicted)
         out.push_back(std::move(p));
-      }
     }
     return out;
   } catch (const std::exception& e) {

@@ -117,7 +117,9 @@ class Cluster : public ::testing::Test {
     for (const auto& n : names) {
       text += "[tool." + n + "]\ndataset = fashion\nmodel_width = 8\n" + tool_extra;
       text += "[job." + n + "]\ntool = " + n + "\nsplit = s" + std::to_string(train) + "\niterations = " +
-              std::to_string(iterations) + "\nbatch_size = 32\nthreads = 1\n" + job_extra;
+              std::to_string(iterations) + "\nthreads = 1\n" +
+              (job_extra.find("batch_size") == std::string::npos ? "batch_size = 32\n" : "") +
+              job_extra;
     }
     return write("campaign-" + std::to_string(campaigns_++) + ".ini", text);
   }

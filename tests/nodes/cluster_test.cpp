@@ -265,3 +265,56 @@ TEST_F(Cluster, ANodeWithoutTheSharedFilesystemFetchesTheDataAndSendsItsToolBack
 
 }  // namespace
 }  // namespace trainyard::testing
+
+namespace trainyard::testing {
+namespace {
+
+// Largest absolute difference between two weight files' float tensors (same names required).
+double largest_difference(const std::map<std::string, std::string>& a,
+                          const std::map<std::string, std::string>& b) {
+  double worst = 0;
+  for (const auto& [name, bytes] : a) {
+    auto other = b.find(name);
+    if (other == b.end() || other->second.size() != bytes.size())
+      return 1e9;
+    if (name.find("num_batches_tracked") != std::string::npos)
+      continue;  // an int64 counter, not float weights
+    auto n = bytes.size() / sizeof(float);
+    const auto* x = reinterpret_cast<const float*>(bytes.data());
+    const auto* y = reinterpret_cast<const float*>(other->second.data());
+    for (std::size_t i = 0; i < n; ++i)
+      worst = std::max(worst, static_cast<double>(std::abs(x[i] - y[i])));
+  }
+  return worst;
+}
+
+TEST_F(Cluster, ATwoDeviceJobOnTwoNodesMatchesOneDeviceWithTheDoubleBatch) {
+  start_scheduler();
+  // A model without batch statistics or dropout, no augmentation: two ranks of batch 16 each
+  // must make the same updates as one rank of batch 32.
+  auto tool = "batch_norm = false\ndropout = 0\n";
+  auto [s1, o1] = client(
+    {"submit", campaign({"single"}, 2, "deterministic = true\nbatch_size = 32\n", tool, 1200)});
+  ASSERT_EQ(s1, 0) << o1;
+  auto [s2, o2] = client({"submit", campaign({"pair"}, 2,
+                                             "deterministic = true\nbatch_size = 16\ndevices = 2\n",
+                                             tool, 1200)});
+  ASSERT_EQ(s2, 0) << o2;
+  start_node();
+  start_node();
+  for (auto job : {"single", "pair"}) {
+    auto [code, text] = client({"wait", job, "--timeout", "400", "--json"}, 430s);
+    ASSERT_EQ(code, 0) << job << ": " << text;
+  }
+  auto a = read_weight_bytes(best_weights(workspace(), "single"));
+  auto b = read_weight_bytes(best_weights(workspace(), "pair"));
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_LT(largest_difference(*a, *b), 1e-4);
+  auto all = jobs();
+  EXPECT_NEAR(all["single"]["final_metrics"]["val_accuracy"].get<double>(),
+              all["pair"]["final_metrics"]["val_accuracy"].get<double>(), 0.01);
+}
+
+}  // namespace
+}  // namespace trainyard::testing

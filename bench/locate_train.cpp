@@ -4,6 +4,7 @@
 //
 //   locate_train [--train 2000] [--validation 500] [--size 96] [--width 16] [--epochs 10]
 //                [--batch 32] [--lr 0.002] [--threads 0] [--seed 42] [--no-flip] [--no-bn]
+//                [--scale 0] [--shift 0]
 //                [--mnist /usr/share/datasets/fashion-mnist]
 #include <chrono>
 #include <cstdio>
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     else if (a == "--lr") s.learning_rate = std::stod(next());
     else if (a == "--threads") s.threads = std::stoi(next());
     else if (a == "--seed") s.seed = std::stoull(next());
+    else if (a == "--scale") s.scale = std::stod(next());
+    else if (a == "--shift") s.shift = std::stod(next());
     else if (a == "--no-flip") s.flip_horizontal = false;
     else if (a == "--no-bn") s.batch_norm = false;
     else if (a == "--mnist") mnist = next();
@@ -73,19 +76,32 @@ int main(int argc, char** argv) {
     return 1;
   }
   const detection_evaluation& e = fit->validation;
+  // Localisation alone: every box of label 0, duplicates across labels suppressed.
+  std::vector<std::vector<box>> truth_agnostic = validation.boxes;
+  for (auto& boxes : truth_agnostic)
+    for (box& b : boxes)
+      b.label = 0;
+  std::vector<std::vector<scored_box>> found_agnostic = fit->validation_detections;
+  for (auto& found : found_agnostic) {
+    for (scored_box& d : found)
+      d.b.label = 0;
+    found = non_maximum_suppression(found, s.nms_iou, s.max_objects);
+  }
+  const detection_evaluation agnostic = evaluate_detections(truth_agnostic, found_agnostic, 1);
   nlohmann::json out{
       {"train_images", train_count},       {"validation_images", validation_count},
       {"size", size},                      {"model_width", s.model_width},
       {"epochs", s.epochs},                {"batch_size", s.batch_size},
       {"learning_rate", s.learning_rate},  {"threads", s.threads},
-      {"flip", s.flip_horizontal},         {"batch_norm", s.batch_norm},
+      {"flip", s.flip_horizontal},         {"scale", s.scale}, {"shift", s.shift},         {"batch_norm", s.batch_norm},
       {"parameters", fit->parameters},     {"data_seconds", data_seconds},
       {"train_seconds", fit->train_seconds}, {"images_per_second", fit->images_per_second},
       {"epoch_loss", fit->epoch_loss},     {"ap", e.ap},
       {"ap50", e.ap50},                    {"ap75", e.ap75},
       {"label_ap50", e.label_ap50},        {"best_f1", e.best_f1},
       {"best_f1_threshold", e.best_f1_threshold}, {"ground_truth", e.ground_truth},
-      {"detections", e.detections}};
+      {"detections", e.detections},       {"agnostic_ap", agnostic.ap},
+      {"agnostic_ap50", agnostic.ap50}};
   std::cout << out.dump() << std::endl;
   return 0;
 }

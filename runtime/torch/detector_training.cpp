@@ -34,6 +34,45 @@ expected<void> check_set(const detection_set& set, const char* what) {
   return {};
 }
 
+// Zooms each image about its centre and shifts it (bilinear; what comes in from outside is 0,
+// the normalised mean) and moves its boxes alike. A box keeps its clipped part when at least half
+// of it stays inside; otherwise it is dropped (mostly cut off, it no longer looks like the item).
+torch::Tensor zoom_and_shift(const torch::Tensor& x, std::vector<std::vector<box>>& boxes,
+                             const detector_fit_settings& settings, std::mt19937_64& rng) {
+  const std::int64_t n = x.size(0);
+  const float height = static_cast<float>(x.size(2)), width = static_cast<float>(x.size(3));
+  std::uniform_real_distribution<double> unit(-1, 1);
+  std::vector<float> theta;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float zoom = static_cast<float>(1 + settings.scale * unit(rng));
+    const float dx = static_cast<float>(settings.shift * unit(rng)) * width;
+    const float dy = static_cast<float>(settings.shift * unit(rng)) * height;
+    // Output pixel X comes from input (X - W/2 - dx) / zoom + W/2; in [-1, 1] coordinates that
+    // is u / zoom - 2 dx / (W zoom).
+    theta.insert(theta.end(), {1 / zoom, 0, -2 * dx / (width * zoom), 0, 1 / zoom,
+                               -2 * dy / (height * zoom)});
+    std::vector<box> kept;
+    for (const box& b : boxes[static_cast<std::size_t>(i)]) {
+      const float x0 = zoom * (b.x - width / 2) + width / 2 + dx;
+      const float y0 = zoom * (b.y - height / 2) + height / 2 + dy;
+      const float x1 = x0 + zoom * b.width, y1 = y0 + zoom * b.height;
+      const float cx0 = std::clamp(x0, 0.0f, width), cx1 = std::clamp(x1, 0.0f, width);
+      const float cy0 = std::clamp(y0, 0.0f, height), cy1 = std::clamp(y1, 0.0f, height);
+      const float area = (x1 - x0) * (y1 - y0), inside = (cx1 - cx0) * (cy1 - cy0);
+      if (area > 0 && inside >= 0.5f * area)
+        kept.push_back(box{b.label, cx0, cy0, cx1 - cx0, cy1 - cy0});
+    }
+    boxes[static_cast<std::size_t>(i)] = std::move(kept);
+  }
+  const torch::Tensor affine = torch::tensor(theta).view({n, 2, 3});
+  namespace F = torch::nn::functional;
+  const torch::Tensor grid =
+      F::affine_grid(affine, {n, x.size(1), x.size(2), x.size(3)}, /*align_corners=*/false);
+  return F::grid_sample(x, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros)
+                            .align_corners(false));
+}
+
 }  // namespace
 
 expected<detector_fit_report> fit_detector(const detection_set& train,
@@ -106,6 +145,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
                   .view({-1, 1, 1, 1});
           x = torch::where(mask, x.flip({3}), x);
         }
+        if (settings.scale > 0 || settings.shift > 0)
+          x = zoom_and_shift(x, boxes, settings, flips);
         const detection_targets targets = encode_detections(boxes, shape);
         // Cosine decay from the base rate to 5% of it over the whole run.
         const double progress = static_cast<double>(step) / total_steps;
@@ -151,6 +192,23 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     return make_failure(error_code::training_failed,
                         "training the detector failed: " + text.substr(0, text.find('\n')));
   }
+}
+
+detection_set zoom_and_shift_set(const detection_set& set, double scale, double shift,
+                                 std::uint64_t seed) {
+  detector_fit_settings settings;
+  settings.scale = scale;
+  settings.shift = shift;
+  std::mt19937_64 rng(seed);
+  detection_set out;
+  out.geometry = set.geometry;
+  out.boxes = set.boxes;
+  const torch::Tensor moved =
+      zoom_and_shift(pixel_tensor(set).to(torch::kFloat), out.boxes, settings, rng);
+  const torch::Tensor bytes = moved.round().clamp(0, 255).to(torch::kUInt8).contiguous();
+  out.pixels.assign(bytes.data_ptr<std::uint8_t>(),
+                    bytes.data_ptr<std::uint8_t>() + bytes.numel());
+  return out;
 }
 
 std::vector<std::vector<scored_box>> decode_encoded_boxes(const std::vector<std::vector<box>>& boxes,

@@ -33,6 +33,8 @@ struct detector_fit_settings {
   int batch_size = 32;             ///< default 32
   double learning_rate = 2e-3;     ///< Adam, cosine-decayed to 5% over the run; default 2e-3
   bool flip_horizontal = true;     ///< mirror images and boxes with probability 1/2; default on
+  double scale = 0;                ///< zoom about the centre, uniform in [1-s, 1+s]; default 0
+  double shift = 0;                ///< shift, fraction of the size per axis in [-s, s]; default 0
   std::uint64_t seed = 42;         ///< weights, order and flips; default 42
   int threads = 0;                 ///< torch threads; 0 = all cores; default 0
   float evaluation_threshold = 0.05f;  ///< least score kept when measuring AP; default 0.05
@@ -58,6 +60,12 @@ expected<detector_fit_report> fit_detector(
     const detection_set& train, const detection_set& validation, int classes,
     const detector_fit_settings& settings,
     const std::function<void(int, double)>& on_epoch = {});
+
+/// The zoom and shift augmentation of fit_detector applied to a whole set (seeded; flips off),
+/// for tests and previews: images resampled bilinearly (0 comes in from outside), boxes moved
+/// alike and clipped, a box more than half outside dropped.
+detection_set zoom_and_shift_set(const detection_set& set, double scale, double shift,
+                                 std::uint64_t seed);
 
 /// The boxes as the detector's targets encode them, decoded back (what a perfect detector of
 /// that geometry reports, score ~1): checks that encoding and decoding agree.

@@ -39,6 +39,46 @@ TEST(DetectorEncoding, DecodesBackTheEncodedBoxes) {
   EXPECT_NEAR(e.ap, 1.0, 1e-9);
 }
 
+TEST(DetectorAugmentation, ZoomAndShiftMovesBoxesWithThePixels) {
+  // White rectangles on black: after the transform, pixels well inside each moved box are white
+  // and pixels well outside all boxes are black.
+  detection_set set;
+  set.geometry = image_geometry{1, 64, 48};  // 64 wide, 48 high
+  const std::vector<box> rectangles{box{1, 8, 6, 20, 14}, box{4, 36, 24, 18, 16}};
+  for (int image = 0; image < 6; ++image) {
+    std::vector<std::uint8_t> pixels(set.geometry.bytes(), 0);
+    for (const box& b : rectangles)
+      for (int y = static_cast<int>(b.y); y < static_cast<int>(b.y + b.height); ++y)
+        for (int x = static_cast<int>(b.x); x < static_cast<int>(b.x + b.width); ++x)
+          pixels[static_cast<std::size_t>(y * 64 + x)] = 255;
+    set.pixels.insert(set.pixels.end(), pixels.begin(), pixels.end());
+    set.boxes.push_back(rectangles);
+  }
+  const detection_set moved = zoom_and_shift_set(set, 0.3, 0.15, 5);
+  ASSERT_EQ(moved.size(), set.size());
+  bool some_box_moved = false;
+  for (std::size_t i = 0; i < moved.size(); ++i) {
+    const std::uint8_t* p = moved.pixels.data() + i * moved.geometry.bytes();
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 64; ++x) {
+        bool inside = false, near = false;
+        for (const box& b : moved.boxes[i]) {
+          inside |= x >= b.x + 1.5f && x + 1 <= b.x + b.width - 1.5f && y >= b.y + 1.5f &&
+                    y + 1 <= b.y + b.height - 1.5f;
+          near |= x + 1 >= b.x - 1.5f && x <= b.x + b.width + 1.5f && y + 1 >= b.y - 1.5f &&
+                  y <= b.y + b.height + 1.5f;
+        }
+        if (inside)
+          EXPECT_GT(p[y * 64 + x], 200) << "image " << i << " at " << x << "," << y;
+        else if (!near && moved.boxes[i].size() == rectangles.size())
+          EXPECT_LT(p[y * 64 + x], 40) << "image " << i << " at " << x << "," << y;
+      }
+    for (std::size_t k = 0; k < moved.boxes[i].size(); ++k)
+      some_box_moved |= std::abs(moved.boxes[i][k].x - rectangles[k].x) > 1;
+  }
+  EXPECT_TRUE(some_box_moved);
+}
+
 TEST(DetectorTraining, RefusesMismatchedSets) {
   detection_set train, validation;
   train.geometry = image_geometry{1, 64, 64};

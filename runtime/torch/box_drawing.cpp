@@ -39,9 +39,11 @@ expected<std::vector<std::uint8_t>> draw_boxes(const std::uint8_t* pixels, int w
     } else {
       // Planar RGB to interleaved BGR.
       std::vector<cv::Mat> planes;
-      for (int c = 2; c >= 0; --c)
-        planes.emplace_back(height, width, CV_8UC1,
-                            const_cast<std::uint8_t*>(pixels + static_cast<std::size_t>(c) * plane));
+      for (int c = 2; c >= 0; --c) {
+        std::uint8_t* channel =
+            const_cast<std::uint8_t*>(pixels) + static_cast<std::size_t>(c) * plane;
+        planes.emplace_back(height, width, CV_8UC1, channel);
+      }
       cv::merge(planes, picture);
     }
     const double font_scale = 0.3;

@@ -202,15 +202,18 @@ std::vector<std::vector<scored_box>> decode_detections(const detection_heads& he
       const float cy = (static_cast<float>(y) + offset_at[i][1][y][x]) * stride;
       const float bw = std::max(0.0f, size_at[i][0][y][x]) * stride;
       const float bh = std::max(0.0f, size_at[i][1][y][x]) * stride;
-      const float x0 = std::clamp(cx - bw / 2, 0.0f, right), x1 = std::clamp(cx + bw / 2, 0.0f, right);
-      const float y0 = std::clamp(cy - bh / 2, 0.0f, bottom), y1 = std::clamp(cy + bh / 2, 0.0f, bottom);
+      const float x0 = std::clamp(cx - bw / 2, 0.0f, right);
+      const float x1 = std::clamp(cx + bw / 2, 0.0f, right);
+      const float y0 = std::clamp(cy - bh / 2, 0.0f, bottom);
+      const float y1 = std::clamp(cy + bh / 2, 0.0f, bottom);
       scored_box d;
       d.b = box{static_cast<int>(label), x0 * scale_x, y0 * scale_y, (x1 - x0) * scale_x,
                 (y1 - y0) * scale_y};
       d.score = score;
       found.push_back(d);
     }
-    out[static_cast<std::size_t>(i)] = non_maximum_suppression(std::move(found), nms_iou, max_objects);
+    out[static_cast<std::size_t>(i)] =
+        non_maximum_suppression(std::move(found), nms_iou, max_objects);
   }
   return out;
 }

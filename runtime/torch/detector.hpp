@@ -96,9 +96,12 @@ detection_loss_terms detection_loss(const detection_heads& heads,
 
 /// Boxes from the heads, per image: local maxima of the sigmoid heatmap (3x3 max-pool), the best
 /// `max_objects` over all classes with a score >= `threshold`, then class-aware NMS at `nms_iou`
-/// (which also keeps at most max_objects). Boxes are clipped to the input and then scaled by
+/// (which also keeps at most max_objects). Boxes are clipped to the grid's extent (cells x
+/// stride: the input itself when its size is a multiple of 4) and then scaled by
 /// `scale_x`, `scale_y` (image pixels per input pixel), so they come out in the stored image's
-/// pixels. Reads the heads without gradients; any device.
+/// pixels. Reads the heads without gradients; any device. For AP, decode with a low threshold
+/// (fit_detector uses 0.05): AP ranks every detection; tool_spec::detection_threshold is for
+/// predictions a person reads.
 std::vector<std::vector<scored_box>> decode_detections(const detection_heads& heads,
                                                        float threshold, int max_objects,
                                                        float nms_iou, float scale_x = 1,

@@ -69,7 +69,9 @@ torch::Tensor zoom_and_shift(const torch::Tensor& x, std::vector<std::vector<box
   const torch::Tensor grid =
       F::affine_grid(affine, {n, x.size(1), x.size(2), x.size(3)}, /*align_corners=*/false);
   return F::grid_sample(x, grid,
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros)
+                        F::GridSampleFuncOptions()
+                            .mode(torch::kBilinear)
+                            .padding_mode(torch::kZeros)
                             .align_corners(false));
 }
 
@@ -92,9 +94,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     return make_failure(error_code::invalid_request,
                         "fit_detector needs classes > 0, batch_size > 0 and epochs >= 0");
   try {
-    torch::set_num_threads(settings.threads > 0
-                               ? settings.threads
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    torch::set_num_threads(settings.threads > 0 ? settings.threads : static_cast<int>(cores));
     torch::manual_seed(settings.seed);
     const detector_shape shape{g.channels, g.height, g.width, classes, settings.model_width,
                                settings.batch_norm};
@@ -211,9 +212,8 @@ detection_set zoom_and_shift_set(const detection_set& set, double scale, double 
   return out;
 }
 
-std::vector<std::vector<scored_box>> decode_encoded_boxes(const std::vector<std::vector<box>>& boxes,
-                                                          const image_geometry& geometry,
-                                                          int classes) {
+std::vector<std::vector<scored_box>> decode_encoded_boxes(
+    const std::vector<std::vector<box>>& boxes, const image_geometry& geometry, int classes) {
   const detector_shape shape{geometry.channels, geometry.height, geometry.width, classes, 1, false};
   const detection_targets targets = encode_detections(boxes, shape);
   // NMS at IoU 1 keeps every box: overlapping boxes of one label are legitimate targets.

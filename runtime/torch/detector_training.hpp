@@ -69,8 +69,7 @@ detection_set zoom_and_shift_set(const detection_set& set, double scale, double 
 
 /// The boxes as the detector's targets encode them, decoded back (what a perfect detector of
 /// that geometry reports, score ~1): checks that encoding and decoding agree.
-std::vector<std::vector<scored_box>> decode_encoded_boxes(const std::vector<std::vector<box>>& boxes,
-                                                          const image_geometry& geometry,
-                                                          int classes);
+std::vector<std::vector<scored_box>> decode_encoded_boxes(
+    const std::vector<std::vector<box>>& boxes, const image_geometry& geometry, int classes);
 
 }  // namespace trainyard

@@ -68,10 +68,11 @@ TEST(DetectorAugmentation, ZoomAndShiftMovesBoxesWithThePixels) {
           near |= x + 1 >= b.x - 1.5f && x <= b.x + b.width + 1.5f && y + 1 >= b.y - 1.5f &&
                   y <= b.y + b.height + 1.5f;
         }
-        if (inside)
+        if (inside) {
           EXPECT_GT(p[y * 64 + x], 200) << "image " << i << " at " << x << "," << y;
-        else if (!near && moved.boxes[i].size() == rectangles.size())
+        } else if (!near && moved.boxes[i].size() == rectangles.size()) {
           EXPECT_LT(p[y * 64 + x], 40) << "image " << i << " at " << x << "," << y;
+        }
       }
     for (std::size_t k = 0; k < moved.boxes[i].size(); ++k)
       some_box_moved |= std::abs(moved.boxes[i][k].x - rectangles[k].x) > 1;

@@ -26,6 +26,12 @@ TEST_F(Gate, OnlyTheRightSecretAndVersionOpenItAndEachChallengeWorksOnce) {
     return out;
   };
 
+  // A message the gate does not understand is answered with an error and changes nothing.
+  self->request(caf::actor_cast<caf::actor>(gate), std::chrono::seconds(5),
+                std::string("let me in"), 42)
+    .receive([&](caf::message&) { ADD_FAILURE() << "an unknown message was accepted"; },
+             [&](caf::error& e) { EXPECT_TRUE(e); });
+
   auto old = hello("0.0.1");
   ASSERT_FALSE(old);
   EXPECT_NE(old.error().message.find("same trainyard version"), std::string::npos);

@@ -55,7 +55,8 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
   t.model = Classifier(classifier_shape{t.record.channels, t.record.tool.input_height,
                                         t.record.tool.input_width,
                                         static_cast<int>(t.record.class_names.size()),
-                                        t.record.tool.model_width});
+                                        t.record.tool.model_width, t.record.tool.batch_norm,
+                                        t.record.tool.dropout});
   try {
     torch::load(t.model, best);
   } catch (const c10::Error& e) {

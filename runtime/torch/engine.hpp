@@ -19,6 +19,7 @@
 
 #include "runtime/batch_size_probe.hpp"
 #include "runtime/error.hpp"
+#include "runtime/torch/data_parallel.hpp"
 #include "runtime/training_engine.hpp"
 
 namespace trainyard {
@@ -31,6 +32,8 @@ struct torch_engine_options {
   probe_options probe;
   /// Steps timed per probe trial (after one warm-up step); default 3.
   int probe_steps = 3;
+  /// Data-parallel jobs (devices > 1): how long ranks wait to join and for each collective.
+  data_parallel_options parallel;
 };
 
 /// The glibc allocator settings training runs with (mmap and trim thresholds, one arena); the

@@ -285,19 +285,35 @@ expected<std::unique_ptr<store>> store::open(const std::string& path) {
 
 store::store(sqlite3* db) : db_(db) {}
 
-store::~store() { sqlite3_close_v2(db_); }
+store::~store() {
+  for (auto& [sql, stmt] : statements_)
+    sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+expected<sqlite3_stmt*> store::cached(const char* sql, const std::string& what) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto s = prepare(db_, sql, what);
+    if (!s) return s.error();
+    it = statements_.emplace(sql, s->release()).first;
+  }
+  sqlite3_reset(it->second);
+  sqlite3_clear_bindings(it->second);
+  return it->second;
+}
 
 expected<job_id> store::insert_job(const job_record& job) {
-  auto s = prepare(db_,
+  auto s = cached(
                    "INSERT INTO jobs (name, spec, state, queue_position, run_order, "
                    "first_iteration, trained_iterations, best_iteration, batch_size, "
                    "final_metrics, message, submitted_ms, started_ms, finished_ms, error) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                    "inserting a job");
   if (!s) return s.error();
-  bind(s->get(), 1, job.spec.name);
-  bind_job_fields(s->get(), 2, job);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+  bind(*s, 1, job.spec.name);
+  bind_job_fields(*s, 2, job);
+  if (sqlite3_step(*s) != SQLITE_DONE) {
     if (is_constraint(db_, SQLITE_CONSTRAINT_UNIQUE)) {
       return make_failure(error_code::already_exists,
                           "a job named '" + job.spec.name +
@@ -309,17 +325,17 @@ expected<job_id> store::insert_job(const job_record& job) {
 }
 
 expected<void> store::update_job(const job_record& job) {
-  auto s = prepare(db_,
+  auto s = cached(
                    "UPDATE jobs SET spec = ?1, state = ?2, queue_position = ?3, run_order = ?4, "
                    "first_iteration = ?5, trained_iterations = ?6, best_iteration = ?7, "
                    "batch_size = ?8, final_metrics = ?9, message = ?10, submitted_ms = ?11, "
                    "started_ms = ?12, finished_ms = ?13, error = ?14, name = ?15 WHERE id = ?16",
                    "updating a job");
   if (!s) return s.error();
-  bind_job_fields(s->get(), 1, job);
-  bind(s->get(), 15, job.spec.name);
-  bind(s->get(), 16, static_cast<std::int64_t>(job.id));
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+  bind_job_fields(*s, 1, job);
+  bind(*s, 15, job.spec.name);
+  bind(*s, 16, static_cast<std::int64_t>(job.id));
+  if (sqlite3_step(*s) != SQLITE_DONE) {
     if (is_constraint(db_, SQLITE_CONSTRAINT_UNIQUE)) {
       return make_failure(error_code::already_exists,
                           "cannot rename job " + std::to_string(job.id) + " to '" + job.spec.name +

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "runtime/specs.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace trainyard {
 
@@ -81,7 +83,11 @@ class store {
 
  private:
   explicit store(sqlite3* db);
+  /// A prepared statement kept for the store's life (reset, bindings cleared): the hot paths
+  /// (a job inserted or updated per request) skip SQLite's parsing and planning.
+  expected<sqlite3_stmt*> cached(const char* sql, const std::string& what);
   sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*> statements_;
 };
 
 }  // namespace trainyard

@@ -178,45 +178,6 @@ std::string host_name() {
 
 }  // namespace
 
-int scheduler_command(const scheduler_command_options& options) {
-  auto creds = credentials_of(options.cluster);
-  if (!creds)
-    return fail("scheduler", creds.error());
-  auto endpoint = parse_endpoint(options.listen);
-  if (!endpoint)
-    return fail("scheduler", endpoint.error());
-  caf::actor_system_config cfg;
-  configure_remote_system(cfg, *creds);
-  caf::actor_system system{cfg};
-  scheduler_options sched;
-  sched.workspace = options.workspace;
-  auto yard = embedded_yard::start(system, sched);
-  if (!yard)
-    return fail("scheduler", yard.error());
-  auto gate = spawn_gate(system, creds->secret, (*yard)->scheduler(), (*yard)->datasets());
-  auto port = publish_gate(system, gate, *endpoint, *creds);
-  if (!port) {
-    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
-    return fail("scheduler", port.error());
-  }
-  catch_stop_signals();
-  std::cout << "trainyard scheduler: listening on " << endpoint->host << ":" << *port
-            << (creds->tls() ? " (TLS)" : "") << ", workspace " << options.workspace
-            << std::endl;
-  while (!stopping.load())
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::cout << "trainyard scheduler: stopping; running jobs are interrupted at a step boundary "
-               "and resume when a scheduler runs on this workspace again"
-            << std::endl;
-  auto done =
-    ask<bool>(system, (*yard)->scheduler(), std::chrono::seconds(60), shutdown_atom::value);
-  if (!done)
-    std::cerr << "trainyard scheduler: " << done.error().message
-              << " (jobs still running resume from their last checkpoint)" << std::endl;
-  caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
-  return 0;
-}
-
 int node_command(const node_options& options) {
   auto creds = credentials_of(options.cluster);
   if (!creds)

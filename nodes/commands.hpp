@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/command_line.hpp"
+#include "nodes/control/scheduler_command.hpp"
 
 namespace trainyard {
 
@@ -12,7 +13,6 @@ int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
 int queue_command(const queue_options& options);
 int online_queue_command(const queue_options& options);
-int scheduler_command(const scheduler_command_options& options);
 int node_command(const node_options& options);
 int submit_command(const submit_options& options);
 int wait_command(const wait_options& options);

@@ -1,12 +1,36 @@
 // Entry point of the trainyard program: parses the command line and runs the subcommand.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "config/command_line.hpp"
 #include "nodes/commands.hpp"
 
+namespace {
+
+// `trainyard scheduler` runs trainyard-control from the same folder when it is there: the same
+// scheduler without LibTorch and OpenCV mapped into its memory. Returns only when it is not.
+void run_control_program(char** argv) {
+  char self[4096];
+  auto n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0)
+    return;
+  self[n] = '\0';
+  auto control = (std::filesystem::path(self).parent_path() / "trainyard-control").string();
+  if (access(control.c_str(), X_OK) != 0)
+    return;
+  argv[0] = const_cast<char*>(control.c_str());
+  execv(control.c_str(), argv);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace trainyard;
+  if (argc > 1 && std::string(argv[1]) == "scheduler")
+    run_control_program(argv);
   if (argc > 1 && std::string(argv[1]) == "monitor")
     return monitor_main(argc, argv);
   auto cl = parse_command_line(argc, argv);

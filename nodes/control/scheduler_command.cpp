@@ -1,0 +1,75 @@
+// `trainyard scheduler`: the queue, the datasets and the workspace, published on a port behind
+// the gate. Built into its own small program, trainyard-control, without LibTorch or OpenCV, so
+// a scheduler holds only what the control plane needs (`trainyard scheduler` runs it; see
+// nodes/main.cpp). Thin: parse, spawn, publish, wait for a signal, shut down.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/blocking_request.hpp"
+#include "actors/embedded_yard.hpp"
+#include "actors/remote.hpp"
+#include "nodes/control/scheduler_command.hpp"
+
+namespace trainyard {
+
+namespace {
+
+std::atomic<bool> stopping{false};
+
+extern "C" void on_scheduler_signal(int) { stopping.store(true); }
+
+int fail(const failure& f) {
+  std::cerr << "trainyard scheduler: " << f.message << std::endl;
+  return f.code == error_code::invalid_config ? 2 : 1;
+}
+
+}  // namespace
+
+int scheduler_command(const scheduler_command_options& options) {
+  const auto& c = options.cluster;
+  auto creds = load_credentials(c.secret_file, c.tls_certificate, c.tls_key, c.tls_ca);
+  if (!creds)
+    return fail(creds.error());
+  auto endpoint = parse_endpoint(options.listen);
+  if (!endpoint)
+    return fail(endpoint.error());
+  caf::actor_system_config cfg;
+  configure_remote_system(cfg, *creds);
+  caf::actor_system system{cfg};
+  scheduler_options sched;
+  sched.workspace = options.workspace;
+  auto yard = embedded_yard::start(system, sched);
+  if (!yard)
+    return fail(yard.error());
+  auto gate = spawn_gate(system, creds->secret, (*yard)->scheduler(), (*yard)->datasets());
+  auto port = publish_gate(system, gate, *endpoint, *creds);
+  if (!port) {
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    return fail(port.error());
+  }
+  std::signal(SIGINT, on_scheduler_signal);
+  std::signal(SIGTERM, on_scheduler_signal);
+  std::cout << "trainyard scheduler: listening on " << endpoint->host << ":" << *port
+            << (creds->tls() ? " (TLS)" : "") << ", workspace " << options.workspace
+            << std::endl;
+  while (!stopping.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::cout << "trainyard scheduler: stopping; running jobs are interrupted at a step boundary "
+               "and resume when a scheduler runs on this workspace again"
+            << std::endl;
+  auto done =
+    ask<bool>(system, (*yard)->scheduler(), std::chrono::seconds(60), shutdown_atom::value);
+  if (!done)
+    std::cerr << "trainyard scheduler: " << done.error().message
+              << " (jobs still running resume from their last checkpoint)" << std::endl;
+  caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+}  // namespace trainyard

@@ -84,8 +84,8 @@ struct scheduler_process {
     waitpid(pid, nullptr, 0);
   }
   // A field of /proc/PID/status in MiB: VmRSS (all resident pages), RssAnon (the process's own
-  // heap and stacks) or RssFile (mapped files: mostly the code of LibTorch and OpenCV, which the
-  // trainyard program links for its other commands, shared with every process that maps them).
+  // heap and stacks) or RssFile (mapped program and library code). `trainyard scheduler` runs
+  // trainyard-control, which links neither LibTorch nor OpenCV.
   double status_mib(const std::string& field) const {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;

@@ -87,6 +87,14 @@ class tool_task {
   /// model's current mode. The engine calls backward and steps the optimizer.
   virtual torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
                                    torch::Generator& gen) = 0;
+  /// Factor on the job's learning rate during `iteration` (1-based) of a job that ends at
+  /// `last_iteration`; the engine sets the optimizer's rate from it before each iteration.
+  /// Default 1 (constant); locate decays it (a cosine to 5%), as its detector was tuned with.
+  virtual double learning_rate_factor(int iteration, int last_iteration) const {
+    (void)iteration;
+    (void)last_iteration;
+    return 1.0;
+  }
   /// Runs inference on a normalised batch and discards the result (probe timing).
   virtual void infer(const torch::Tensor& x) = 0;
 

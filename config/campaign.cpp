@@ -501,13 +501,6 @@ class campaign_reader {
                                  "' but tool '" + job.tool.name + "' learns from dataset '" +
                                  job.tool.dataset + "'; use a split of dataset '" +
                                  job.tool.dataset + "'");
-      // An axis-aligned box cannot follow a rotation or a shear exactly (annotation_augment.hpp);
-      // refused here so the campaign fails at its line rather than when the job starts.
-      const augmentation_settings& a = job.settings.augmentation;
-      if (!error_ && job.tool.kind == tool_kind::locate && (a.rotation != 0 || a.shear != 0))
-        fail_key(s, a.rotation != 0 ? "rotation" : "shear",
-                 "tool '" + job.tool.name + "' is a locate tool: rotation and shear cannot keep "
-                 "boxes exact; set them to 0 (flips, scale and shift move boxes exactly)");
     }
   }
 

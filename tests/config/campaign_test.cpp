@@ -482,26 +482,5 @@ TEST(CampaignMalformed, FirstErrorInTheFileWins) {
   EXPECT_NE(c.error().message.find("'patience'"), std::string::npos) << c.error().message;
 }
 
-TEST(CampaignParse, LocateJobsWithRotationOrShearAreRefusedAtTheirLine) {
-  const std::string rotated = campaign_text("", "", "kind = locate\n", "rotation = 10\n");
-  auto c = parse(rotated);
-  ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, error_code::invalid_config);
-  EXPECT_NE(c.error().message.find("test.ini:" +
-                                   std::to_string(last_line_containing(rotated, "rotation"))),
-            std::string::npos)
-      << c.error().message;
-  EXPECT_NE(c.error().message.find("rotation and shear cannot keep boxes exact"),
-            std::string::npos)
-      << c.error().message;
-  auto sheared = parse(campaign_text("", "", "kind = locate\n", "shear = 5\n"));
-  ASSERT_FALSE(sheared);
-  EXPECT_NE(sheared.error().message.find("'shear'"), std::string::npos) << sheared.error().message;
-  // Flips, zoom and shift are fine for locate; rotation is fine for the other kinds.
-  EXPECT_TRUE(parse(campaign_text("", "", "kind = locate\n",
-                                  "flip_horizontal = true\nscale = 0.1\nshift = 0.05\n")));
-  EXPECT_TRUE(parse(campaign_text("", "", "kind = segment\n", "rotation = 10\nshear = 5\n")));
-}
-
 }  // namespace
 }  // namespace trainyard

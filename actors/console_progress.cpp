@@ -9,23 +9,11 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/monitor_view.hpp"
+
 namespace trainyard {
 
 namespace {
-
-std::string format_seconds(double s) {
-  if (s < 0)
-    return "--";
-  auto total = static_cast<long>(std::lround(s));
-  char buf[32];
-  if (total >= 3600)
-    std::snprintf(buf, sizeof(buf), "%ldh%02ldm", total / 3600, (total % 3600) / 60);
-  else if (total >= 60)
-    std::snprintf(buf, sizeof(buf), "%ldm%02lds", total / 60, total % 60);
-  else
-    std::snprintf(buf, sizeof(buf), "%lds", total);
-  return buf;
-}
 
 double metric(const metric_map& m, const char* key, double fallback = -1) {
   auto it = m.find(key);
@@ -104,7 +92,7 @@ std::string progress_line(const job_info& job, int bar_width) {
   if (job.batch_size > 0)
     line += "  batch " + std::to_string(job.batch_size);
   if (job.state == job_state::running)
-    line += "  ETA " + format_seconds(job.eta_seconds);
+    line += "  ETA " + format_duration(job.eta_seconds);
   if (is_final(job.state) && !job.message.empty() && job.state != job_state::completed)
     line += "  (" + job.message + ")";
   return line;

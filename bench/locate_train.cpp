@@ -2,9 +2,11 @@
 // prints one JSON object: settings, time, throughput, loss per epoch, AP, AP50, AP75, best F1.
 // Used to choose the detector's default settings on 2 CPU cores.
 //
-//   locate_train [--train 2000] [--validation 500] [--size 96] [--width 16] [--epochs 10]
+//   locate_train [--train 2000] [--validation 500] [--size 96] [--width 16] [--epochs 24]
 //                [--batch 32] [--lr 0.002] [--threads 0] [--seed 42] [--no-flip] [--no-bn]
-//                [--scale 0] [--shift 0]
+//                [--scale 0.25] [--shift 0.15]
+// On a shared 2-core machine pass --threads 1: two OpenMP threads competing with other processes
+// ran 5-20x slower than one.
 //                [--mnist /usr/share/datasets/fashion-mnist]
 #include <chrono>
 #include <cstdio>

@@ -147,7 +147,7 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("address", po::value(&cl.node.address)->default_value("127.0.0.1"),
        "this machine's address for multi-device collectives (Gloo)")
       ("threads", po::value(&cl.node.threads)->default_value(0),
-       "CPU threads of the CPU worker (0 = all cores)")
+       "CPU threads for jobs that leave threads = 0 (0 = all cores)")
       ("cache", po::value(&cl.node.cache),
        "where datasets and tools fetched from the scheduler are kept (default "
        "~/.cache/trainyard); used when this machine does not share the scheduler's workspace")

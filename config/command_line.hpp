@@ -49,7 +49,7 @@ struct node_options {
   std::string devices = "cpu";        ///< cpu | all | cuda:0,cuda:1; default cpu
   std::string name;                   ///< node name shown in monitors; default HOST:PID
   std::string address = "127.0.0.1";  ///< where this node's collectives (Gloo) listen
-  int threads = 0;                    ///< CPU threads of the CPU worker; 0 = all cores
+  int threads = 0;                    ///< threads of jobs that leave them at 0; 0 = all cores
   std::string cache;                  ///< where fetched datasets and tools go; ~/.cache/trainyard
   bool fetch_files = false;           ///< fetch files even when the workspace looks shared
 };

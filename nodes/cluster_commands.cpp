@@ -151,6 +151,25 @@ void print_jobs(std::vector<job_info> jobs, bool json) {
                 j.target_iterations, 100 * j.fraction, j.message.c_str());
 }
 
+// The node's --threads for jobs that leave `threads` at 0 (all cores): several nodes sharing a
+// machine can split its cores.
+class node_engine final : public training_engine {
+ public:
+  node_engine(std::shared_ptr<training_engine> inner, int threads)
+    : inner_(std::move(inner)), threads_(threads) {}
+  training_outcome train(const training_request& request, training_observer& observer) override {
+    if (threads_ <= 0 || request.spec.settings.threads > 0)
+      return inner_->train(request, observer);
+    auto copy = request;
+    copy.spec.settings.threads = threads_;
+    return inner_->train(copy, observer);
+  }
+
+ private:
+  std::shared_ptr<training_engine> inner_;
+  int threads_;
+};
+
 std::string host_name() {
   char buf[256] = {0};
   gethostname(buf, sizeof(buf) - 1);
@@ -243,7 +262,8 @@ int node_command(const node_options& options) {
     files.datasets = handles->datasets;
     files.cache = options.cache;
     files.always_fetch = options.fetch_files;
-    auto worker = spawn_worker(system, make_torch_engine(), info, files);
+    auto engine = std::make_shared<node_engine>(make_torch_engine(), options.threads);
+    auto worker = spawn_worker(system, engine, info, files);
     auto index = ask<std::uint32_t>(system, handles->scheduler, std::chrono::seconds(10),
                                      register_atom::value, worker, info);
     if (!index) {

@@ -2,6 +2,7 @@
 // std::filesystem) and seeded, stratified splits. Called by the dataset actor on its own thread;
 // every function here is pure apart from reading files, and nothing is cached globally.
 #include "runtime/dataset_index.hpp"
+#include "runtime/seeded_rng.hpp"
 #include "runtime/dataset_readers.hpp"
 
 #include <zlib.h>
@@ -404,45 +405,9 @@ expected<dataset_index> load_image_folder(const dataset_spec& spec) {
 
 // --- splits -------------------------------------------------------------------------------------
 
-/// xoshiro256** seeded through splitmix64: small, fast and the same on every machine, unlike
-/// std::shuffle and the std distributions, whose results are implementation-defined.
-class split_rng {
- public:
-  explicit split_rng(std::uint64_t seed) {
-    for (auto& word : s_) word = splitmix64(seed);
-  }
-
-  std::uint64_t next() {
-    std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-
-  /// Uniform in [0, bound), unbiased (rejects the short last stripe of the 64-bit range).
-  std::uint64_t below(std::uint64_t bound) {
-    std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
-    for (;;) {
-      std::uint64_t r = next();
-      if (r >= threshold) return r % bound;
-    }
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  static std::uint64_t splitmix64(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::array<std::uint64_t, 4> s_{};
-};
+// Splits draw from seeded_rng (runtime/seeded_rng.hpp): the same numbers on every machine,
+// unlike std::shuffle and the std distributions, whose results are implementation-defined.
+using split_rng = seeded_rng;
 
 template <class T>
 void fisher_yates(std::vector<T>& v, split_rng& rng) {

@@ -17,7 +17,12 @@ class classify_task final : public tool_task {
   explicit classify_task(const task_setup& s)
       : tool_task(s),
         model_(classifier_shape{s.channels, s.tool.input_height, s.tool.input_width,
-                                static_cast<int>(s.class_names.size()), s.tool.model_width}) {}
+                                static_cast<int>(s.class_names.size()), s.tool.model_width,
+                                s.tool.batch_norm, s.tool.dropout}) {}
+
+  void set_dropout_generator(torch::Generator generator) override {
+    model_->set_dropout_generator(std::move(generator));
+  }
 
   std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }
   std::unique_ptr<tool_task> clone() const override {

@@ -34,6 +34,7 @@
 #include "runtime/spec_json.hpp"
 #include "runtime/torch/augmenter.hpp"
 #include "runtime/torch/classifier.hpp"
+#include "runtime/torch/data_parallel.hpp"
 #include "runtime/torch/diagnostics.hpp"
 #include "runtime/torch/images.hpp"
 #include "runtime/torch/tool_files.hpp"
@@ -53,14 +54,20 @@ ClassifierImpl::ClassifierImpl(const classifier_shape& shape) : shape_(shape) { 
 void ClassifierImpl::reset() {
   namespace nn = torch::nn;
   const int w = shape_.model_width;
+  // Without batch norm a convolution keeps its bias. BatchNorm2d draws no random numbers, so the
+  // convolutions get the same initial weights either way.
+  const bool norm = shape_.batch_norm;
   conv1_ = register_module(
-      "conv1", nn::Conv2d(nn::Conv2dOptions(shape_.channels, w, 3).padding(1).bias(false)));
-  norm1_ = register_module("norm1", nn::BatchNorm2d(w));
-  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 3).padding(1).bias(false)));
-  norm2_ = register_module("norm2", nn::BatchNorm2d(2 * w));
+      "conv1", nn::Conv2d(nn::Conv2dOptions(shape_.channels, w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm1_ = register_module("norm1", nn::BatchNorm2d(w));
+  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm2_ = register_module("norm2", nn::BatchNorm2d(2 * w));
   conv3_ = register_module("conv3",
-                           nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(false)));
-  norm3_ = register_module("norm3", nn::BatchNorm2d(2 * w));
+                           nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm3_ = register_module("norm3", nn::BatchNorm2d(2 * w));
   // Two 2x2 max-pools; beyond 7x7 the features are averaged down so the first fully connected
   // layer stays small whatever the input size.
   const std::int64_t h = shape_.height / 4, wd = shape_.width / 4;
@@ -86,13 +93,23 @@ torch::Tensor max_pool_2x2(const torch::Tensor& x) {
 }  // namespace
 
 torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
-  x = norm1_->forward(max_pool_2x2(conv1_->forward(x))).relu_();
-  x = norm2_->forward(max_pool_2x2(conv2_->forward(x))).relu_();
-  x = norm3_->forward(conv3_->forward(x)).relu_();
+  const auto normed = [](torch::nn::BatchNorm2d& norm, torch::Tensor t) {
+    return norm ? norm->forward(t) : t;
+  };
+  x = normed(norm1_, max_pool_2x2(conv1_->forward(x))).relu_();
+  x = normed(norm2_, max_pool_2x2(conv2_->forward(x))).relu_();
+  x = normed(norm3_, conv3_->forward(x)).relu_();
   if (adaptive_pool_)
     x = torch::adaptive_avg_pool2d(x, {pooled_height_, pooled_width_});
   x = hidden_->forward(x.flatten(1)).relu_();
-  x = torch::dropout(x, 0.25, is_training());
+  const double p = shape_.dropout;
+  if (p > 0 && is_training() && dropout_generator_.defined()) {
+    // What torch::dropout does on the CPU, with the module's own generator.
+    torch::Tensor noise = torch::empty_like(x).bernoulli_(1 - p, dropout_generator_);
+    x = x * noise.div_(1 - p);
+  } else if (p > 0) {
+    x = torch::dropout(x, p, is_training());
+  }
   return output_->forward(x);
 }
 
@@ -647,6 +664,17 @@ class torch_engine final : public training_engine {
   explicit torch_engine(torch_engine_options options) : options_(std::move(options)) {}
 
   training_outcome train(const training_request& request, training_observer& observer) override {
+    training_outcome outcome = train_or_fail(request, observer);
+    // A data-parallel rank that fails tells the others why before its connections close.
+    if (outcome.state == job_state::failed && request.parallel.world_size > 1 &&
+        observer.rendezvous())
+      post_rank_failure(*observer.rendezvous(), request.parallel, outcome.message);
+    group_.reset();
+    return outcome;
+  }
+
+ private:
+  training_outcome train_or_fail(const training_request& request, training_observer& observer) {
     try {
       return run(request, observer);
     } catch (const job_failure& e) {
@@ -672,13 +700,13 @@ class torch_engine final : public training_engine {
     }
   }
 
- private:
   training_outcome run(const training_request& request, training_observer& observer);
   probe_result choose_batch_size(const training_request& request, const tool_task& task,
                                  const task_data& train_data);
 
   torch_engine_options options_;
   image_cache cache_;
+  std::unique_ptr<data_parallel_group> group_;  ///< the job's group while a devices > 1 job runs
 };
 
 expected<void> validate(const training_request& request) {
@@ -696,8 +724,17 @@ expected<void> validate(const training_request& request) {
     return bad("learning_rate must be positive");
   if (s.iterations < 0 || (s.iterations == 0 && s.max_iterations < 1))
     return bad("iterations must be a positive number, or auto with max_iterations >= 1");
-  if (s.devices != 1)
-    return bad("the CPU engine trains a job on one device; set devices = 1");
+  const rank_assignment& p = request.parallel;
+  if (p.world_size < 1 || p.rank < 0 || p.rank >= p.world_size)
+    return bad("rank " + std::to_string(p.rank) + " does not fit a data-parallel group of " +
+               std::to_string(p.world_size) + " ranks");
+  if (s.devices != p.world_size)
+    return bad("devices = " + std::to_string(s.devices) +
+               " but the request places this rank in a group of " + std::to_string(p.world_size) +
+               "; the scheduler starts one rank per device, each with its rank assignment");
+  if (p.world_size > 1 && p.group.empty())
+    return bad("a data-parallel job (devices = " + std::to_string(s.devices) +
+               ") needs a group name in its rank assignment");
   if (request.workspace.empty())
     return bad("no workspace folder given");
   return {};
@@ -809,6 +846,15 @@ std::string job_label(const training_request& r) {
 
 training_outcome torch_engine::run(const training_request& request, training_observer& observer) {
   need(validate(request));
+  // Data-parallel (devices > 1): rank 0 probes, validates and writes the tool's files; the other
+  // ranks train their share of every global batch and take rank 0's decisions.
+  const int world = request.parallel.world_size;
+  const bool lead = request.parallel.rank == 0;
+  if (world > 1 && !observer.rendezvous())
+    return failed("devices = " + std::to_string(world) +
+                      " needs a rendezvous store for the ranks to meet, and this worker has none; "
+                      "run the job through a scheduler that places data-parallel jobs",
+                  error_code::invalid_request);
   tune_malloc_for_training();
   const job_spec& spec = request.spec;
   const training_settings& settings = spec.settings;
@@ -839,10 +885,11 @@ training_outcome torch_engine::run(const training_request& request, training_obs
                     error_code::split_mismatch);
     const tool_spec& was = checkpoint->state.tool;
     if (was.input_width != spec.tool.input_width || was.input_height != spec.tool.input_height ||
-        was.model_width != spec.tool.model_width)
+        was.model_width != spec.tool.model_width || was.batch_norm != spec.tool.batch_norm)
       return failed("tool " + tool + " was built with input " + std::to_string(was.input_width) +
-                    "x" + std::to_string(was.input_height) + " and model_width " +
-                    std::to_string(was.model_width) +
+                    "x" + std::to_string(was.input_height) + ", model_width " +
+                    std::to_string(was.model_width) + " and batch_norm " +
+                    (was.batch_norm ? "true" : "false") +
                         "; continue training keeps the architecture, so use those values",
                     error_code::invalid_request);
   }
@@ -928,8 +975,14 @@ training_outcome torch_engine::run(const training_request& request, training_obs
 
   // --- model and optimizer --------------------------------------------------------------------
   setup.norm = state.norm;
-  torch::manual_seed(state.seed);
-  task = need(make_tool_task(setup));
+  {
+    // The default generator is the process's: two ranks (or jobs) in one process must not draw
+    // from it between another's seeding and its model's initial weights.
+    static std::mutex init_mutex;
+    std::lock_guard<std::mutex> lock(init_mutex);
+    torch::manual_seed(state.seed);
+    task = need(make_tool_task(setup));
+  }
   const std::shared_ptr<torch::nn::Module> model = task->model();
   const std::string monitored = task->monitored_metric();
   torch::optim::Adam optimizer(model->parameters(),
@@ -952,7 +1005,7 @@ training_outcome torch_engine::run(const training_request& request, training_obs
 
   // A fresh job replaces the tool, but only once its data and model are known to be good: a job
   // that fails on a corrupt image leaves the previously trained tool intact.
-  if (!carry_on)
+  if (!carry_on && lead)
     remove_tool_files(folder.string());
 
   // --- batch size -------------------------------------------------------------------------------
@@ -964,10 +1017,13 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   } else if (settings.batch_size > 0) {
     probe.train_batch_size = settings.batch_size;
     probe.inference_batch_size = settings.batch_size;
-  } else {
+  } else if (lead) {
     probe = choose_batch_size(request, *task, train_data);
+  } else {  // rank 0 probes; its choice arrives when the group forms, below
+    probe.train_batch_size = probe.inference_batch_size = 1;
   }
-  if (!carry_on)  // a carried-on tool keeps the probe.json of the job that chose its batch size
+  // A carried-on tool keeps the probe.json of the job that chose its batch size.
+  if (!carry_on && lead)
     need(write_file_atomically(file(tool_files::probe), to_json(probe)));
   if (probe.train_batch_size <= 0) {
     const std::string why = probe.rows.empty() ? "no size was tried" : probe.rows.back().note;
@@ -975,9 +1031,35 @@ training_outcome torch_engine::run(const training_request& request, training_obs
                       "); free memory, raise memory_share, or set a small batch_size explicitly",
                   error_code::out_of_memory);
   }
+  // --- data-parallel group: every rank starts from rank 0's batch size and weights ------------
+  data_parallel_group* group = nullptr;
+  torch::Generator dropout_gen;  // the rank's own dropout draws (ranks may share a process)
+  std::uint64_t rank_seed = state.seed;  // dropout and augmentation differ between ranks
+  if (world > 1) {
+    group_ = need(data_parallel_group::join(request.parallel, *observer.rendezvous(),
+                                            options_.parallel));
+    group = group_.get();
+    const auto from_lead = need(group->broadcast(
+        {probe.train_batch_size, probe.inference_batch_size, state.completed, state.target}));
+    if (from_lead[2] != state.completed || from_lead[3] != state.target)
+      return failed("rank " + std::to_string(group->rank()) + " found tool " + tool +
+                        " at iteration " + std::to_string(state.completed) + " of " +
+                        std::to_string(state.target) + " but rank 0 at " +
+                        std::to_string(from_lead[2]) + " of " + std::to_string(from_lead[3]) +
+                        "; the ranks of a data-parallel job must share the workspace folder",
+                    error_code::invalid_request);
+    probe.train_batch_size = static_cast<int>(from_lead[0]);
+    probe.inference_batch_size = static_cast<int>(from_lead[1]);
+    need(group->broadcast_module(*model));
+    if (!lead)
+      rank_seed = mix(state.seed ^ mix(static_cast<std::uint64_t>(group->rank())));
+    dropout_gen = at::detail::createCPUGenerator(rank_seed);
+    task->set_dropout_generator(dropout_gen);
+  }
   state.batch_size = probe.train_batch_size;
   state.inference_batch_size = probe.inference_batch_size;
-  observer.batch_size_chosen(probe);
+  if (lead)
+    observer.batch_size_chosen(probe);
 
   const auto record = [&]() {
     tool_record r;
@@ -998,17 +1080,27 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     r.best_iteration = state.stopping.best_iteration;
     return r;
   };
-  need(write_file_atomically(file(tool_files::settings), to_json(record())));
+  if (lead)
+    need(write_file_atomically(file(tool_files::settings), to_json(record())));
 
   // --- iterations ---------------------------------------------------------------------------------
   const early_stopping_rule rule{settings.patience, settings.min_delta, /*max_iterations=*/0,
                                  metric_goal::maximize};
   const std::int64_t n = train_data.size();
-  const std::int64_t batch = state.batch_size;
+  const std::int64_t batch = state.batch_size * world;  // a global step: every rank's share
   bool stopped = false;
+  // Data-parallel: at the end of an iteration the ranks learn whether any of them asks to stop,
+  // and rank 0's best iteration. True: stop here.
+  const auto agree_after_iteration = [&] {
+    const double best = lead ? state.stopping.best_iteration : 0;
+    const auto sums = need(group->sum({observer.stop_requested() ? 1.0 : 0.0, best}));
+    state.stopping.best_iteration = static_cast<int>(sums[1]);
+    return sums[0] > 0 && state.completed < state.target;
+  };
+  const std::vector<torch::Tensor> parameters = model->parameters();
   model->train();
   while (state.completed < state.target) {
-    if (observer.stop_requested()) {
+    if (!group && observer.stop_requested()) {  // data-parallel ranks agree after each step
       stopped = true;
       break;
     }
@@ -1021,7 +1113,9 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     torch::Generator shuffle_gen =
         at::detail::createCPUGenerator(iteration_seed(state.seed, iteration, random_stream::shuffle));
     torch::Generator augment_gen = at::detail::createCPUGenerator(
-        iteration_seed(state.seed, iteration, random_stream::augmentation));
+        iteration_seed(rank_seed, iteration, random_stream::augmentation));
+    if (group)
+      dropout_gen.set_current_seed(iteration_seed(rank_seed, iteration, random_stream::dropout));
     const torch::Tensor order = torch::randperm(n, shuffle_gen, torch::kLong);
 
     // The hot loop: nothing here beyond what a bare LibTorch loop does, plus one atomic load
@@ -1029,22 +1123,49 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     double loss_sum = 0;
     const auto loop_start = clock_type::now();
     for (std::int64_t start = 0; start < n; start += batch) {
-      if (observer.stop_requested()) {
+      const bool stop_here = observer.stop_requested();
+      if (stop_here && !group) {
         stopped = true;
         break;
       }
       const std::int64_t m = std::min(batch, n - start);
-      const torch::Tensor rows = order.narrow(0, start, m);
+      // Data-parallel: this rank's rows of the global batch, its loss weighted by its share, so
+      // that the summed gradients are those of the whole batch's mean loss.
+      const auto share = group ? group->share_of(m) : data_parallel_group::share{0, m};
+      double step_loss = 0;
       optimizer.zero_grad();
-      torch::Tensor loss = task->batch_loss(train_data, rows, augment_gen);
-      loss.backward();
+      if (share.count > 0) {
+        const torch::Tensor rows = order.narrow(0, start + share.offset, share.count);
+        torch::Tensor loss = task->batch_loss(train_data, rows, augment_gen);
+        if (group)
+          loss = loss * (static_cast<double>(share.count) / static_cast<double>(m));
+        loss.backward();
+        step_loss = loss.item<double>() * static_cast<double>(m);
+      }
+      if (group) {
+        const step_agreement agreed =
+            need(group->all_reduce_gradients(parameters, stop_here, step_loss));
+        if (agreed.stop) {
+          stopped = true;
+          break;
+        }
+        step_loss = agreed.loss_sum;
+      }
       optimizer.step();
-      loss_sum += loss.item<double>() * static_cast<double>(m);
+      loss_sum += step_loss;
     }
     const double loop_seconds = std::chrono::duration<double>(clock_type::now() - loop_start).count();
     // A partial iteration is thrown away: the checkpoint on disk stays the last completed one.
     if (stopped)
       break;
+    if (!lead) {
+      state.completed = iteration;
+      if (agree_after_iteration()) {
+        stopped = true;
+        break;
+      }
+      continue;
+    }
 
     task->prepare(train_data);
     metric_map val = task->evaluate(validation, "val_");
@@ -1090,6 +1211,10 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     report.patience_counter = state.stopping.counter;
     report.batch_size = state.batch_size;
     observer.iteration_completed(report);
+    if (group && agree_after_iteration()) {
+      stopped = true;
+      break;
+    }
   }
 
   // --- the end: best weights on the test set ------------------------------------------------------
@@ -1100,6 +1225,12 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   outcome.batch_size = state.batch_size;
   if (stopped)
     outcome.message = "stopped on request after iteration " + std::to_string(state.completed);
+  if (!lead) {
+    outcome.message += std::string(stopped ? "; " : "") + "rank " +
+                       std::to_string(request.parallel.rank) + " of " + std::to_string(world) +
+                       ": rank 0 reports the metrics and writes the tool";
+    return outcome;
+  }
   if (!fs::exists(file(tool_files::best))) {
     outcome.message = "stopped before the first iteration completed; the tool has no trained "
                       "weights yet";

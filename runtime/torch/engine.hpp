@@ -20,6 +20,7 @@
 #include "runtime/annotations.hpp"
 #include "runtime/batch_size_probe.hpp"
 #include "runtime/error.hpp"
+#include "runtime/torch/data_parallel.hpp"
 #include "runtime/training_engine.hpp"
 
 namespace trainyard {
@@ -32,6 +33,8 @@ struct torch_engine_options {
   probe_options probe;
   /// Steps timed per probe trial (after one warm-up step); default 3.
   int probe_steps = 3;
+  /// Data-parallel jobs (devices > 1): how long ranks wait to join and for each collective.
+  data_parallel_options parallel;
 };
 
 /// The glibc allocator settings training runs with (mmap and trim thresholds, one arena); the

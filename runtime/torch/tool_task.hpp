@@ -97,6 +97,9 @@ class tool_task {
   }
   /// Runs inference on a normalised batch and discards the result (probe timing).
   virtual void infer(const torch::Tensor& x) = 0;
+  /// Data-parallel ranks that share a process draw dropout from their own generator instead of
+  /// the process's default one. Default: the model has no dropout to redirect.
+  virtual void set_dropout_generator(torch::Generator generator) { (void)generator; }
 
   /// Before evaluations with the current weights: state derived from the training set (the
   /// anomaly memory bank and score scales). Default: nothing.

@@ -5,8 +5,10 @@
 // directly on in-memory tensors (the engine would need 16,000 PNG files per setting); the model,
 // loss and scores are the tool's own.
 //
-//   ./build/anomaly_one_class [--epochs 5] [--classes 0,1,...] [--train-images 6000]
+//   ./build/anomaly_one_class [--epochs 5] [--classes 0,1,...] [--train-images 6000] [--threads N]
+// (--threads: torch threads, default all cores; 1 is faster on a machine other work keeps busy)
 // prints one JSON object per setting, then the means.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -55,9 +57,12 @@ int main(int argc, char** argv) {
   int epochs = 5;
   std::int64_t train_images = 6000;
   std::vector<int> classes{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--epochs"))
       epochs = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::max(1, std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--train-images"))
       train_images = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--classes")) {
@@ -68,7 +73,7 @@ int main(int argc, char** argv) {
     }
   }
   tune_malloc_for_training();
-  torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(threads);
   const subset train = load("train"), test = load("test");
   double sum[4] = {0, 0, 0, 0};
   for (int k : classes) {

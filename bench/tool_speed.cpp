@@ -1,7 +1,8 @@
 // Training and inference speed of each tool kind the engine trains, at the batch sizes its probe
 // picks: one auto-batch iteration per kind on a small set (classify: 2,000 Fashion-MNIST images;
-// segment: the generated 40x40 set; anomaly: the generated one-class set), through the real
-// engine. Prints one JSON object: per kind the probed training and inference batch sizes, the
+// segment: the generated 40x40 set; anomaly: the generated one-class set; locate: 400 generated
+// 96x96 scenes from synthetic_sets.hpp, as `trainyard make-datasets` writes them), through the
+// real engine. Prints one JSON object: per kind the probed training and inference batch sizes, the
 // probe's images/s at those sizes, and the images/s of the trained iteration.
 //
 //   ./build/tool_speed
@@ -12,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/dataset_index.hpp"
 #include "runtime/torch/engine.hpp"
+#include "runtime/torch/synthetic_sets.hpp"
 #include "tests/torch/generated_sets.hpp"
 #include "tests/torch/torch_test_support.hpp"
 
@@ -78,6 +81,26 @@ int main() {
   const auto ano =
       trainyard::testing::make_anomaly_set(root + "/anomaly", trainyard::testing::fashion_mnist_folder(), 0);
   out.push_back(measure("anomaly", tool_kind::anomaly, ano.dataset, ano.assignment, 28, root + "/ws"));
+  synthetic_options scenes;
+  scenes.out = root + "/scenes";
+  scenes.scenes = 400;
+  scenes.scenes_only = true;
+  if (auto made = make_synthetic_datasets(scenes); !made) {
+    std::fprintf(stderr, "%s\n", made.error().message.c_str());
+    return 1;
+  }
+  dataset_spec boxes;
+  boxes.name = "scenes";
+  boxes.kind = dataset_kind::coco;
+  boxes.path = scenes.out + "/scenes/images";
+  boxes.annotations = scenes.out + "/scenes/boxes.json";
+  auto index = load_dataset_index(boxes);
+  if (!index) {
+    std::fprintf(stderr, "%s\n", index.error().message.c_str());
+    return 1;
+  }
+  out.push_back(measure("locate", tool_kind::locate, boxes,
+                        trainyard::testing::split_counts(*index, 300, 50, 50), 96, root + "/ws"));
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
   std::printf("%s\n", out.dump(2).c_str());

@@ -149,8 +149,13 @@ int run_command(const run_options& options) {
         std::cerr << "trainyard run: cannot evaluate " << spec->tool.name << ": "
                   << e.error().message << std::endl;
       } else {
-        jr["test"] = {{"accuracy", e->accuracy}, {"images", e->images},
-                      {"per_class_accuracy", e->per_class_accuracy}};
+        // Every kind's test metrics; classify's accuracy fields as before (other kinds have
+        // none, and a 0 there would read as a result).
+        jr["test"] = {{"images", e->images}, {"metrics", e->metrics}};
+        if (e->kind == tool_kind::classify) {
+          jr["test"]["accuracy"] = e->accuracy;
+          jr["test"]["per_class_accuracy"] = e->per_class_accuracy;
+        }
         if (!options.json)
           print_evaluation(spec->tool.name, "test", *e, false);
       }

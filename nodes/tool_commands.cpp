@@ -132,9 +132,18 @@ int predict_command(const predict_options& options) {
     return fail(predictions.error());
   if (options.json) {
     auto j = nlohmann::json::array();
-    for (const auto& p : *predictions)
-      j.push_back({{"image", p.image}, {"label", p.label}, {"label_name", p.label_name},
-                   {"score", p.score}, {"files", p.files}});
+    for (const auto& p : *predictions) {
+      nlohmann::json one{{"image", p.image}, {"label", p.label}, {"label_name", p.label_name},
+                         {"score", p.score}, {"files", p.files}};
+      if (!p.boxes.empty() || p.label_name == "(no objects)") {
+        auto boxes = nlohmann::json::array();
+        for (const scored_box& b : p.boxes)
+          boxes.push_back({{"label", b.b.label}, {"bbox", {b.b.x, b.b.y, b.b.width, b.b.height}},
+                           {"score", b.score}});
+        one["boxes"] = boxes;
+      }
+      j.push_back(one);
+    }
     std::cout << j.dump() << std::endl;
     return 0;
   }

@@ -1106,6 +1106,9 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     }
     const int iteration = state.completed + 1;
     const auto iteration_start = clock_type::now();
+    for (auto& param_group : optimizer.param_groups())  // the task's schedule (locate decays)
+      static_cast<torch::optim::AdamOptions&>(param_group.options())
+          .lr(settings.learning_rate * task->learning_rate_factor(iteration, state.target));
     torch::manual_seed(iteration_seed(state.seed, iteration, random_stream::dropout));
     torch::Generator shuffle_gen =
         at::detail::createCPUGenerator(iteration_seed(state.seed, iteration, random_stream::shuffle));

@@ -4,11 +4,14 @@
 // only, so it works while another job trains the tool (both files are replaced atomically).
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include <torch/torch.h>
 
 #include "runtime/dataset_index.hpp"
+#include "runtime/dataset_readers.hpp"
+#include "runtime/detection_results.hpp"
 #include "runtime/torch/classifier.hpp"
 #include "runtime/torch/diagnostics.hpp"
 #include "runtime/torch/engine.hpp"
@@ -92,6 +95,42 @@ failure torch_failure(const std::string& what, const std::exception& e) {
   const std::string text = e.what();
   return make_failure(error_code::training_failed,
                       what + " failed: " + text.substr(0, text.find('\n')));
+}
+
+// A locate tool's predictions as one COCO result file, <outputs>/detections.json. Image and
+// category ids come from the tool's COCO dataset when it is still readable (a file that is one
+// of its images keeps its id); otherwise categories are label + 1 and images are numbered on.
+expected<void> write_detections(const tool_record& record, const std::vector<prediction>& found,
+                                const std::string& outputs) {
+  std::vector<std::int64_t> categories;
+  std::map<std::string, std::int64_t> known;
+  std::int64_t next_id = 1;
+  if (auto boxes = load_boxes(record.dataset);
+      boxes && boxes->category_ids.size() == record.class_names.size()) {
+    categories = boxes->category_ids;
+    for (const box_image& image : boxes->images) {
+      std::error_code ec;
+      const fs::path canonical = fs::weakly_canonical(image.file, ec);
+      known[ec ? image.file : canonical.string()] = image.coco_id;
+      next_id = std::max(next_id, image.coco_id + 1);
+    }
+  } else {
+    for (std::size_t label = 0; label < record.class_names.size(); ++label)
+      categories.push_back(static_cast<std::int64_t>(label) + 1);
+  }
+  std::vector<std::int64_t> ids;
+  std::vector<std::vector<scored_box>> detections;
+  for (const prediction& p : found) {
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(p.image, ec);
+    const auto it = known.find(ec ? p.image : canonical.string());
+    ids.push_back(it != known.end() ? it->second : next_id++);
+    detections.push_back(p.boxes);
+  }
+  std::error_code ec;
+  fs::create_directories(outputs, ec);
+  return write_coco_results((fs::path(outputs) / "detections.json").string(), ids, detections,
+                            categories);
 }
 
 }  // namespace
@@ -200,6 +239,9 @@ expected<std::vector<prediction>> predict_images(const std::string& workspace,
       for (prediction& p : *predicted)
         out.push_back(std::move(p));
     }
+    if (t.record.tool.kind == tool_kind::locate)
+      if (auto written = write_detections(t.record, out, outputs); !written)
+        return written.error();
     return out;
   } catch (const std::exception& e) {
     return torch_failure("predicting with tool " + tool, e);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "runtime/dataset_readers.hpp"
 #include "runtime/torch/label_masks.hpp"
 
 namespace trainyard {
@@ -53,8 +54,21 @@ expected<std::vector<std::string>> task_class_names(const tool_spec& tool,
                                 " has no label besides the background (0); add at least one");
       return names;
     }
-    case tool_kind::locate:
-      break;
+    case tool_kind::locate: {
+      if (index.spec.kind != dataset_kind::coco)
+        return make_failure(error_code::invalid_config,
+                            "locate tool " + tool.name + " needs a coco dataset (boxes in a COCO "
+                            "file): dataset " + index.spec.name + " is not one; set its kind to "
+                            "coco and its annotations to the COCO file");
+      auto boxes = load_boxes(index.spec);
+      if (!boxes)
+        return boxes.error();
+      if (boxes->labels.empty())
+        return make_failure(error_code::invalid_config,
+                            "COCO file " + index.spec.annotations +
+                                " has no categories; a locate tool needs at least one");
+      return boxes->labels;
+    }
   }
   return make_failure(error_code::invalid_config,
                       std::string("tool ") + tool.name + " is of kind " + to_string(tool.kind) +

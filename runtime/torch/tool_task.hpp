@@ -8,8 +8,8 @@
 // Internal to runtime/torch/: includes LibTorch. One task object per job (or per opened tool),
 // used by one thread.
 //
-// Kinds: classify (classify_task.cpp), segment (segment_task.cpp), anomaly (anomaly_task.cpp);
-// locate is a hook (locate_task.cpp) until its model and metrics are merged.
+// Kinds: classify (classify_task.cpp), segment (segment_task.cpp), anomaly (anomaly_task.cpp),
+// locate (locate_task.cpp).
 #pragma once
 
 #include <array>
@@ -20,6 +20,7 @@
 
 #include <torch/torch.h>
 
+#include "runtime/annotations.hpp"
 #include "runtime/dataset_index.hpp"
 #include "runtime/error.hpp"
 #include "runtime/specs.hpp"
@@ -32,12 +33,15 @@ namespace trainyard {
 /// One set of a split, decoded, with what the tool kind learns from.
 struct task_data {
   torch::Tensor images;  ///< uint8 [N, C, H, W]
-  /// int64 [N]: classify: the class; anomaly: 0 good, 1 defect; segment: 1 when the mask has a
-  /// non-background pixel, else 0.
+  /// int64 [N]: classify: the class; anomaly: 0 good, 1 defect; segment and locate: 1 when the
+  /// image has an object (a non-background mask pixel, a box), else 0.
   torch::Tensor labels;
   /// uint8 [N, H, W] or undefined: segment: the label of every pixel; anomaly: 1 on defect pixels
   /// (defined only when the dataset has defect masks).
   torch::Tensor masks;
+  /// locate: the boxes of each image in the tool's input pixels (scaled from the stored image's);
+  /// empty for the other kinds.
+  std::vector<std::vector<box>> boxes;
   std::int64_t size() const { return images.defined() ? images.size(0) : 0; }
 };
 
@@ -49,7 +53,8 @@ struct task_setup {
   tool_spec tool;
   int channels = 1;
   std::vector<std::string> class_names;  ///< classify: classes; segment: mask labels (0 =
-                                         ///< background); anomaly: {"good", "defect"}
+                                         ///< background); anomaly: {"good", "defect"};
+                                         ///< locate: box labels (COCO categories by id)
   std::vector<label_colour> colours;     ///< segment: one per label (overlays)
   normalization norm;                    ///< of the training images
   augmentation_settings augmentation;    ///< training only
@@ -69,7 +74,7 @@ class tool_task {
   /// A copy with its own weights, for batch-size probe trials.
   virtual std::unique_ptr<tool_task> clone() const = 0;
   /// The validation metric early stopping and the best iteration maximise ("val_accuracy",
-  /// "val_mean_iou", "val_auroc").
+  /// "val_mean_iou", "val_auroc", "val_ap50").
   virtual std::string monitored_metric() const = 0;
 
   /// The targets of decoded images `decoded` (rows = `images`, indices into `index`) of one set.
@@ -82,6 +87,14 @@ class tool_task {
   /// model's current mode. The engine calls backward and steps the optimizer.
   virtual torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
                                    torch::Generator& gen) = 0;
+  /// Factor on the job's learning rate during `iteration` (1-based) of a job that ends at
+  /// `last_iteration`; the engine sets the optimizer's rate from it before each iteration.
+  /// Default 1 (constant); locate decays it (a cosine to 5%), as its detector was tuned with.
+  virtual double learning_rate_factor(int iteration, int last_iteration) const {
+    (void)iteration;
+    (void)last_iteration;
+    return 1.0;
+  }
   /// Runs inference on a normalised batch and discards the result (probe timing).
   virtual void infer(const torch::Tensor& x) = 0;
   /// Data-parallel ranks that share a process draw dropout from their own generator instead of
@@ -123,15 +136,16 @@ class tool_task {
 };
 
 /// Labels of a tool kind on a dataset: classify: the dataset's classes; segment: the label table
-/// (dataset.annotations); anomaly: {"good", "defect"}. invalid_config when the dataset cannot
-/// serve the kind.
+/// (dataset.annotations); anomaly: {"good", "defect"}; locate: the COCO file's categories in
+/// ascending id. invalid_config when the dataset cannot serve the kind.
 expected<std::vector<std::string>> task_class_names(const tool_spec& tool,
                                                     const dataset_index& index);
 /// Display colours of a segment tool's labels: the label table's, or a fixed palette.
 std::vector<label_colour> task_colours(const dataset_spec& dataset, std::size_t labels);
 
 /// The task of `setup.tool.kind`, with freshly initialised weights drawn from torch's default
-/// generator (the engine seeds it first). invalid_config for kinds not wired yet (locate).
+/// generator (the engine seeds it first). invalid_config for settings the kind cannot use (a
+/// locate tool with rotation or shear augmentation).
 expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup);
 
 // The kinds' factories (one file each).

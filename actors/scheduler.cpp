@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <map>
@@ -514,9 +515,11 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
         continue;
       // A worker went away (its node died or lost the connection): its job resumes elsewhere.
       w.alive = false;
-      caf::aout(self) << "trainyard scheduler: worker " << w.info.name << " of node "
-                      << w.info.node << " went away (" << caf::to_string(msg.reason) << ")"
-                      << std::endl;
+      // On stderr: stdout may carry a command's JSON. A worker ended by its own process's
+      // shutdown is no news.
+      if (msg.reason != caf::exit_reason::user_shutdown)
+        std::cerr << "trainyard scheduler: worker " << w.info.name << " of node " << w.info.node
+                  << " went away (" << caf::to_string(msg.reason) << ")" << std::endl;
       if (auto job = w.job) {
         w.job.reset();
         auto& e = st.jobs.at(*job);

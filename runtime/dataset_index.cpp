@@ -336,17 +336,6 @@ expected<dataset_index> load_fashion_mnist(const dataset_spec& spec) {
 
 // --- image folders ------------------------------------------------------------------------------
 
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
-bool is_hidden(const fs::path& p) {
-  std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.';
-}
 
 expected<dataset_index> load_image_folder(const dataset_spec& spec) {
   const std::string hint =

@@ -28,17 +28,6 @@ failure unreadable(std::string message) {
   return make_failure(error_code::dataset_unreadable, std::move(message));
 }
 
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
-bool is_hidden(const fs::path& p) {
-  std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.';
-}
 
 /// The image files directly in `dir`, sorted by name. A missing folder is an empty list when
 /// `optional`, else dataset_unreadable with `hint`.
@@ -282,6 +271,18 @@ expected<dataset_index> load_anomaly_index(const dataset_spec& spec) {
     index.mask_files.push_back(mask);
   }
   return index;
+}
+
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+bool is_hidden(const fs::path& p) {
+  std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.';
 }
 
 }  // namespace trainyard

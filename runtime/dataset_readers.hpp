@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,10 @@ struct gray_image {
 /// (colour, palette, 16 bits, interlaced) is image_corrupt with a message saying how to save the
 /// mask; a missing file is dataset_unreadable.
 expected<gray_image> read_gray_png(const std::string& path);
+
+/// True for the image files datasets are read from: .png, .jpg, .jpeg, .bmp (any case).
+bool is_image_file(const std::filesystem::path& p);
+/// True for names starting with '.' (skipped when folders are listed).
+bool is_hidden(const std::filesystem::path& p);
 
 }  // namespace trainyard

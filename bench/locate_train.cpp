@@ -4,7 +4,7 @@
 //
 //   locate_train [--train 2000] [--validation 500] [--size 96] [--width 16] [--epochs 24]
 //                [--batch 32] [--lr 0.002] [--threads 0] [--seed 42] [--no-flip] [--no-bn]
-//                [--scale 0.25] [--shift 0.15]
+//                [--scale 0.25] [--shift 0.15] [--classifier 32]   (0: one stage)
 // On a shared 2-core machine pass --threads 1: two OpenMP threads competing with other processes
 // ran 5-20x slower than one.
 //                [--mnist /usr/share/datasets/fashion-mnist]
@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     else if (a == "--shift") s.shift = std::stod(next());
     else if (a == "--no-flip") s.flip_horizontal = false;
     else if (a == "--no-bn") s.batch_norm = false;
+    else if (a == "--classifier") s.box_classifier_width = std::stoi(next());
     else if (a == "--mnist") mnist = next();
     else {
       std::cerr << "unknown option " << a << " (see the comment at the top of "
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
       {"label_ap50", e.label_ap50},        {"best_f1", e.best_f1},
       {"best_f1_threshold", e.best_f1_threshold}, {"ground_truth", e.ground_truth},
       {"detections", e.detections},       {"agnostic_ap", agnostic.ap},
-      {"agnostic_ap50", agnostic.ap50}};
+      {"agnostic_ap50", agnostic.ap50},   {"label_accuracy", fit->label_accuracy},
+      {"box_classifier_width", s.box_classifier_width}};
   std::cout << out.dump() << std::endl;
   return 0;
 }

@@ -179,7 +179,7 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("out,o", po::value(&m.out), "folder to write the datasets into (scenes/, anomaly-0/ ... "
        "anomaly-9/ are replaced)")
       ("seed", po::value(&m.seed)->default_value(1), "seed of every random choice")
-      ("images", po::value(&m.images)->default_value(2000), "scene images (locate, segment)")
+      ("images", po::value(&m.images)->default_value(20000), "scene images (locate, segment)")
       ("anomaly-images", po::value(&m.anomaly_images)->default_value(2000),
        "good training images of each anomaly set (plus its class's 1,000 test images)")
       ("fashion-mnist", po::value(&m.fashion_mnist)->default_value(m.fashion_mnist),

@@ -82,7 +82,7 @@ struct queue_options {
 struct make_datasets_options {
   std::string out;            ///< output folder (required)
   std::uint64_t seed = 1;     ///< seed of every random choice; default 1
-  int images = 2000;          ///< scene images (locate, segment); default 2,000
+  int images = 20000;         ///< scene images (locate, segment); default 20,000
   int anomaly_images = 2000;  ///< good training images per anomaly set; default 2,000
   std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";  ///< source folder
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "runtime/detection_metrics.hpp"
 
@@ -66,7 +67,7 @@ void DetectorImpl::reset() {
   head_ = torch::nn::Sequential(
       torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1)),
       torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
-  heatmap_ = make_output(2 * w, shape_.classes, -2.19);
+  heatmap_ = make_output(2 * w, shape_.heatmap_channels(), -2.19);
   size_ = make_output(2 * w, 2, 0);
   offset_ = make_output(2 * w, 2, 0);
   register_module("stage4", stage4_);
@@ -77,6 +78,23 @@ void DetectorImpl::reset() {
   register_module("heatmap", heatmap_);
   register_module("size", size_);
   register_module("offset", offset_);
+  if (shape_.two_stage()) {
+    box_classifier_ = make_box_classifier(shape_.channels, shape_.box_classifier_width,
+                                          shape_.classes, bn);
+    register_module("box_classifier", box_classifier_);
+  }
+}
+
+torch::Tensor DetectorImpl::classify_crops(torch::Tensor crops) {
+  if (!shape_.two_stage())
+    throw std::logic_error("classify_crops needs a detector with a box classifier");
+  return box_classifier_->forward(crops);
+}
+
+torch::Tensor DetectorImpl::label_probabilities(const torch::Tensor& crops) {
+  if (!shape_.two_stage())
+    throw std::logic_error("label_probabilities needs a detector with a box classifier");
+  return item_probabilities(*box_classifier_, crops);
 }
 
 detection_heads DetectorImpl::forward(torch::Tensor x) {
@@ -95,7 +113,7 @@ detection_heads DetectorImpl::forward(torch::Tensor x) {
 detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
                                     const detector_shape& shape) {
   const std::int64_t n = static_cast<std::int64_t>(boxes.size());
-  const std::int64_t classes = shape.classes;
+  const std::int64_t classes = shape.heatmap_channels();
   const std::int64_t h = detector_cells(shape.height), w = detector_cells(shape.width);
   const std::int64_t plane = h * w;
   std::vector<float> heat(static_cast<std::size_t>(n * classes * plane), 0.0f);
@@ -106,8 +124,9 @@ detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
 
   for (std::int64_t i = 0; i < n; ++i) {
     for (const box& b : boxes[static_cast<std::size_t>(i)]) {
-      if (b.label < 0 || b.label >= classes || !(b.width > 0) || !(b.height > 0))
+      if (b.label < 0 || b.label >= shape.classes || !(b.width > 0) || !(b.height > 0))
         continue;
+      const std::int64_t channel = shape.two_stage() ? 0 : b.label;
       const float cw = b.width / stride, ch = b.height / stride;
       const float cx = (b.x + b.width / 2) / stride, cy = (b.y + b.height / 2) / stride;
       const std::int64_t ix =
@@ -116,7 +135,7 @@ detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
           std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(cy)), 0, h - 1);
       const int radius = std::max(0, static_cast<int>(gaussian_radius(ch, cw)));
       const double sigma = (2.0 * radius + 1) / 6.0;
-      float* bump = heat.data() + (i * classes + b.label) * plane;
+      float* bump = heat.data() + (i * classes + channel) * plane;
       for (int dy = -radius; dy <= radius; ++dy) {
         for (int dx = -radius; dx <= radius; ++dx) {
           const std::int64_t y = iy + dy, x = ix + dx;
@@ -164,7 +183,97 @@ detection_loss_terms detection_loss(const detection_heads& heads,
   const torch::Tensor offset_loss =
       ((heads.offset - targets.offset.to(logits.device())).abs() * mask).sum() / coordinates;
   return detection_loss_terms{heat_loss + 0.1 * size_loss + offset_loss, heat_loss, size_loss,
-                              offset_loss};
+                              offset_loss, torch::zeros({}, logits.options())};
+}
+
+detection_loss_terms detector_loss(DetectorImpl& model, const torch::Tensor& x,
+                                   const std::vector<std::vector<box>>& boxes,
+                                   torch::Generator* generator) {
+  detection_loss_terms terms =
+      detection_loss(model.forward(x), encode_detections(boxes, model.shape()));
+  if (!model.shape().two_stage())
+    return terms;
+  std::vector<std::vector<box>> kept(boxes.size());
+  std::vector<std::int64_t> labels;
+  for (std::size_t i = 0; i < boxes.size(); ++i)
+    for (const box& b : boxes[i])
+      if (b.label >= 0 && b.label < model.shape().classes && b.width > 0 && b.height > 0) {
+        kept[i].push_back(b);
+        labels.push_back(b.label);
+      }
+  if (labels.empty())
+    return terms;
+  const std::int64_t m = static_cast<std::int64_t>(labels.size());
+  const torch::Tensor logits =
+      model.classify_crops(crop_boxes(x, kept, crop_jitter(m, generator)));
+  terms.labels = F::cross_entropy(logits, torch::tensor(labels, torch::kLong).to(x.device()));
+  terms.total = terms.total + terms.labels;
+  return terms;
+}
+
+std::pair<std::int64_t, std::int64_t> count_right_labels(
+    DetectorImpl& model, const torch::Tensor& x, const std::vector<std::vector<box>>& boxes) {
+  if (!model.shape().two_stage())
+    return {0, 0};
+  torch::NoGradGuard no_grad;
+  std::vector<std::int64_t> labels;
+  for (const auto& image : boxes)
+    for (const box& b : image)
+      labels.push_back(b.label);
+  if (labels.empty())
+    return {0, 0};
+  const torch::Tensor named =
+      model.label_probabilities(crop_boxes(x, boxes)).argmax(1).to(torch::kCPU);
+  const std::int64_t right =
+      named.eq(torch::tensor(labels, torch::kLong)).sum().item<std::int64_t>();
+  return {right, static_cast<std::int64_t>(labels.size())};
+}
+
+std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,
+                                                  float threshold, int max_objects,
+                                                  float nms_iou) {
+  torch::NoGradGuard no_grad;
+  const detection_heads heads = model.forward(x);
+  if (!model.shape().two_stage())
+    return decode_detections(heads, threshold, max_objects, nms_iou);
+  // The proposals: the one heatmap's boxes (one label, so NMS runs among all of them).
+  std::vector<std::vector<scored_box>> found =
+      decode_detections(heads, threshold, max_objects, nms_iou);
+  std::vector<std::vector<box>> proposals(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i)
+    for (const scored_box& d : found[i])
+      proposals[i].push_back(d.b);
+  const torch::Tensor crops = crop_boxes(x, proposals);
+  if (crops.size(0) == 0)
+    return found;
+  const torch::Tensor probabilities =
+      model.label_probabilities(crops).to(torch::kCPU, torch::kFloat);
+  const std::int64_t k = std::min<std::int64_t>(labels_per_box, probabilities.size(1));
+  const auto [best, labels] = probabilities.topk(k, 1);
+  const auto best_at = best.accessor<float, 2>();
+  const auto label_at = labels.accessor<std::int64_t, 2>();
+  std::int64_t row = 0;
+  for (auto& image : found) {
+    std::vector<scored_box> labelled;
+    for (const scored_box& d : image) {
+      for (std::int64_t j = 0; j < k; ++j) {
+        const float score = d.score * best_at[row][j];
+        if (score < threshold)
+          break;  // sorted: the rest are lower
+        scored_box l = d;
+        l.b.label = static_cast<int>(label_at[row][j]);
+        l.score = score;
+        labelled.push_back(l);
+      }
+      ++row;
+    }
+    std::stable_sort(labelled.begin(), labelled.end(),
+                     [](const scored_box& a, const scored_box& b) { return a.score > b.score; });
+    if (max_objects > 0 && labelled.size() > static_cast<std::size_t>(max_objects))
+      labelled.resize(static_cast<std::size_t>(max_objects));
+    image = std::move(labelled);
+  }
+  return found;
 }
 
 std::vector<std::vector<scored_box>> decode_detections(const detection_heads& heads,

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "runtime/annotations.hpp"
+#include "runtime/torch/box_classifier.hpp"
 
 namespace trainyard {
 
@@ -27,7 +29,20 @@ struct detector_shape {
   int classes = 10;      ///< labels; one heatmap each
   int model_width = 16;  ///< channels of the first convolution; the stride-4 features have 2x
   bool batch_norm = true;  ///< batch normalisation after each backbone convolution
+  /// Channels of the first layer of the box classifier; 0 = none (one stage). With a box
+  /// classifier the heatmap has one channel (is there an object's centre here, of any label) and
+  /// each found box's label comes from a second network that sees the box's pixels cropped and
+  /// resampled to box_crop_size (see DetectorImpl::classify_crops).
+  int box_classifier_width = 0;
+
+  bool two_stage() const { return box_classifier_width > 0; }
+  /// Channels of the heatmap: one per class, or one when a box classifier labels the boxes.
+  int heatmap_channels() const { return two_stage() ? 1 : classes; }
 };
+
+/// Labels a box may be reported with in two-stage mode, best first (each scored separately):
+/// a shirt the classifier half takes for a T-shirt still counts for AP as a shirt, lower ranked.
+inline constexpr int labels_per_box = 3;
 
 /// Input pixels per output cell.
 inline constexpr int detector_stride = 4;
@@ -37,7 +52,7 @@ inline std::int64_t detector_cells(std::int64_t pixels) { return ((pixels + 1) /
 
 /// The detector's outputs, all on the stride-4 grid [batch, *, cells_y, cells_x].
 struct detection_heads {
-  torch::Tensor heatmap;  ///< [N, classes, h, w] centre logits (sigmoid → score)
+  torch::Tensor heatmap;  ///< [N, heatmap_channels, h, w] centre logits (sigmoid → score)
   torch::Tensor size;     ///< [N, 2, h, w] box width, height in cells (input pixels / stride)
   torch::Tensor offset;   ///< [N, 2, h, w] centre x, y within its cell, in cells ([0, 1))
 };
@@ -52,6 +67,14 @@ struct detection_heads {
 /// of F (about 43 px, plus the head's 3x3) spans a 28-40 px object, which the size head needs.
 /// The heatmap's last bias starts at -2.19 (prior 0.1), as CenterNet does, so the focal loss
 /// does not start swamped by the background.
+///
+/// Two stages (shape.box_classifier_width = c > 0), in the manner of Faster R-CNN's second
+/// stage but on pixels rather than shared features: the one-channel heatmap finds items of any
+/// label, and a small classifier labels each box from its square crop, resampled to 28x28 so an
+/// item looks the same at every zoom:
+/// On the generated scenes labels, not boxes, held AP50 down (class-agnostic AP50 0.98): the
+/// classifier sees every item at one scale, with the detector's full width for telling garments
+/// apart. The classifier is make_box_classifier's (box_classifier.hpp).
 class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
  public:
   explicit DetectorImpl(const detector_shape& shape);
@@ -59,19 +82,30 @@ class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
   void reset() override;
   /// Heads of a normalised float batch [N, channels, height, width].
   detection_heads forward(torch::Tensor x);
+  /// Label logits [M, classes] of crops [M, channels, box_crop_size, box_crop_size] (see
+  /// crop_boxes). Only in two-stage mode (throws otherwise).
+  torch::Tensor classify_crops(torch::Tensor crops);
+  /// Label probabilities of crops, each also seen mirrored (item_probabilities). Two-stage only.
+  torch::Tensor label_probabilities(const torch::Tensor& crops);
   const detector_shape& shape() const { return shape_; }
+  /// The box classifier's dropout draws from `generator` (see ClassifierImpl).
+  void set_dropout_generator(torch::Generator generator) {
+    if (box_classifier_)
+      box_classifier_->set_dropout_generator(std::move(generator));
+  }
 
  private:
   detector_shape shape_;
   torch::nn::Sequential stage4_{nullptr}, stage8_{nullptr}, lateral_{nullptr}, merge_{nullptr};
   torch::nn::Sequential head_{nullptr};
   torch::nn::Conv2d heatmap_{nullptr}, size_{nullptr}, offset_{nullptr};
+  Classifier box_classifier_{nullptr};
 };
 TORCH_MODULE(Detector);
 
 /// Training targets of a batch, on the output grid.
 struct detection_targets {
-  torch::Tensor heatmap;  ///< [N, classes, h, w] Gaussian bumps, exactly 1 at each centre cell
+  torch::Tensor heatmap;  ///< [N, heatmap_channels, h, w] Gaussian bumps, 1 at each centre cell
   torch::Tensor size;     ///< [N, 2, h, w] width, height in cells at centre cells, else 0
   torch::Tensor offset;   ///< [N, 2, h, w] sub-cell centre at centre cells, else 0
   torch::Tensor mask;     ///< [N, 1, h, w] 1 at centre cells, else 0
@@ -80,19 +114,43 @@ struct detection_targets {
 /// Encodes boxes given in input pixels (one vector per image) for a model of `shape`. The bump's
 /// radius is CenterNet's (a centre that far off still overlaps the box at IoU 0.7). Boxes with a
 /// label outside [0, classes) or an empty size are skipped; centres are clamped into the grid.
-/// When two boxes share a centre cell the later one's size and offset are kept.
+/// When two boxes share a centre cell the later one's size and offset are kept. In two-stage mode
+/// every box goes to the one heatmap channel.
 detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
                                     const detector_shape& shape);
 
 /// Loss terms of a batch (each a scalar tensor).
 struct detection_loss_terms {
-  torch::Tensor total;    ///< heatmap + 0.1 * size + offset, CenterNet's weights
+  torch::Tensor total;    ///< heatmap + 0.1 * size + offset (CenterNet's weights) + labels
   torch::Tensor heatmap;  ///< penalty-reduced focal loss (alpha 2, beta 4) over the object count
   torch::Tensor size;     ///< L1 at centre cells, per object and coordinate
   torch::Tensor offset;   ///< L1 at centre cells, per object and coordinate
+  torch::Tensor labels;   ///< two-stage: cross-entropy of the box classifier per box; else 0
 };
 detection_loss_terms detection_loss(const detection_heads& heads,
                                     const detection_targets& targets);
+
+/// The whole training loss of a normalised batch `x` with its boxes (in x's pixels): the heads'
+/// loss, and in two-stage mode the box classifier's cross-entropy on crops of the true boxes,
+/// jittered with draws from `generator` when one is given (training), exact otherwise
+/// (validation loss).
+detection_loss_terms detector_loss(DetectorImpl& model, const torch::Tensor& x,
+                                   const std::vector<std::vector<box>>& boxes,
+                                   torch::Generator* generator);
+
+/// How many of the true boxes (in x's pixels) the box classifier names right, and how many were
+/// asked: the labels alone, apart from finding the boxes. {0, 0} in one-stage mode.
+std::pair<std::int64_t, std::int64_t> count_right_labels(DetectorImpl& model,
+                                                         const torch::Tensor& x,
+                                                         const std::vector<std::vector<box>>& boxes);
+
+/// Boxes found in a normalised batch, per image, in x's pixels: one stage, decode_detections of
+/// the heads; two stages, the heatmap's boxes (any label, NMS among them) each labelled by the
+/// box classifier, reported with up to labels_per_box labels scored objectness x probability,
+/// those >= `threshold`, best first, at most `max_objects` per image.
+std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,
+                                                  float threshold, int max_objects,
+                                                  float nms_iou);
 
 /// Boxes from the heads, per image: local maxima of the sigmoid heatmap (3x3 max-pool), the best
 /// `max_objects` over all classes with a score >= `threshold`, then class-aware NMS at `nms_iou`

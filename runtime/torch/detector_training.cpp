@@ -98,7 +98,7 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     torch::set_num_threads(settings.threads > 0 ? settings.threads : static_cast<int>(cores));
     torch::manual_seed(settings.seed);
     const detector_shape shape{g.channels, g.height, g.width, classes, settings.model_width,
-                               settings.batch_norm};
+                               settings.batch_norm, settings.box_classifier_width};
     Detector model(shape);
     detector_fit_report report;
     for (const auto& p : model->parameters())
@@ -116,6 +116,7 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     const std::int64_t batches = (n + settings.batch_size - 1) / settings.batch_size;
     const double total_steps = std::max<double>(1, static_cast<double>(batches) * settings.epochs);
     std::mt19937_64 flips(settings.seed);
+    torch::Generator jitter = at::detail::createCPUGenerator(settings.seed + 1);
     std::int64_t step = 0;
     const auto started = std::chrono::steady_clock::now();
 
@@ -148,14 +149,13 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
         }
         if (settings.scale > 0 || settings.shift > 0)
           x = zoom_and_shift(x, boxes, settings, flips);
-        const detection_targets targets = encode_detections(boxes, shape);
         // Cosine decay from the base rate to 5% of it over the whole run.
         const double progress = static_cast<double>(step) / total_steps;
         const double rate =
             settings.learning_rate * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
         for (auto& group : optimizer.param_groups())
           static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
-        const detection_loss_terms loss = detection_loss(model->forward(x), targets);
+        const detection_loss_terms loss = detector_loss(*model, x, boxes, &jitter);
         optimizer.zero_grad();
         loss.total.backward();
         optimizer.step();
@@ -176,15 +176,23 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     torch::NoGradGuard no_grad;
     const torch::Tensor validation_pixels = pixel_tensor(validation);
     const std::int64_t m = static_cast<std::int64_t>(validation.size());
+    std::int64_t right = 0, asked = 0;
     for (std::int64_t first = 0; first < m; first += 128) {
       const std::int64_t last = std::min(m, first + 128);
       torch::Tensor x = validation_pixels.slice(0, first, last).to(torch::kFloat);
       x.div_(255).sub_(mean).div_(deviation);
-      auto found = decode_detections(model->forward(x), settings.evaluation_threshold,
-                                     settings.max_objects, settings.nms_iou);
+      const auto [r, a] = count_right_labels(
+          *model, x,
+          std::vector<std::vector<box>>(validation.boxes.begin() + first,
+                                        validation.boxes.begin() + last));
+      right += r;
+      asked += a;
+      auto found = detect_boxes(*model, x, settings.evaluation_threshold, settings.max_objects,
+                                settings.nms_iou);
       for (auto& f : found)
         report.validation_detections.push_back(std::move(f));
     }
+    report.label_accuracy = asked > 0 ? static_cast<double>(right) / static_cast<double>(asked) : 0;
     report.validation =
         evaluate_detections(validation.boxes, report.validation_detections, classes);
     return report;

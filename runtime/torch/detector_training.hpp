@@ -32,6 +32,9 @@ struct detection_set {
 struct detector_fit_settings {
   int model_width = 16;            ///< channels of the first convolution; default 16
   bool batch_norm = true;          ///< default on
+  /// First-layer channels of the box classifier that labels each found box (detector.hpp's
+  /// two-stage mode); 0 = one stage, labels from per-class heatmaps; default 32
+  int box_classifier_width = 32;
   int epochs = 24;                 ///< passes over the training set; default 24
   int batch_size = 32;             ///< default 32
   double learning_rate = 2e-3;     ///< Adam, cosine-decayed to 5% over the run; default 2e-3
@@ -50,6 +53,8 @@ struct detector_fit_report {
   std::vector<double> epoch_loss;          ///< mean training loss of each epoch
   detection_evaluation validation;         ///< on the validation set after the last epoch
   std::vector<std::vector<scored_box>> validation_detections;  ///< per validation image
+  /// Two stages: the share of the validation's true boxes the box classifier names right
+  double label_accuracy = 0;
   double train_seconds = 0;                ///< wall time of the epochs (not the evaluation)
   double images_per_second = 0;            ///< training throughput
   std::int64_t parameters = 0;             ///< weights of the model

@@ -166,13 +166,27 @@ expected<synthetic_summary> make_scenes(const synthetic_options& o, const fashio
   const int size = o.scene_size;
   char name[32];
   std::int64_t annotation_id = 0;
+  // Items are drawn without replacement (a seeded shuffle of the 60,000, reshuffled only when
+  // used up), so that up to ~24,000 scenes no item appears twice: a campaign's test scenes then
+  // hold no item its training scenes showed.
+  std::vector<std::size_t> deck(train.size());
+  std::size_t dealt = deck.size();
+  auto next_item = [&]() {
+    if (dealt == deck.size()) {
+      for (std::size_t i = 0; i < deck.size(); ++i) deck[i] = i;
+      for (std::size_t i = deck.size(); i > 1; --i)
+        std::swap(deck[i - 1], deck[static_cast<std::size_t>(rng.below(i))]);
+      dealt = 0;
+    }
+    return deck[dealt++];
+  };
   for (int s = 0; s < o.scenes; ++s) {
     cv::Mat canvas = make_background(size, rng);
     cv::Mat mask = cv::Mat::zeros(size, size, CV_8UC1);
     std::vector<placed_item> placed;
     int wanted = rng.between(o.min_items, o.max_items);
     for (int k = 0; k < wanted; ++k) {
-      auto index = static_cast<std::size_t>(rng.below(train.size()));
+      const std::size_t index = next_item();
       int label = train.labels[index];
       double scale = rng.uniform(o.min_scale, o.max_scale);
       int side = std::max(1, static_cast<int>(std::lround(item_size * scale)));

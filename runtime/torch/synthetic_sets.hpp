@@ -25,7 +25,7 @@ struct synthetic_options {
   std::uint64_t seed = 1;          ///< seed of every random choice; default 1
   /// Fashion-MNIST folder (gzipped IDX files); default the Debian package's.
   std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";
-  int scenes = 2000;               ///< scene images (locate and segment); default 2,000
+  int scenes = 20000;              ///< scene images (locate and segment); default 20,000
   int scene_size = 96;             ///< scene width and height in pixels; default 96
   int min_items = 1;               ///< items per scene, uniform in [min, max]; default 1
   int max_items = 4;               ///< default 4

@@ -23,6 +23,8 @@
 //   best_f1               best F1 over score thresholds at IoU 0.5, labels pooled, with
 //   best_f1_threshold     the least score counted at that F1, and its
 //   precision, recall     precision and recall
+//   label_accuracy        the share of the true boxes the box classifier names right (labels
+//                         apart from finding the boxes)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -50,10 +52,6 @@ namespace fs = std::filesystem;
 constexpr float evaluation_threshold = 0.05f;
 constexpr int evaluation_max_objects = 100;
 constexpr float nms_iou = 0.5f;
-
-// The box classifier's width: twice the backbone's first layer (32 at the default 16). Measured
-// on the generated scenes, this second stage is what lifts AP50 (README, "Annotated datasets").
-int box_classifier_width(int model_width) { return 2 * std::max(1, model_width); }
 
 bool augments(const augmentation_settings& s) {
   return s.flip_horizontal || s.flip_vertical || s.scale > 0 || s.shift > 0 ||
@@ -149,10 +147,7 @@ class locate_task final : public tool_task {
   // settings were measured on these scenes): at a constant rate the validation AP50 of the
   // example campaign levelled off near 0.65.
   double learning_rate_factor(int iteration, int last_iteration) const override {
-    const double progress = last_iteration > 1 ? static_cast<double>(iteration - 1) /
-                                                     static_cast<double>(last_iteration - 1)
-                                               : 0.0;
-    return 0.05 + 0.95 * 0.5 * (1.0 + std::cos(3.14159265358979323846 * std::clamp(progress, 0.0, 1.0)));
+    return cosine_learning_rate_factor(iteration, last_iteration);
   }
 
   void infer(const torch::Tensor& x) override {
@@ -167,6 +162,7 @@ class locate_task final : public tool_task {
     std::vector<std::vector<scored_box>> found;
     found.reserve(static_cast<std::size_t>(n));
     double loss_sum = 0;
+    std::int64_t labels_right = 0, labels_asked = 0;
     for (std::int64_t start = 0; start < n; start += task_evaluation_batch) {
       const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, n - start);
       const torch::Tensor x = transform_(set.images.narrow(0, start, m));
@@ -174,6 +170,9 @@ class locate_task final : public tool_task {
                                                 set.boxes.begin() + start + m);
       loss_sum += detector_loss(*model_, x, truth, nullptr).total.item<double>() *
                   static_cast<double>(m);
+      const auto [right, asked] = count_right_labels(*model_, x, truth);
+      labels_right += right;
+      labels_asked += asked;
       for (auto& boxes :
            detect_boxes(*model_, x, evaluation_threshold, evaluation_max_objects, nms_iou))
         found.push_back(std::move(boxes));
@@ -196,6 +195,9 @@ class locate_task final : public tool_task {
     out[prefix + "best_f1_threshold"] = e.best_f1_threshold;
     out[prefix + "precision"] = e.precision_at_best_f1;
     out[prefix + "recall"] = e.recall_at_best_f1;
+    if (labels_asked > 0)
+      out[prefix + "label_accuracy"] =
+          static_cast<double>(labels_right) / static_cast<double>(labels_asked);
     return out;
   }
 

@@ -173,7 +173,7 @@ class segment_task final : public tool_task {
       : tool_task(s),
         model_(segmenter_shape{s.channels, static_cast<int>(s.class_names.size()),
                                std::max(4, s.tool.model_width / 2), s.tool.batch_norm,
-                               2 * std::max(1, s.tool.model_width)}) {}
+                               box_classifier_width(s.tool.model_width)}) {}
 
   std::shared_ptr<nn::Module> model() const override { return model_.ptr(); }
   std::unique_ptr<tool_task> clone() const override {
@@ -212,6 +212,12 @@ class segment_task final : public tool_task {
     const torch::Tensor x =
         training_batch(train.images, rows, transform_, augment_, gen, &train.masks, &masks);
     return model_->loss(x, masks, &gen);
+  }
+
+  // Cosine to 5% over the job, the schedule the locate detector and its box classifier were
+  // measured with; a segment job therefore has a fixed length, like a locate job.
+  double learning_rate_factor(int iteration, int last_iteration) const override {
+    return cosine_learning_rate_factor(iteration, last_iteration);
   }
 
   void infer(const torch::Tensor& x) override { (void)model_->segment(x); }

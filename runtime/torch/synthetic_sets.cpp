@@ -203,13 +203,16 @@ expected<synthetic_summary> make_scenes(const synthetic_options& o, const fashio
         bool fits = std::all_of(placed.begin(), placed.end(),
                                 [&](const placed_item& p) { return overlap(p.box, box) <= 0.2; });
         if (!fits) continue;
-        // Paste with alpha = pixel intensity.
+        // Paste as an opaque object: alpha rises from 0 at black to 1 at o.opaque_from, so only
+        // the item's black surround (Fashion-MNIST's background) and its soft edge let the
+        // background through, and a dark garment stays dark.
+        const float ramp = static_cast<float>(std::max(1, o.opaque_from));
         for (int r = 0; r < side; ++r) {
           const std::uint8_t* src = item.ptr<std::uint8_t>(r);
           float* dst = canvas.ptr<float>(r + y);
           std::uint8_t* m = mask.ptr<std::uint8_t>(r + y);
           for (int c = 0; c < side; ++c) {
-            float alpha = src[c] / 255.0f;
+            float alpha = std::min(1.0f, src[c] / ramp);
             dst[c + x] = alpha * src[c] + (1 - alpha) * dst[c + x];
             if (src[c] > o.mask_threshold) m[c + x] = static_cast<std::uint8_t>(label + 1);
           }

@@ -31,7 +31,12 @@ struct synthetic_options {
   int max_items = 4;               ///< default 4
   double min_scale = 0.8;          ///< item zoom of the 28x28 images, uniform; default 0.8
   double max_scale = 1.6;          ///< default 1.6
-  int mask_threshold = 64;         ///< item pixels above this (0-255) are in the mask; default 64
+  /// Item pixels at or above this level (0-255) are pasted opaque; darker ones blend in
+  /// proportionally (alpha = level / opaque_from). Default 32. An earlier version pasted with
+  /// alpha = level / 255, which let the background show through every dark part of a garment
+  /// and erased the detail that tells shirts from T-shirts (README, "Annotated datasets").
+  int opaque_from = 32;
+  int mask_threshold = 32;         ///< item pixels above this (0-255) are in the mask; default 32
   int anomaly_train_good = 2000;   ///< good images of class C from the training file; default 2,000
   int anomaly_test_good = 1000;    ///< good images of class C from the test file (at most 1,000); default 1,000
   int anomaly_defect = 1000;       ///< defect images: test images of the other classes, balanced; default 1,000

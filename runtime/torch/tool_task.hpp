@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +65,18 @@ struct task_setup {
 inline constexpr int task_evaluation_batch = evaluation_batch_size;
 
 /// One tool kind's part of training, evaluation and prediction.
+/// A cosine from 1 at the first iteration down to 5% at `last_iteration`: the schedule the
+/// locate detector was tuned with (runtime/torch/detector_training.hpp) and segment uses too;
+/// at a constant rate both levelled off lower.
+inline double cosine_learning_rate_factor(int iteration, int last_iteration) {
+  const double progress =
+      last_iteration > 1
+          ? static_cast<double>(iteration - 1) / static_cast<double>(last_iteration - 1)
+          : 0.0;
+  const double clamped = progress < 0 ? 0.0 : (progress > 1 ? 1.0 : progress);
+  return 0.05 + 0.95 * 0.5 * (1.0 + std::cos(3.14159265358979323846 * clamped));
+}
+
 class tool_task {
  public:
   explicit tool_task(const task_setup& setup);
@@ -89,7 +102,7 @@ class tool_task {
                                    torch::Generator& gen) = 0;
   /// Factor on the job's learning rate during `iteration` (1-based) of a job that ends at
   /// `last_iteration`; the engine sets the optimizer's rate from it before each iteration.
-  /// Default 1 (constant); locate decays it (a cosine to 5%), as its detector was tuned with.
+  /// Default 1 (constant); locate and segment decay it (cosine_learning_rate_factor).
   virtual double learning_rate_factor(int iteration, int last_iteration) const {
     (void)iteration;
     (void)last_iteration;

@@ -32,8 +32,8 @@ namespace trainyard {
 Classifier make_box_classifier(int channels, int width, int classes, bool batch_norm);
 
 /// The classifier's width for a tool of `model_width`: twice it (32 at the default 16, the
-/// classify tool's own default). Four times (64) trained 35% slower on the generated scenes with
-/// no better validation AP50 after half of a locate job, so it was not kept.
+/// classify tool's own default). Four times (64) trained at 260 instead of 400 images/s in the
+/// locate example and was not better after half of a job (README, "Annotated datasets").
 inline int box_classifier_width(int model_width) { return 2 * (model_width > 0 ? model_width : 1); }
 
 /// Label probabilities [M, classes] of crops: the mean of the classifier's softmax on each crop

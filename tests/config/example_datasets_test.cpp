@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "config/campaign.hpp"
@@ -60,6 +61,27 @@ TEST(ExampleCampaigns, AnomalyHasOneSettingPerClass) {
     EXPECT_EQ(c->splits[k].mode, split_mode::count);
     EXPECT_EQ(c->splits[k].train, 2000);
   }
+}
+
+// All three run in the default workspace one after another (the README's order), so no two may
+// declare a dataset, split, tool or job of one name with other settings: a trained tool locks
+// its split, and the second campaign would fail ("split 'scenes' is locked").
+TEST(ExampleCampaigns, TheThreeShareAWorkspaceWithoutNameClashes) {
+  std::set<std::string> datasets, splits, tools, jobs;
+  for (const char* name : {"locate.ini", "segment.ini", "anomaly.ini"}) {
+    auto c = load_campaign(example(name));
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->workspace, "yard");
+    for (const auto& d : c->datasets)
+      EXPECT_TRUE(datasets.insert(d.name).second) << name << " repeats dataset " << d.name;
+    for (const auto& s : c->splits)
+      EXPECT_TRUE(splits.insert(s.name).second) << name << " repeats split " << s.name;
+    for (const auto& t : c->tools)
+      EXPECT_TRUE(tools.insert(t.name).second) << name << " repeats tool " << t.name;
+    for (const auto& j : c->jobs)
+      EXPECT_TRUE(jobs.insert(j.name).second) << name << " repeats job " << j.name;
+  }
+  EXPECT_GE(splits.size(), 3u);
 }
 
 }  // namespace

@@ -229,6 +229,13 @@ std::pair<std::int64_t, std::int64_t> count_right_labels(
   return {right, static_cast<std::int64_t>(labels.size())};
 }
 
+std::vector<std::vector<scored_box>> propose_boxes(DetectorImpl& model, const torch::Tensor& x,
+                                                   float threshold, int max_objects,
+                                                   float nms_iou) {
+  torch::NoGradGuard no_grad;
+  return decode_detections(model.forward(x), threshold, max_objects, nms_iou);
+}
+
 std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,
                                                   float threshold, int max_objects,
                                                   float nms_iou) {

@@ -144,6 +144,13 @@ std::pair<std::int64_t, std::int64_t> count_right_labels(DetectorImpl& model,
                                                          const torch::Tensor& x,
                                                          const std::vector<std::vector<box>>& boxes);
 
+/// The first stage alone: boxes of the heatmap, per image, scored by objectness (two stages:
+/// label 0, any item; one stage: the same as detect_boxes). What "finding the items" means apart
+/// from naming them.
+std::vector<std::vector<scored_box>> propose_boxes(DetectorImpl& model, const torch::Tensor& x,
+                                                   float threshold, int max_objects,
+                                                   float nms_iou);
+
 /// Boxes found in a normalised batch, per image, in x's pixels: one stage, decode_detections of
 /// the heads; two stages, the heatmap's boxes (any label, NMS among them) each labelled by the
 /// box classifier, reported with up to labels_per_box labels scored objectness x probability,

@@ -187,6 +187,9 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
                                         validation.boxes.begin() + last));
       right += r;
       asked += a;
+      for (auto& p : propose_boxes(*model, x, settings.evaluation_threshold, settings.max_objects,
+                                   settings.nms_iou))
+        report.validation_proposals.push_back(std::move(p));
       auto found = detect_boxes(*model, x, settings.evaluation_threshold, settings.max_objects,
                                 settings.nms_iou);
       for (auto& f : found)

@@ -55,6 +55,8 @@ struct detector_fit_report {
   std::vector<double> epoch_loss;          ///< mean training loss of each epoch
   detection_evaluation validation;         ///< on the validation set after the last epoch
   std::vector<std::vector<scored_box>> validation_detections;  ///< per validation image
+  /// The first stage's boxes per validation image (propose_boxes): finding apart from naming
+  std::vector<std::vector<scored_box>> validation_proposals;
   /// Two stages: the share of the validation's true boxes the box classifier names right
   double label_accuracy = 0;
   double train_seconds = 0;                ///< wall time of the epochs (not the evaluation)

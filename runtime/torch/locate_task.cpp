@@ -150,8 +150,12 @@ class locate_task final : public tool_task {
     return cosine_learning_rate_factor(iteration, last_iteration);
   }
 
+  // Inference as `predict` runs it (the tool's threshold and most boxes): at AP's low threshold
+  // every image sends up to 100 weak boxes through the box classifier, which is evaluation's
+  // cost, not a user's (the probe measured 26 images/s that way).
   void infer(const torch::Tensor& x) override {
-    (void)detect_boxes(*model_, x, evaluation_threshold, evaluation_max_objects, nms_iou);
+    (void)detect_boxes(*model_, x, static_cast<float>(setup_.tool.detection_threshold),
+                       setup_.tool.max_objects, nms_iou);
   }
 
   metric_map evaluate(const task_data& set, const std::string& prefix) override {

@@ -187,10 +187,10 @@ detection_loss_terms detection_loss(const detection_heads& heads,
 }
 
 detection_loss_terms detector_loss(DetectorImpl& model, const torch::Tensor& x,
+                                   const detection_heads& heads,
                                    const std::vector<std::vector<box>>& boxes,
                                    torch::Generator* generator) {
-  detection_loss_terms terms =
-      detection_loss(model.forward(x), encode_detections(boxes, model.shape()));
+  detection_loss_terms terms = detection_loss(heads, encode_detections(boxes, model.shape()));
   if (!model.shape().two_stage())
     return terms;
   std::vector<std::vector<box>> kept(boxes.size());
@@ -229,23 +229,16 @@ std::pair<std::int64_t, std::int64_t> count_right_labels(
   return {right, static_cast<std::int64_t>(labels.size())};
 }
 
-std::vector<std::vector<scored_box>> propose_boxes(DetectorImpl& model, const torch::Tensor& x,
-                                                   float threshold, int max_objects,
-                                                   float nms_iou) {
-  torch::NoGradGuard no_grad;
-  return decode_detections(model.forward(x), threshold, max_objects, nms_iou);
-}
-
 std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,
-                                                  float threshold, int max_objects,
-                                                  float nms_iou) {
+                                                  const detection_heads& heads, float threshold,
+                                                  int max_objects, float nms_iou) {
   torch::NoGradGuard no_grad;
-  const detection_heads heads = model.forward(x);
-  if (!model.shape().two_stage())
-    return decode_detections(heads, threshold, max_objects, nms_iou);
-  // The proposals: the one heatmap's boxes (one label, so NMS runs among all of them).
+  // One stage: these are the answer. Two: the proposals, the one heatmap's boxes (one label, so
+  // NMS runs among all of them).
   std::vector<std::vector<scored_box>> found =
       decode_detections(heads, threshold, max_objects, nms_iou);
+  if (!model.shape().two_stage())
+    return found;
   std::vector<std::vector<box>> proposals(found.size());
   for (std::size_t i = 0; i < found.size(); ++i)
     for (const scored_box& d : found[i])

@@ -71,8 +71,7 @@ struct detection_heads {
 /// Two stages (shape.box_classifier_width = c > 0), in the manner of Faster R-CNN's second
 /// stage but on pixels rather than shared features: the one-channel heatmap finds items of any
 /// label, and a small classifier labels each box from its square crop, resampled to 28x28 so an
-/// item looks the same at every zoom:
-/// On the generated scenes labels, not boxes, held AP50 down (class-agnostic AP50 0.98): the
+/// item looks the same at every zoom. On the generated scenes labels, not boxes, held AP50 down (class-agnostic AP50 0.98): the
 /// classifier sees every item at one scale, with the detector's full width for telling garments
 /// apart. The classifier is make_box_classifier's (box_classifier.hpp).
 class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
@@ -130,11 +129,12 @@ struct detection_loss_terms {
 detection_loss_terms detection_loss(const detection_heads& heads,
                                     const detection_targets& targets);
 
-/// The whole training loss of a normalised batch `x` with its boxes (in x's pixels): the heads'
-/// loss, and in two-stage mode the box classifier's cross-entropy on crops of the true boxes,
-/// jittered with draws from `generator` when one is given (training), exact otherwise
-/// (validation loss).
+/// The whole training loss of a normalised batch `x` whose heads are `heads` (model.forward(x))
+/// with its boxes (in x's pixels): the heads' loss, and in two-stage mode the box classifier's
+/// cross-entropy on crops of the true boxes, jittered with draws from `generator` when one is
+/// given (training), exact otherwise (validation loss).
 detection_loss_terms detector_loss(DetectorImpl& model, const torch::Tensor& x,
+                                   const detection_heads& heads,
                                    const std::vector<std::vector<box>>& boxes,
                                    torch::Generator* generator);
 
@@ -144,20 +144,14 @@ std::pair<std::int64_t, std::int64_t> count_right_labels(DetectorImpl& model,
                                                          const torch::Tensor& x,
                                                          const std::vector<std::vector<box>>& boxes);
 
-/// The first stage alone: boxes of the heatmap, per image, scored by objectness (two stages:
-/// label 0, any item; one stage: the same as detect_boxes). What "finding the items" means apart
-/// from naming them.
-std::vector<std::vector<scored_box>> propose_boxes(DetectorImpl& model, const torch::Tensor& x,
-                                                   float threshold, int max_objects,
-                                                   float nms_iou);
-
-/// Boxes found in a normalised batch, per image, in x's pixels: one stage, decode_detections of
-/// the heads; two stages, the heatmap's boxes (any label, NMS among them) each labelled by the
-/// box classifier, reported with up to labels_per_box labels scored objectness x probability,
-/// those >= `threshold`, best first, at most `max_objects` per image.
+/// Boxes found in a normalised batch `x` whose heads are `heads` (model.forward(x)), per image,
+/// in x's pixels: one stage, decode_detections of the heads; two stages, the heatmap's boxes
+/// (any label, NMS among them; decode_detections alone gives these, the first stage) each
+/// labelled by the box classifier, reported with up to labels_per_box labels scored
+/// objectness x probability, those >= `threshold`, best first, at most `max_objects` per image.
 std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,
-                                                  float threshold, int max_objects,
-                                                  float nms_iou);
+                                                  const detection_heads& heads, float threshold,
+                                                  int max_objects, float nms_iou);
 
 /// Boxes from the heads, per image: local maxima of the sigmoid heatmap (3x3 max-pool), the best
 /// `max_objects` over all classes with a score >= `threshold`, then class-aware NMS at `nms_iou`

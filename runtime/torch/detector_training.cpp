@@ -155,7 +155,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
             settings.learning_rate * (0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * progress)));
         for (auto& group : optimizer.param_groups())
           static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
-        const detection_loss_terms loss = detector_loss(*model, x, boxes, &jitter);
+        const detection_loss_terms loss =
+            detector_loss(*model, x, model->forward(x), boxes, &jitter);
         optimizer.zero_grad();
         loss.total.backward();
         optimizer.step();
@@ -187,11 +188,12 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
                                         validation.boxes.begin() + last));
       right += r;
       asked += a;
-      for (auto& p : propose_boxes(*model, x, settings.evaluation_threshold, settings.max_objects,
-                                   settings.nms_iou))
+      const detection_heads heads = model->forward(x);
+      for (auto& p : decode_detections(heads, settings.evaluation_threshold, settings.max_objects,
+                                       settings.nms_iou))
         report.validation_proposals.push_back(std::move(p));
-      auto found = detect_boxes(*model, x, settings.evaluation_threshold, settings.max_objects,
-                                settings.nms_iou);
+      auto found = detect_boxes(*model, x, heads, settings.evaluation_threshold,
+                                settings.max_objects, settings.nms_iou);
       for (auto& f : found)
         report.validation_detections.push_back(std::move(f));
     }

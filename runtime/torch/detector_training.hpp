@@ -55,7 +55,8 @@ struct detector_fit_report {
   std::vector<double> epoch_loss;          ///< mean training loss of each epoch
   detection_evaluation validation;         ///< on the validation set after the last epoch
   std::vector<std::vector<scored_box>> validation_detections;  ///< per validation image
-  /// The first stage's boxes per validation image (propose_boxes): finding apart from naming
+  /// The first stage's boxes per validation image (decode_detections of the heads, scored by
+  /// objectness): finding apart from naming
   std::vector<std::vector<scored_box>> validation_proposals;
   /// Two stages: the share of the validation's true boxes the box classifier names right
   double label_accuracy = 0;

@@ -140,7 +140,8 @@ class locate_task final : public tool_task {
           throw std::runtime_error(ok.error().message);
       }
     }
-    return detector_loss(*model_, transform_(u8), boxes, &gen).total;
+    const torch::Tensor x = transform_(u8);
+    return detector_loss(*model_, x, model_->forward(x), boxes, &gen).total;
   }
 
   // Cosine from the job's rate down to 5% of it at the last iteration, as fit_detector (whose
@@ -154,8 +155,9 @@ class locate_task final : public tool_task {
   // every image sends up to 100 weak boxes through the box classifier, which is evaluation's
   // cost, not a user's (the probe measured 26 images/s that way).
   void infer(const torch::Tensor& x) override {
-    (void)detect_boxes(*model_, x, static_cast<float>(setup_.tool.detection_threshold),
-                       setup_.tool.max_objects, nms_iou);
+    (void)detect_boxes(*model_, x, model_->forward(x),
+                       static_cast<float>(setup_.tool.detection_threshold), setup_.tool.max_objects,
+                       nms_iou);
   }
 
   metric_map evaluate(const task_data& set, const std::string& prefix) override {
@@ -172,13 +174,15 @@ class locate_task final : public tool_task {
       const torch::Tensor x = transform_(set.images.narrow(0, start, m));
       const std::vector<std::vector<box>> truth(set.boxes.begin() + start,
                                                 set.boxes.begin() + start + m);
-      loss_sum += detector_loss(*model_, x, truth, nullptr).total.item<double>() *
+      // One forward for both the loss and the boxes.
+      const detection_heads heads = model_->forward(x);
+      loss_sum += detector_loss(*model_, x, heads, truth, nullptr).total.item<double>() *
                   static_cast<double>(m);
       const auto [right, asked] = count_right_labels(*model_, x, truth);
       labels_right += right;
       labels_asked += asked;
       for (auto& boxes :
-           detect_boxes(*model_, x, evaluation_threshold, evaluation_max_objects, nms_iou))
+           detect_boxes(*model_, x, heads, evaluation_threshold, evaluation_max_objects, nms_iou))
         found.push_back(std::move(boxes));
     }
     model_->train(was_training);
@@ -210,8 +214,9 @@ class locate_task final : public tool_task {
                                             const std::string& output_folder) override {
     torch::NoGradGuard no_grad;
     model_->eval();
+    const torch::Tensor x = transform_(images);
     const auto found =
-        detect_boxes(*model_, transform_(images),
+        detect_boxes(*model_, x, model_->forward(x),
                      static_cast<float>(setup_.tool.detection_threshold), setup_.tool.max_objects,
                      nms_iou);
     std::error_code ec;

@@ -50,6 +50,18 @@ torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor
 torch::Tensor crop_boxes(const torch::Tensor& x, const std::vector<std::vector<box>>& boxes,
                          const torch::Tensor& jitter = {});
 
+/// Crops of items cut out of their images: like crop_boxes, but each item's crop shows only the
+/// pixels of its own part (`parts` [N, H, W] int64, the item numbers of mask_items: counted over
+/// all images in the order of `items`), every other pixel reads `background` ([1, C, 1, 1], the
+/// normalised value of black), so an item on a textured scene looks like a Fashion-MNIST item on
+/// its black ground. `jitter` as for crop_boxes; `mask_change`, when defined, is [M] int64 in
+/// {-1, 0, 1}: the item's part eroded, kept or dilated by one pixel (training crops whose outline
+/// is as unsure as a predicted one).
+torch::Tensor crop_items(const torch::Tensor& x, const torch::Tensor& parts,
+                         const std::vector<std::vector<box>>& items,
+                         const torch::Tensor& background, const torch::Tensor& jitter = {},
+                         const torch::Tensor& mask_change = {});
+
 /// Uniform jitter in [-1, 1] for `count` crops from `generator` (training), or an undefined
 /// tensor when there is no generator (evaluation: exact crops).
 torch::Tensor crop_jitter(std::int64_t count, torch::Generator* generator);
@@ -57,6 +69,39 @@ torch::Tensor crop_jitter(std::int64_t count, torch::Generator* generator);
 /// The items of a batch of label masks [N, H, W] (any integer type; 0 = background), as the
 /// array form in box_crops.hpp; `parts`, when given, receives [N, H, W] int64.
 std::vector<std::vector<box>> mask_items(const torch::Tensor& masks, int least_pixels,
-                                         torch::Tensor* parts = nullptr);
+                                         torch::Tensor* parts = nullptr,
+                                         bool separate_labels = false);
+
+/// Items as the segment tool's instance stage sees them: item numbers per pixel [N, H, W] int64
+/// (counted over all images in the order of `boxes`, -1 off items) and each item's box.
+struct image_items {
+  torch::Tensor parts;
+  std::vector<std::vector<box>> boxes;
+};
+
+/// Centres and offsets of items: what the segment tool's centre head learns to output.
+struct item_centres {
+  torch::Tensor heat;    ///< [N, 1, H, W] in [0, 1]: Gaussian bumps, 1 at each item's centre pixel
+  torch::Tensor offset;  ///< [N, 2, H, W] x, y from each item pixel to its item's centre, pixels
+  torch::Tensor on;      ///< [N, 1, H, W] 1 on item pixels, else 0
+};
+
+/// Encodes items (mask_items' form: `parts` [N, H, W], `boxes` per image): an item's centre is
+/// the centre of its box; the bump's radius is CenterNet's for the box (detector.hpp).
+item_centres encode_item_centres(const torch::Tensor& parts,
+                                 const std::vector<std::vector<box>>& boxes);
+
+/// Decoding: the centres are the local maxima of `heat` [N, 1, H, W] over centre_window pixels
+/// scoring at least centre_threshold, at most most_items_per_image per image (the best one alone
+/// when an image has foreground but no such peak); each pixel of `foreground` [N, H, W] (bool)
+/// joins the centre nearest to where its `offset` [N, 2, H, W] (pixels) points. Items that no
+/// pixel joined are dropped; numbers have no gaps; boxes are the items' extents, label 0.
+image_items find_items(const torch::Tensor& foreground, const torch::Tensor& heat,
+                       const torch::Tensor& offset);
+
+inline constexpr float centre_threshold = 0.3f;
+/// Two items' centres closer than this window's half rarely occur on the generated scenes.
+inline constexpr int centre_window = 7;
+inline constexpr int most_items_per_image = 32;
 
 }  // namespace trainyard

@@ -30,9 +30,11 @@ torch::nn::Conv2d make_output(int in, int outputs, double bias) {
   return conv;
 }
 
+}  // namespace
+
 // CenterNet's Gaussian radius (in cells) for a box of `height` x `width` cells: the largest
 // centre displacement whose box still overlaps the true one at IoU `min_overlap`.
-double gaussian_radius(double height, double width, double min_overlap = 0.7) {
+double gaussian_radius(double height, double width, double min_overlap) {
   const double b1 = height + width;
   const double c1 = width * height * (1 - min_overlap) / (1 + min_overlap);
   const double r1 = (b1 + std::sqrt(std::max(0.0, b1 * b1 - 4 * c1))) / 2;
@@ -45,8 +47,6 @@ double gaussian_radius(double height, double width, double min_overlap = 0.7) {
   const double r3 = (b3 + std::sqrt(std::max(0.0, b3 * b3 - 4 * a3 * c3))) / 2;
   return std::min({r1, r2, r3});
 }
-
-}  // namespace
 
 DetectorImpl::DetectorImpl(const detector_shape& shape) : shape_(shape) { reset(); }
 
@@ -161,10 +161,8 @@ detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
                            tensor(offset, {n, 2, h, w}), tensor(mask, {n, 1, h, w})};
 }
 
-detection_loss_terms detection_loss(const detection_heads& heads,
-                                    const detection_targets& targets) {
-  const torch::Tensor& logits = heads.heatmap;
-  const torch::Tensor gt = targets.heatmap.to(logits.device());
+torch::Tensor centre_focal_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  const torch::Tensor gt = target.to(logits.device());
   const torch::Tensor positive = gt.eq(1.0f).to(logits.scalar_type());
   const torch::Tensor p = torch::sigmoid(logits).clamp(1e-4, 1 - 1e-4);
   // log(p) and log(1 - p) from the logits, bounded like CenterNet's clamped p.
@@ -173,8 +171,13 @@ detection_loss_terms detection_loss(const detection_heads& heads,
   const torch::Tensor log_not_p = F::logsigmoid(-logits).clamp_min(floor);
   const torch::Tensor positives = (log_p * (1 - p).pow(2) * positive).sum();
   const torch::Tensor negatives = (log_not_p * p.pow(2) * (1 - gt).pow(4) * (1 - positive)).sum();
-  const torch::Tensor objects = positive.sum().clamp_min(1);
-  const torch::Tensor heat_loss = -(positives + negatives) / objects;
+  return -(positives + negatives) / positive.sum().clamp_min(1);
+}
+
+detection_loss_terms detection_loss(const detection_heads& heads,
+                                    const detection_targets& targets) {
+  const torch::Tensor& logits = heads.heatmap;
+  const torch::Tensor heat_loss = centre_focal_loss(logits, targets.heatmap);
 
   const torch::Tensor mask = targets.mask.to(logits.device());
   const torch::Tensor coordinates = (2 * mask.sum()).clamp_min(1);

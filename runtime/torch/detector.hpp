@@ -118,6 +118,14 @@ struct detection_targets {
 detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
                                     const detector_shape& shape);
 
+/// CenterNet's Gaussian radius for a box of `height` x `width` (cells or pixels alike): the
+/// largest centre displacement whose box still overlaps the true one at IoU `min_overlap`.
+double gaussian_radius(double height, double width, double min_overlap = 0.7);
+
+/// CenterNet's penalty-reduced focal loss (alpha 2, beta 4) of centre-heatmap logits against a
+/// target of the same shape (1 at each centre, Gaussian bumps around), over the centres' count.
+torch::Tensor centre_focal_loss(const torch::Tensor& logits, const torch::Tensor& target);
+
 /// Loss terms of a batch (each a scalar tensor).
 struct detection_loss_terms {
   torch::Tensor total;    ///< heatmap + 0.1 * size + offset (CenterNet's weights) + labels

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 
 #include "runtime/torch/box_crops.hpp"
 
@@ -136,6 +138,119 @@ TEST(MaskItems, JoinPiecesOfOneItemAndNameItByItsMostFrequentLabel) {
   const auto all = mask_items(mask.data(), 1, h, w, 1, parts.data());
   ASSERT_EQ(all[0].size(), 3u);
   EXPECT_EQ(part(18, 2), 2);
+}
+
+TEST(MaskItems, SeparateLabelsSplitTouchingItemsOfDifferentLabelsOnly) {
+  // A 12 x 20 mask: labels 1 and 4 side by side, touching; two blocks of label 2 a pixel apart.
+  constexpr int h = 12, w = 20;
+  std::vector<std::int64_t> mask(h * w, 0);
+  auto fill = [&](int r0, int r1, int c0, int c1, std::int64_t v) {
+    for (int r = r0; r < r1; ++r)
+      for (int c = c0; c < c1; ++c)
+        mask[static_cast<std::size_t>(r * w + c)] = v;
+  };
+  fill(1, 6, 1, 5, 1);
+  fill(1, 6, 5, 9, 4);
+  fill(7, 11, 2, 6, 2);
+  fill(7, 11, 7, 10, 2);
+  std::vector<std::int64_t> parts(h * w, 99);
+  // Linked by any label, all four blocks (at most two pixels apart) are one item.
+  EXPECT_EQ(mask_items(mask.data(), 1, h, w, 1, parts.data())[0].size(), 1u);
+  const auto items = mask_items(mask.data(), 1, h, w, 1, parts.data(), /*separate_labels=*/true);
+  ASSERT_EQ(items[0].size(), 3u);
+  EXPECT_EQ(items[0][0].label, 0);
+  EXPECT_FLOAT_EQ(items[0][0].x, 1);
+  EXPECT_FLOAT_EQ(items[0][0].width, 4);
+  EXPECT_EQ(items[0][1].label, 3);
+  EXPECT_FLOAT_EQ(items[0][1].x, 5);
+  EXPECT_FLOAT_EQ(items[0][1].width, 4);
+  EXPECT_EQ(items[0][2].label, 1);  // the two label-2 blocks, one item
+  EXPECT_FLOAT_EQ(items[0][2].width, 8);
+  for (int r = 0; r < h; ++r)
+    for (int c = 0; c < w; ++c) {
+      const std::int64_t v = mask[static_cast<std::size_t>(r * w + c)];
+      const std::int64_t want = v == 0 ? -1 : v == 1 ? 0 : v == 4 ? 1 : 2;
+      EXPECT_EQ(parts[static_cast<std::size_t>(r * w + c)], want) << r << "," << c;
+    }
+}
+
+TEST(ItemCrops, ShowOnlyTheItemsOwnPixelsOnTheBackgroundValue) {
+  // Two touching items on a textured image (values from a fixed pattern): each item's crop must
+  // equal the crop of an image holding that item alone on the background value, pixel for pixel.
+  constexpr int h = 32, w = 40;
+  constexpr float ground = -0.75f;
+  std::vector<float> image(h * w);
+  for (int i = 0; i < h * w; ++i)
+    image[static_cast<std::size_t>(i)] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+  std::vector<std::int64_t> parts(h * w, -1);
+  for (int r = 4; r < 20; ++r)
+    for (int c = 6; c < 18; ++c)
+      parts[static_cast<std::size_t>(r * w + c)] = 0;
+  for (int r = 8; r < 26; ++r)
+    for (int c = 18; c < 33; ++c)
+      parts[static_cast<std::size_t>(r * w + c)] = 1;
+  const std::vector<std::vector<box>> items{{box{0, 6, 4, 12, 16}, box{0, 18, 8, 15, 18}}};
+  const auto crops = crop_item_pixels(image, 1, h, w, parts, items, {ground});
+  ASSERT_EQ(crops.size(), 2u * crop_pixels);
+  for (int item = 0; item < 2; ++item) {
+    std::vector<float> alone(h * w, ground);
+    for (int i = 0; i < h * w; ++i)
+      if (parts[static_cast<std::size_t>(i)] == item)
+        alone[static_cast<std::size_t>(i)] = image[static_cast<std::size_t>(i)];
+    // crop_box_pixels reads 0 outside the image; the item crops read the background there too,
+    // so compare against the alone image shifted by the background.
+    for (float& v : alone)
+      v -= ground;
+    const auto expected =
+        crop_box_pixels(alone, 1, h, w, {{items[0][static_cast<std::size_t>(item)]}});
+    for (int k = 0; k < crop_pixels; ++k)
+      ASSERT_NEAR(crops[static_cast<std::size_t>(item * crop_pixels + k)],
+                  expected[static_cast<std::size_t>(k)] + ground, 1e-5)
+          << "item " << item << " pixel " << k;
+  }
+  // Dilating item 0's part by a pixel lets its neighbours in: the crop changes near the edge.
+  const auto grown = crop_item_pixels(image, 1, h, w, parts, items, {ground}, {1, 0});
+  double changed = 0;
+  for (int k = 0; k < crop_pixels; ++k)
+    changed += std::abs(grown[static_cast<std::size_t>(k)] - crops[static_cast<std::size_t>(k)]);
+  EXPECT_GT(changed, 1.0);
+  for (int k = crop_pixels; k < 2 * crop_pixels; ++k)
+    ASSERT_FLOAT_EQ(grown[static_cast<std::size_t>(k)], crops[static_cast<std::size_t>(k)]);
+}
+
+TEST(ItemCentres, APerfectCentreHeadGivesBackTouchingItemsPixelForPixel) {
+  // Two images of 48 x 64. Image 0: a coat (5) and a bag (9) whose masks touch along a column,
+  // a trouser (2) apart, and a two-pixel stray of label 7. Image 1: nothing. Items touching
+  // within one connected foreground must come back apart, each pixel with its own item.
+  constexpr int n = 2, h = 48, w = 64;
+  std::vector<std::int64_t> mask(n * h * w, 0);
+  auto fill = [&](int r0, int r1, int c0, int c1, std::int64_t v) {
+    for (int r = r0; r < r1; ++r)
+      for (int c = c0; c < c1; ++c)
+        mask[static_cast<std::size_t>(r * w + c)] = v;
+  };
+  fill(4, 30, 3, 25, 5);
+  fill(10, 40, 25, 50, 9);
+  fill(6, 16, 30, 34, 9);  // a handle: part of the bag's item (linked within the label)
+  fill(30, 46, 54, 62, 2);
+  fill(44, 45, 4, 6, 7);
+  std::vector<std::int64_t> truth;
+  const auto found = find_items_from_targets(mask, n, h, w, &truth);
+  ASSERT_EQ(found.size(), mask.size());
+  // Same partition: each true item maps to one found item and back, and off-item pixels agree.
+  std::map<std::int64_t, std::int64_t> to_found, to_truth;
+  for (std::size_t k = 0; k < mask.size(); ++k) {
+    ASSERT_EQ(found[k] < 0, truth[k] < 0) << "pixel " << k;
+    if (truth[k] < 0)
+      continue;
+    const auto [a, fresh_a] = to_found.emplace(truth[k], found[k]);
+    EXPECT_EQ(a->second, found[k]) << "true item " << truth[k] << " split at pixel " << k;
+    const auto [b, fresh_b] = to_truth.emplace(found[k], truth[k]);
+    EXPECT_EQ(b->second, truth[k]) << "found item " << found[k] << " merges at pixel " << k;
+  }
+  EXPECT_EQ(to_found.size(), 4u);  // coat, bag with its handle, trouser, stray
+  // The coat and the bag, touching, are different items.
+  EXPECT_NE(found[static_cast<std::size_t>(20 * w + 24)], found[static_cast<std::size_t>(20 * w + 25)]);
 }
 
 }  // namespace

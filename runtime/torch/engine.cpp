@@ -716,6 +716,10 @@ expected<void> validate(const training_request& request) {
   if (spec.tool.input_width < 4 || spec.tool.input_height < 4 || spec.tool.input_width > 4096 ||
       spec.tool.input_height > 4096)
     return bad("tool " + spec.tool.name + ": input_width and input_height must be 4..4096 pixels");
+  if (spec.tool.kind == tool_kind::segment &&
+      (spec.tool.input_width < 8 || spec.tool.input_height < 8))
+    return bad("tool " + spec.tool.name + ": a segment tool needs width and height of at least 8 "
+               "pixels (its U-Net halves the image three times); raise them");
   if (spec.tool.model_width < 1 || spec.tool.model_width > 1024)
     return bad("tool " + spec.tool.name + ": model_width must be 1..1024");
   if (s.batch_size < 0)

@@ -114,6 +114,20 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   }
 }
 
+TEST(SegmentTool, RefusesImagesTooSmallForItsU_NetSayingTheLeastSize) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  testing::temp_folder data("segsmall"), workspace("segsmallws");
+  const generated_set set =
+      testing::make_segment_set(data.str(), testing::fashion_mnist_folder(), 20);
+  testing::recording_observer observer;
+  const training_outcome outcome = testing::shared_engine().train(
+      kind_request(502, tool_kind::segment, "seg", set, workspace.str(), 1, 8, 8, 6), observer);
+  EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_EQ(outcome.error, error_code::invalid_config);
+  EXPECT_NE(outcome.message.find("at least 8"), std::string::npos) << outcome.message;
+  EXPECT_TRUE(observer.reports.empty());
+}
+
 TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   testing::temp_folder data("anodata"), workspace("anows");

@@ -954,10 +954,19 @@ training_outcome torch_engine::run(const training_request& request, training_obs
                   std::to_string(classes) + " classes and " + std::to_string(geometry.channels) +
                       "; train the tool from scratch",
                   error_code::invalid_request);
+  // The process's default generator: two ranks (or jobs) in one process must not draw from it
+  // between another's seeding and its model's initial weights. Every model built here draws its
+  // initial weights from it, so every construction holds this lock (the first, for targets(),
+  // used to run unlocked and shifted a concurrent rank 0's weights in about one run in eight).
+  static std::mutex init_mutex;
   // The task's setup before normalisation is known; its targets() needs only tool and labels.
   task_setup setup{state.tool, geometry.channels, class_names,
                    task_colours(request.dataset, class_names.size()), {}, settings.augmentation};
-  std::unique_ptr<tool_task> task = need(make_tool_task(setup));
+  std::unique_ptr<tool_task> task;
+  {
+    std::lock_guard<std::mutex> lock(init_mutex);
+    task = need(make_tool_task(setup));
+  }
   const auto set_data = [&](split_set set) {
     const std::vector<std::int64_t> images = images_in(request.assignment, set);
     return need(task->targets(index, images,
@@ -980,9 +989,6 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   // --- model and optimizer --------------------------------------------------------------------
   setup.norm = state.norm;
   {
-    // The default generator is the process's: two ranks (or jobs) in one process must not draw
-    // from it between another's seeding and its model's initial weights.
-    static std::mutex init_mutex;
     std::lock_guard<std::mutex> lock(init_mutex);
     torch::manual_seed(state.seed);
     task = need(make_tool_task(setup));

@@ -282,18 +282,8 @@ item_centres encode_item_centres(const torch::Tensor& parts_in,
     for (const box& b : boxes[static_cast<std::size_t>(i)]) {
       const float cx = b.x + (b.width - 1) / 2, cy = b.y + (b.height - 1) / 2;
       centre.push_back({cx, cy});
-      const int radius = std::max(1, static_cast<int>(gaussian_radius(b.height, b.width)));
-      const double sigma = (2.0 * radius + 1) / 6.0;
-      const auto px = static_cast<std::int64_t>(std::lround(cx));
-      const auto py = static_cast<std::int64_t>(std::lround(cy));
-      for (std::int64_t y = std::max<std::int64_t>(0, py - radius);
-           y <= std::min(h - 1, py + radius); ++y)
-        for (std::int64_t x = std::max<std::int64_t>(0, px - radius);
-             x <= std::min(w - 1, px + radius); ++x) {
-          const double d2 = static_cast<double>((x - px) * (x - px) + (y - py) * (y - py));
-          float& v = heat[static_cast<std::size_t>((i * h + y) * w + x)];
-          v = std::max(v, static_cast<float>(std::exp(-d2 / (2 * sigma * sigma))));
-        }
+      draw_centre_bump(heat.data() + i * h * w, h, w, std::lround(cx), std::lround(cy),
+                       std::max(1, static_cast<int>(gaussian_radius(b.height, b.width))));
     }
   const std::int64_t* p = parts.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i)

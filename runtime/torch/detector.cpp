@@ -32,8 +32,6 @@ torch::nn::Conv2d make_output(int in, int outputs, double bias) {
 
 }  // namespace
 
-// CenterNet's Gaussian radius (in cells) for a box of `height` x `width` cells: the largest
-// centre displacement whose box still overlaps the true one at IoU `min_overlap`.
 double gaussian_radius(double height, double width, double min_overlap) {
   const double b1 = height + width;
   const double c1 = width * height * (1 - min_overlap) / (1 + min_overlap);
@@ -46,6 +44,19 @@ double gaussian_radius(double height, double width, double min_overlap) {
   const double c3 = (min_overlap - 1) * width * height;
   const double r3 = (b3 + std::sqrt(std::max(0.0, b3 * b3 - 4 * a3 * c3))) / 2;
   return std::min({r1, r2, r3});
+}
+
+void draw_centre_bump(float* plane, std::int64_t height, std::int64_t width, std::int64_t cx,
+                      std::int64_t cy, int radius) {
+  const double sigma = (2.0 * radius + 1) / 6.0;
+  for (std::int64_t y = std::max<std::int64_t>(0, cy - radius);
+       y <= std::min(height - 1, cy + radius); ++y)
+    for (std::int64_t x = std::max<std::int64_t>(0, cx - radius);
+         x <= std::min(width - 1, cx + radius); ++x) {
+      const double d2 = static_cast<double>((x - cx) * (x - cx) + (y - cy) * (y - cy));
+      float& v = plane[y * width + x];
+      v = std::max(v, static_cast<float>(std::exp(-d2 / (2 * sigma * sigma))));
+    }
 }
 
 DetectorImpl::DetectorImpl(const detector_shape& shape) : shape_(shape) { reset(); }
@@ -133,19 +144,8 @@ detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
           std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(cx)), 0, w - 1);
       const std::int64_t iy =
           std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(cy)), 0, h - 1);
-      const int radius = std::max(0, static_cast<int>(gaussian_radius(ch, cw)));
-      const double sigma = (2.0 * radius + 1) / 6.0;
-      float* bump = heat.data() + (i * classes + channel) * plane;
-      for (int dy = -radius; dy <= radius; ++dy) {
-        for (int dx = -radius; dx <= radius; ++dx) {
-          const std::int64_t y = iy + dy, x = ix + dx;
-          if (y < 0 || y >= h || x < 0 || x >= w)
-            continue;
-          const float g = static_cast<float>(std::exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)));
-          float& cell = bump[y * w + x];
-          cell = std::max(cell, g);
-        }
-      }
+      draw_centre_bump(heat.data() + (i * classes + channel) * plane, h, w, ix, iy,
+                       std::max(0, static_cast<int>(gaussian_radius(ch, cw))));
       const std::int64_t at = iy * w + ix;
       size[static_cast<std::size_t>((i * 2) * plane + at)] = cw;
       size[static_cast<std::size_t>((i * 2 + 1) * plane + at)] = ch;

@@ -71,9 +71,9 @@ struct detection_heads {
 /// Two stages (shape.box_classifier_width = c > 0), in the manner of Faster R-CNN's second
 /// stage but on pixels rather than shared features: the one-channel heatmap finds items of any
 /// label, and a small classifier labels each box from its square crop, resampled to 28x28 so an
-/// item looks the same at every zoom. On the generated scenes labels, not boxes, held AP50 down (class-agnostic AP50 0.98): the
-/// classifier sees every item at one scale, with the detector's full width for telling garments
-/// apart. The classifier is make_box_classifier's (box_classifier.hpp).
+/// item looks the same at every zoom. On the generated scenes labels, not boxes, held AP50 down
+/// (class-agnostic AP50 0.98): the classifier sees every item at one scale, with the detector's
+/// full width for telling garments apart. The classifier is make_box_classifier's (box_classifier.hpp).
 class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
  public:
   explicit DetectorImpl(const detector_shape& shape);
@@ -121,6 +121,11 @@ detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,
 /// CenterNet's Gaussian radius for a box of `height` x `width` (cells or pixels alike): the
 /// largest centre displacement whose box still overlaps the true one at IoU `min_overlap`.
 double gaussian_radius(double height, double width, double min_overlap = 0.7);
+
+/// Raises `plane` [height, width] to a Gaussian bump of `radius` (sigma = (2 radius + 1) / 6,
+/// CenterNet's) centred on cell (cx, cy), 1 there; cells keep the larger of old and new values.
+void draw_centre_bump(float* plane, std::int64_t height, std::int64_t width, std::int64_t cx,
+                      std::int64_t cy, int radius);
 
 /// CenterNet's penalty-reduced focal loss (alpha 2, beta 4) of centre-heatmap logits against a
 /// target of the same shape (1 at each centre, Gaussian bumps around), over the centres' count.

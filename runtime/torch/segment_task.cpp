@@ -184,12 +184,12 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
     const outputs out = forward(x);
     if (logits != nullptr)
       *logits = out.labels;
+    // One stage: the labels; two: 1 on item pixels (background less likely than not).
     const torch::Tensor first = out.labels.argmax(1);
     if (!two_stage())
       return first;
     const image_items found =
-        find_items(torch::softmax(out.labels, 1).select(1, 0).lt(0.5),
-                   torch::sigmoid(out.centres.narrow(1, 0, 1)),
+        find_items(first.gt(0), torch::sigmoid(out.centres.narrow(1, 0, 1)),
                    out.centres.narrow(1, 1, 2) * offset_unit);
     const torch::Tensor crops = crop_items(x, found.parts, found.boxes, background);
     if (crops.size(0) == 0)
@@ -345,14 +345,15 @@ class segment_task final : public tool_task {
     double loss_sum = 0;
     std::int64_t image_tp = 0, image_fp = 0, image_fn = 0, image_tn = 0;
     std::int64_t named_right = 0, named = 0, both_foreground = 0, any_foreground = 0;
+    const torch::Tensor ground = black();
     const std::int64_t n = set.size();
     for (std::int64_t start = 0; start < n; start += task_evaluation_batch) {
       const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, n - start);
       const torch::Tensor y = set.masks.narrow(0, start, m).to(torch::kLong);
       torch::Tensor logits;
       const torch::Tensor x = transform_(set.images.narrow(0, start, m));
-      const torch::Tensor predicted = model_->segment(x, black(), &logits);
-      const auto [right, asked] = model_->count_right_labels(x, y, black());
+      const torch::Tensor predicted = model_->segment(x, ground, &logits);
+      const auto [right, asked] = model_->count_right_labels(x, y, ground);
       named_right += right;
       named += asked;
       both_foreground += y.gt(0).logical_and(predicted.gt(0)).sum().item<std::int64_t>();

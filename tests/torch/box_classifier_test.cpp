@@ -25,6 +25,14 @@ std::vector<float> images_with_rectangle(int count, int which, int x, int y, int
   return pixels;
 }
 
+// Sets rows [r0, r1) x columns [c0, c1) of a row-major plane `width` wide to `value`.
+void fill_rows(std::vector<std::int64_t>& plane, int width, int r0, int r1, int c0, int c1,
+               std::int64_t value) {
+  for (int r = r0; r < r1; ++r)
+    for (int c = c0; c < c1; ++c)
+      plane[static_cast<std::size_t>(r * width + c)] = value;
+}
+
 // Sum of the crop's pixels in rows [r0, r1) and columns [c0, c1).
 double mass(const std::vector<float>& crop, int r0, int r1, int c0, int c1) {
   double sum = 0;
@@ -98,9 +106,7 @@ TEST(MaskItems, JoinPiecesOfOneItemAndNameItByItsMostFrequentLabel) {
   constexpr int h = 20, w = 30;
   std::vector<std::int64_t> mask(h * w, 0);
   auto fill = [&](int r0, int r1, int c0, int c1, std::int64_t v) {
-    for (int r = r0; r < r1; ++r)
-      for (int c = c0; c < c1; ++c)
-        mask[static_cast<std::size_t>(r * w + c)] = v;
+    fill_rows(mask, w, r0, r1, c0, c1, v);
   };
   fill(2, 6, 2, 6, 3);
   fill(2, 6, 7, 9, 3);  // column 6 stays empty: a one-pixel gap
@@ -145,9 +151,7 @@ TEST(MaskItems, SeparateLabelsSplitTouchingItemsOfDifferentLabelsOnly) {
   constexpr int h = 12, w = 20;
   std::vector<std::int64_t> mask(h * w, 0);
   auto fill = [&](int r0, int r1, int c0, int c1, std::int64_t v) {
-    for (int r = r0; r < r1; ++r)
-      for (int c = c0; c < c1; ++c)
-        mask[static_cast<std::size_t>(r * w + c)] = v;
+    fill_rows(mask, w, r0, r1, c0, c1, v);
   };
   fill(1, 6, 1, 5, 1);
   fill(1, 6, 5, 9, 4);
@@ -183,12 +187,8 @@ TEST(ItemCrops, ShowOnlyTheItemsOwnPixelsOnTheBackgroundValue) {
   for (int i = 0; i < h * w; ++i)
     image[static_cast<std::size_t>(i)] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
   std::vector<std::int64_t> parts(h * w, -1);
-  for (int r = 4; r < 20; ++r)
-    for (int c = 6; c < 18; ++c)
-      parts[static_cast<std::size_t>(r * w + c)] = 0;
-  for (int r = 8; r < 26; ++r)
-    for (int c = 18; c < 33; ++c)
-      parts[static_cast<std::size_t>(r * w + c)] = 1;
+  fill_rows(parts, w, 4, 20, 6, 18, 0);
+  fill_rows(parts, w, 8, 26, 18, 33, 1);
   const std::vector<std::vector<box>> items{{box{0, 6, 4, 12, 16}, box{0, 18, 8, 15, 18}}};
   const auto crops = crop_item_pixels(image, 1, h, w, parts, items, {ground});
   ASSERT_EQ(crops.size(), 2u * crop_pixels);
@@ -225,9 +225,7 @@ TEST(ItemCentres, APerfectCentreHeadGivesBackTouchingItemsPixelForPixel) {
   constexpr int n = 2, h = 48, w = 64;
   std::vector<std::int64_t> mask(n * h * w, 0);
   auto fill = [&](int r0, int r1, int c0, int c1, std::int64_t v) {
-    for (int r = r0; r < r1; ++r)
-      for (int c = c0; c < c1; ++c)
-        mask[static_cast<std::size_t>(r * w + c)] = v;
+    fill_rows(mask, w, r0, r1, c0, c1, v);
   };
   fill(4, 30, 3, 25, 5);
   fill(10, 40, 25, 50, 9);

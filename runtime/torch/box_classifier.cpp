@@ -12,7 +12,7 @@ namespace trainyard {
 
 namespace F = torch::nn::functional;
 
-Classifier make_box_classifier(int channels, int width, int classes, bool batch_norm) {
+Classifier make_box_classifier(int channels, int width, int classes, bool batch_norm, bool deep) {
   classifier_shape shape;
   shape.channels = channels;
   shape.height = box_crop_size;
@@ -20,7 +20,16 @@ Classifier make_box_classifier(int channels, int width, int classes, bool batch_
   shape.classes = classes;
   shape.model_width = std::max(1, width);
   shape.batch_norm = batch_norm;
+  shape.deep = deep;
   return Classifier(shape);
+}
+
+torch::Tensor box_labels(const std::vector<std::vector<box>>& boxes) {
+  std::vector<std::int64_t> labels;
+  for (const auto& image : boxes)
+    for (const box& b : image)
+      labels.push_back(b.label);
+  return torch::tensor(labels, torch::kLong);
 }
 
 torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor& crops) {

@@ -219,17 +219,12 @@ std::pair<std::int64_t, std::int64_t> count_right_labels(
   if (!model.shape().two_stage())
     return {0, 0};
   torch::NoGradGuard no_grad;
-  std::vector<std::int64_t> labels;
-  for (const auto& image : boxes)
-    for (const box& b : image)
-      labels.push_back(b.label);
-  if (labels.empty())
+  const torch::Tensor labels = box_labels(boxes);
+  if (labels.size(0) == 0)
     return {0, 0};
   const torch::Tensor named =
       model.label_probabilities(crop_boxes(x, boxes)).argmax(1).to(torch::kCPU);
-  const std::int64_t right =
-      named.eq(torch::tensor(labels, torch::kLong)).sum().item<std::int64_t>();
-  return {right, static_cast<std::int64_t>(labels.size())};
+  return {named.eq(labels).sum().item<std::int64_t>(), labels.size(0)};
 }
 
 std::vector<std::vector<scored_box>> detect_boxes(DetectorImpl& model, const torch::Tensor& x,

@@ -68,6 +68,18 @@ void ClassifierImpl::reset() {
                            nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(!norm)));
   if (norm)
     norm3_ = register_module("norm3", nn::BatchNorm2d(2 * w));
+  if (shape_.deep) {
+    // The second convolution of each of the first two stages, registered after the others so
+    // that those draw the same initial weights either way.
+    conv1b_ =
+        register_module("conv1b", nn::Conv2d(nn::Conv2dOptions(w, w, 3).padding(1).bias(!norm)));
+    conv2b_ = register_module(
+        "conv2b", nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(!norm)));
+    if (norm) {
+      norm1b_ = register_module("norm1b", nn::BatchNorm2d(w));
+      norm2b_ = register_module("norm2b", nn::BatchNorm2d(2 * w));
+    }
+  }
   // Two 2x2 max-pools; beyond 7x7 the features are averaged down so the first fully connected
   // layer stays small whatever the input size.
   const std::int64_t h = shape_.height / 4, wd = shape_.width / 4;
@@ -96,8 +108,15 @@ torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
   const auto normed = [](torch::nn::BatchNorm2d& norm, torch::Tensor t) {
     return norm ? norm->forward(t) : t;
   };
-  x = normed(norm1_, max_pool_2x2(conv1_->forward(x))).relu_();
-  x = normed(norm2_, max_pool_2x2(conv2_->forward(x))).relu_();
+  if (shape_.deep) {
+    x = normed(norm1b_, conv1_->forward(x)).relu_();
+    x = normed(norm1_, max_pool_2x2(conv1b_->forward(x))).relu_();
+    x = normed(norm2b_, conv2_->forward(x)).relu_();
+    x = normed(norm2_, max_pool_2x2(conv2b_->forward(x))).relu_();
+  } else {
+    x = normed(norm1_, max_pool_2x2(conv1_->forward(x))).relu_();
+    x = normed(norm2_, max_pool_2x2(conv2_->forward(x))).relu_();
+  }
   x = normed(norm3_, conv3_->forward(x)).relu_();
   if (adaptive_pool_)
     x = torch::adaptive_avg_pool2d(x, {pooled_height_, pooled_width_});

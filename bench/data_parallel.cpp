@@ -31,7 +31,7 @@
 
 #include <torch/torch.h>
 
-#include "runtime/dataset_index.hpp"
+#include "bench/fashion_split.hpp"
 #include "runtime/torch/classifier.hpp"
 #include "runtime/torch/data_parallel.hpp"
 #include "runtime/torch/engine.hpp"
@@ -127,21 +127,9 @@ class bench_observer final : public training_observer {
 
 // One rank in this process. Rank 0 prints "images_per_s all_reduce_ms_per_step floats".
 int run_rank(int rank, int world, const std::string& shared, int images, int batch, int threads) {
-  dataset_spec dataset;
-  dataset.name = "fashion";
-  dataset.path = "/usr/share/datasets/fashion-mnist";
-  split_spec split;
-  split.name = "bench";
-  split.dataset = "fashion";
-  split.mode = split_mode::count;
-  split.train = images;
-  split.validation = 256;
-  split.test = 0;
-  auto index = load_dataset_index(dataset);
-  auto assignment =
-      index ? make_split(*index, split) : expected<std::vector<std::uint8_t>>(index.error());
-  if (!assignment) {
-    std::fprintf(stderr, "%s\n", assignment.error().message.c_str());
+  auto data = bench::make_fashion_split(images);
+  if (!data) {
+    std::fprintf(stderr, "%s\n", data.error().message.c_str());
     return 1;
   }
   file_rendezvous store(fs::path(shared) / "store");
@@ -155,8 +143,8 @@ int run_rank(int rank, int world, const std::string& shared, int images, int bat
   request.spec.settings.batch_size = batch;
   request.spec.settings.threads = threads;
   request.spec.settings.devices = world;
-  request.dataset = dataset;
-  request.assignment = *assignment;
+  request.dataset = data->dataset;
+  request.assignment = data->assignment;
   request.workspace = (fs::path(shared) / "workspace").string();
   request.parallel = {rank, world, "bench", "127.0.0.1"};
   bench_observer observer(world > 1 ? &store : nullptr);

@@ -31,7 +31,7 @@
 
 #include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
-#include "runtime/dataset_index.hpp"
+#include "bench/fashion_split.hpp"
 #include "runtime/torch/classifier.hpp"
 #include "runtime/torch/engine.hpp"
 
@@ -87,26 +87,14 @@ double bare_loop(const dataset_index& index, const std::vector<std::uint8_t>& as
 int run_side(const std::string& side, int images, int batch, int threads) {
   // The same allocator settings the engine uses, so (b) is not handicapped.
   tune_malloc_for_training();
-  dataset_spec dataset;
-  dataset.name = "fashion";
-  dataset.path = "/usr/share/datasets/fashion-mnist";
-  split_spec split;
-  split.name = "bench";
-  split.dataset = "fashion";
-  split.mode = split_mode::count;
-  split.train = images;
-  split.validation = 256;
-  split.test = 0;
-  auto index = load_dataset_index(dataset);
-  auto assignment =
-    index ? make_split(*index, split) : expected<std::vector<std::uint8_t>>(index.error());
-  if (!assignment) {
-    std::fprintf(stderr, "%s\n", assignment.error().message.c_str());
+  auto data = bench::make_fashion_split(images);
+  if (!data) {
+    std::fprintf(stderr, "%s\n", data.error().message.c_str());
     return 1;
   }
   const int model_width = tool_spec{}.model_width;
   if (side == "bare") {
-    double v = bare_loop(*index, *assignment, batch, threads, model_width);
+    double v = bare_loop(data->index, data->assignment, batch, threads, model_width);
     std::printf("%.1f %.1f\n", v, v);
     return 0;
   }
@@ -119,7 +107,7 @@ int run_side(const std::string& side, int images, int batch, int threads) {
   scheduler_options options;
   options.workspace = workspace.string();
   auto yard = embedded_yard::start(system, options);
-  if (!yard || !(*yard)->declare({dataset}, {split}) || !(*yard)->add_worker(make_torch_engine())) {
+  if (!yard || !(*yard)->declare({data->dataset}, {data->split}) || !(*yard)->add_worker(make_torch_engine())) {
     std::fprintf(stderr, "cannot start the embedded yard in %s\n", options.workspace.c_str());
     return 1;
   }

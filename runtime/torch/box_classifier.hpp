@@ -4,7 +4,7 @@
 // The classifier is the classify tool's model (classifier.hpp: 0.92 test accuracy on the whole
 // Fashion-MNIST), so one well-measured network serves all three tools. Segment uses its deep form
 // (two convolutions per stage), which named 0.914 instead of 0.896 of the generated scenes'
-// validation items after 8 epochs at 2.3x the cost (bench/item_classifier); locate, measured and
+// validation items after 8 epochs at 2.2x the cost (bench/item_classifier); locate, measured and
 // on target with the plain form, keeps it.
 //
 // Why: on the generated scenes both one-stage models found the items well (class-agnostic AP50

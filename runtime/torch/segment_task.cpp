@@ -228,7 +228,8 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
     out.right = named.eq(box_labels(items).add(1)).sum().item<std::int64_t>();
     out.asked = named.size(0);
     const torch::Tensor at = parts.cpu();
-    out.labels = torch::where(at.ge(0), named.index_select(0, at.clamp_min(0).flatten()).view_as(at),
+    out.labels = torch::where(at.ge(0),
+                              named.index_select(0, at.clamp_min(0).flatten()).view_as(at),
                               torch::zeros_like(at));
     return out;
   }
@@ -399,7 +400,8 @@ class segment_task final : public tool_task {
             ? static_cast<double>(both_foreground) / static_cast<double>(any_foreground)
             : 1.0;
     if (named > 0) {
-      out[prefix + "label_accuracy"] = static_cast<double>(named_right) / static_cast<double>(named);
+      out[prefix + "label_accuracy"] =
+          static_cast<double>(named_right) / static_cast<double>(named);
       out[prefix + "true_outline_mean_iou"] = mean_iou(named_confusion, {}, nullptr);
     }
     out[prefix + "image_accuracy"] =

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "bench/arguments.hpp"
 #include "runtime/torch/box_classifier.hpp"
 
 namespace {
@@ -68,13 +69,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 42;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto next = [&] { return bench::option_value(argc, argv, i); };
     if (a == "--scenes") scenes = next();
     else if (a == "--train") train_count = std::stoi(next());
     else if (a == "--validation") validation_count = std::stoi(next());
@@ -106,8 +101,9 @@ int main(int argc, char** argv) {
   const auto [val_u8, val_masks] =
       load_scenes(scenes, 20000 - validation_count, validation_count);
   // Normalised as the tool normalises: the training images' mean and deviation.
-  const double mean = train_u8.to(torch::kFloat).mean().item<double>() / 255;
-  const double deviation = train_u8.to(torch::kFloat).std().item<double>() / 255;
+  const torch::Tensor train_float = train_u8.to(torch::kFloat);
+  const double mean = train_float.mean().item<double>() / 255;
+  const double deviation = train_float.std().item<double>() / 255;
   const auto normalise = [&](const torch::Tensor& u8) {
     return (u8.to(torch::kFloat) / 255 - mean) / deviation;
   };

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/arguments.hpp"
 #include "runtime/torch/detector_training.hpp"
 #include "tests/torch/box_scenes.hpp"
 
@@ -33,13 +34,7 @@ int main(int argc, char** argv) {
   detector_fit_settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto next = [&] { return bench::option_value(argc, argv, i); };
     if (a == "--train") train_count = std::stoi(next());
     else if (a == "--validation") validation_count = std::stoi(next());
     else if (a == "--size") size = std::stoi(next());

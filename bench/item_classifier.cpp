@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
     train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     model->eval();
     const double accuracy =
-        item_probabilities(*model, val_crops).argmax(1).eq(val_truth).to(torch::kDouble).mean()
+        item_probabilities(*model, val_crops, /*mirror_views=*/true).argmax(1).eq(val_truth).to(torch::kDouble).mean()
             .item<double>();
     epoch_loss.push_back(loss_sum / std::max(1, steps));
     epoch_accuracy.push_back(accuracy);

@@ -32,11 +32,13 @@ torch::Tensor box_labels(const std::vector<std::vector<box>>& boxes) {
   return torch::tensor(labels, torch::kLong);
 }
 
-torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor& crops) {
+torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor& crops,
+                                 bool mirror_views) {
   torch::NoGradGuard no_grad;
-  return torch::softmax(classifier.forward(crops), 1)
-      .add_(torch::softmax(classifier.forward(crops.flip({3})), 1))
-      .mul_(0.5);
+  torch::Tensor p = torch::softmax(classifier.forward(crops), 1);
+  if (!mirror_views)
+    return p;
+  return p.add_(torch::softmax(classifier.forward(crops.flip({3})), 1)).mul_(0.5);
 }
 
 torch::Tensor crop_boxes(const torch::Tensor& x, const std::vector<std::vector<box>>& boxes,

@@ -44,10 +44,13 @@ inline int box_classifier_width(int model_width) { return 2 * (model_width > 0 ?
 /// The labels of boxes, one vector per image, in order: int64 [M] on the CPU.
 torch::Tensor box_labels(const std::vector<std::vector<box>>& boxes);
 
-/// Label probabilities [M, classes] of crops: the mean of the classifier's softmax on each crop
-/// and on its mirror image (the training flips images, so both are as likely; the mean gave
-/// about a point of label accuracy on the generated scenes). Without gradients.
-torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor& crops);
+/// Label probabilities [M, classes] of crops: the classifier's softmax, and with `mirror_views`
+/// the mean of it on each crop and on its mirror image. Mirror views only for tools trained with
+/// horizontal flips: then both views are as likely (the mean gave about a point of label
+/// accuracy on the generated scenes); without flips a mirror may be another label (a left part
+/// and a right part). Without gradients.
+torch::Tensor item_probabilities(ClassifierImpl& classifier, const torch::Tensor& crops,
+                                 bool mirror_views);
 
 /// Square crops of `x` [N, C, H, W] around each box (given in x's pixels, one vector per image,
 /// in order), side = box_crop_margin x the box's longer side, resampled bilinearly to

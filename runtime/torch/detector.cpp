@@ -105,7 +105,7 @@ torch::Tensor DetectorImpl::classify_crops(torch::Tensor crops) {
 torch::Tensor DetectorImpl::label_probabilities(const torch::Tensor& crops) {
   if (!shape_.two_stage())
     throw std::logic_error("label_probabilities needs a detector with a box classifier");
-  return item_probabilities(*box_classifier_, crops);
+  return item_probabilities(*box_classifier_, crops, shape_.mirror_views);
 }
 
 detection_heads DetectorImpl::forward(torch::Tensor x) {

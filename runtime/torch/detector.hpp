@@ -34,6 +34,9 @@ struct detector_shape {
   /// each found box's label comes from a second network that sees the box's pixels cropped and
   /// resampled to box_crop_size (see DetectorImpl::classify_crops).
   int box_classifier_width = 0;
+  /// Whether the box classifier also sees each crop mirrored and averages (item_probabilities):
+  /// only for detectors trained with horizontal flips. Not part of the weights.
+  bool mirror_views = false;
 
   bool two_stage() const { return box_classifier_width > 0; }
   /// Channels of the heatmap: one per class, or one when a box classifier labels the boxes.
@@ -84,7 +87,8 @@ class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
   /// Label logits [M, classes] of crops [M, channels, box_crop_size, box_crop_size] (see
   /// crop_boxes). Only in two-stage mode (throws otherwise).
   torch::Tensor classify_crops(torch::Tensor crops);
-  /// Label probabilities of crops, each also seen mirrored (item_probabilities). Two-stage only.
+  /// Label probabilities of crops, each also seen mirrored with shape().mirror_views
+  /// (item_probabilities). Two-stage only.
   torch::Tensor label_probabilities(const torch::Tensor& crops);
   const detector_shape& shape() const { return shape_; }
   /// The box classifier's dropout draws from `generator` (see ClassifierImpl).

@@ -98,7 +98,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     torch::set_num_threads(settings.threads > 0 ? settings.threads : static_cast<int>(cores));
     torch::manual_seed(settings.seed);
     const detector_shape shape{g.channels, g.height, g.width, classes, settings.model_width,
-                               settings.batch_norm, settings.box_classifier_width};
+                               settings.batch_norm, settings.box_classifier_width,
+                               settings.flip_horizontal};
     Detector model(shape);
     detector_fit_report report;
     for (const auto& p : model->parameters())

@@ -64,7 +64,8 @@ class locate_task final : public tool_task {
       : tool_task(s),
         model_(detector_shape{s.channels, s.tool.input_height, s.tool.input_width,
                               static_cast<int>(s.class_names.size()), s.tool.model_width,
-                              s.tool.batch_norm, box_classifier_width(s.tool.model_width)}),
+                              s.tool.batch_norm, box_classifier_width(s.tool.model_width),
+                              s.augmentation.flip_horizontal}),
         augmented_(augments(s.augmentation)) {}
 
   std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }

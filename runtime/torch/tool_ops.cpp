@@ -62,7 +62,7 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
                    t.record.class_names,
                    task_colours(t.record.dataset, t.record.class_names.size()),
                    normalization{t.record.mean, t.record.std},
-                   {}};
+                   t.record.training.augmentation};
   auto task = make_tool_task(setup);
   if (!task)
     return task.error();

@@ -58,7 +58,8 @@ struct task_setup {
                                          ///< locate: box labels (COCO categories by id)
   std::vector<label_colour> colours;     ///< segment: one per label (overlays)
   normalization norm;                    ///< of the training images
-  augmentation_settings augmentation;    ///< training only
+  augmentation_settings augmentation;    ///< of the (last) training job: augments training, and
+                                         ///< with horizontal flips inference averages mirrors
 };
 
 /// Images per evaluation step, for every kind; fixed so numbers do not depend on the probe.

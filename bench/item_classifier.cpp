@@ -6,11 +6,14 @@
 //
 //   item_classifier [--scenes datasets/scenes] [--train 16000] [--validation 2000]
 //                   [--arch small|deep] [--width 32] [--epochs 8] [--views 2] [--batch 32]
-//                   [--lr 0.002] [--threads 0] [--seed 42]
+//                   [--lr 0.002] [--threads 0] [--seed 42] [--augment]
 // Items are cut out exactly as the tool cuts them (crop_items: the item's own pixels on black,
 // jittered in frame and outline, two views per item per step), mirrored at random like the
 // tool's flip; the validation items are the last `--validation` scenes, cut out exactly and
-// mirror-averaged (item_probabilities). Scene augmentation (rotation, shear...) is left out.
+// mirror-averaged (item_probabilities). Scene augmentation (rotation, shear...) is left out
+// unless `--augment`: then each training scene and its mask first go through the tool's own
+// augmenter with config/examples/segment.ini's ranges (flip, rotation 10, scale 0.1, shift 0.05,
+// shear 5, brightness 0.1, contrast 0.1, noise 0.02), as in the campaign.
 // `--arch small` is the classify tool's model (make_box_classifier); `deep` is the item
 // classifier with two convolutions in each of its first two stages
 // (make_box_classifier's `deep`).
@@ -28,6 +31,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "bench/arguments.hpp"
+#include "runtime/torch/augmenter.hpp"
 #include "runtime/torch/box_classifier.hpp"
 
 namespace {
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
       threads = 0;
   double lr = 0.002;
   std::uint64_t seed = 42;
+  bool augment = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return bench::option_value(argc, argv, i); };
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
     else if (a == "--lr") lr = std::stod(next());
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--seed") seed = std::stoull(next());
+    else if (a == "--augment") augment = true;
     else {
       std::cerr << "unknown option " << a << " (see the comment at the top of "
                 << "bench/item_classifier.cpp)\n";
@@ -111,6 +117,18 @@ int main(int argc, char** argv) {
   const double data_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
+  augmentation_settings ranges;
+  ranges.flip_horizontal = true;
+  ranges.rotation = 10;
+  ranges.scale = 0.1;
+  ranges.shift = 0.05;
+  ranges.shear = 5;
+  ranges.brightness = 0.1;
+  ranges.contrast = 0.1;
+  ranges.noise = 0.02;
+  const augmenter scenes_augmenter(ranges, static_cast<int>(train_u8.size(3)),
+                                   static_cast<int>(train_u8.size(2)));
+
   Classifier model = make_box_classifier(1, width, 10, true, arch == "deep");
   model->set_dropout_generator(gen);
   std::int64_t parameters = 0;
@@ -139,18 +157,25 @@ int main(int argc, char** argv) {
     int steps = 0;
     for (int start = 0; start < train_count; start += batch) {
       const torch::Tensor rows = order.narrow(0, start, std::min(batch, train_count - start));
-      const torch::Tensor masks = train_masks.index_select(0, rows);
+      torch::Tensor masks = train_masks.index_select(0, rows);
+      torch::Tensor pixels = train_u8.index_select(0, rows).to(torch::kFloat).div_(255);
+      if (augment)
+        scenes_augmenter.apply(pixels, gen, &masks);
       torch::Tensor parts;
       const auto items = mask_items(masks, 12, &parts, true);
       const torch::Tensor labels = box_labels(items);
       const std::int64_t m = labels.size(0);
       if (m == 0)
         continue;
-      const torch::Tensor x = normalise(train_u8.index_select(0, rows));
+      const torch::Tensor x = (pixels - mean) / deviation;
       std::vector<torch::Tensor> crops;
       for (int v = 0; v < views; ++v) {
         torch::Tensor c = crop_items(x, parts, items, black, crop_jitter(m, &gen),
                                      torch::randint(-1, 2, {m}, gen, torch::kLong));
+        if (augment) {  // the scene was flipped already
+          crops.push_back(c);
+          continue;
+        }
         const torch::Tensor flip = torch::rand({m}, gen).lt(0.5).view({m, 1, 1, 1});
         crops.push_back(torch::where(flip, c.flip({3}), c));
       }
@@ -180,6 +205,7 @@ int main(int argc, char** argv) {
                      {"validation_items", val_truth.size(0)},
                      {"epochs", epochs},
                      {"views", views},
+                     {"augment", augment},
                      {"batch_scenes", batch},
                      {"learning_rate", lr},
                      {"threads", torch::get_num_threads()},

@@ -19,8 +19,8 @@
 // centre voting (Cheng et al., CVPR 2020) with a Fashion-MNIST classifier on top:
 //   0. a tool trained with horizontal flips runs the U-Net on the image and on its mirror and
 //      averages the outputs (foreground IoU 0.906 instead of 0.900, mean IoU 0.726 instead of
-//      0.720 on the validation set of the example trained 12 iterations); its item classifier
-//      averages the mirror too;
+//      0.720 on the validation set of the example trained 12 iterations with its former
+//      augmentation); its item classifier averages the mirror too;
 //   1. foreground: pixels whose background probability is below one half;
 //   2. items: peaks of the centre heatmap (7x7 local maxima scoring >= 0.3); every foreground
 //      pixel joins the peak nearest to the centre its offset points at, so touching items part;

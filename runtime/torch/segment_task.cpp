@@ -26,9 +26,9 @@
 //      pixel joins the peak nearest to the centre its offset points at, so touching items part;
 //   3. labels: each item is cut out (its own pixels only, on black, as Fashion-MNIST shows its
 //      items), framed square, resampled to 28x28 and named by the item classifier
-//      (box_classifier.hpp, width 2 x model_width; its deep form, two
-//      convolutions per stage: 0.914 instead of 0.896 of the validation items named right after
-//      8 epochs, bench/item_classifier); all its pixels take the label.
+//      (box_classifier.hpp, width 2 x model_width; its deep form, two convolutions per stage:
+//      0.914 instead of 0.896 of the validation items named right after 8 epochs,
+//      bench/item_classifier); all its pixels take the label.
 // Training: per-pixel cross-entropy of item vs background, CenterNet's focal loss on the heatmap
 // (Gaussian bumps at the centres of the true items' boxes), L1 on the offsets of item pixels, and
 // the classifier's cross-entropy on cut-out crops of the true items (two views each, jittered in

@@ -110,9 +110,8 @@ int main(int argc, char** argv) {
   const torch::Tensor train_float = train_u8.to(torch::kFloat);
   const double mean = train_float.mean().item<double>() / 255;
   const double deviation = train_float.std().item<double>() / 255;
-  const auto normalise = [&](const torch::Tensor& u8) {
-    return (u8.to(torch::kFloat) / 255 - mean) / deviation;
-  };
+  // Pixels on [0, 1], as the augmenter takes them, to the network's input.
+  const auto normalise = [&](const torch::Tensor& unit) { return (unit - mean) / deviation; };
   const torch::Tensor black = torch::full({1, 1, 1, 1}, -mean / deviation);
   const double data_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -139,7 +138,8 @@ int main(int argc, char** argv) {
   // Validation crops, once.
   torch::Tensor val_parts;
   const auto val_items = mask_items(val_masks, 12, &val_parts, true);
-  const torch::Tensor val_crops = crop_items(normalise(val_u8), val_parts, val_items, black);
+  const torch::Tensor val_crops =
+      crop_items(normalise(val_u8.to(torch::kFloat) / 255), val_parts, val_items, black);
   const torch::Tensor val_truth = box_labels(val_items);
 
   nlohmann::json epoch_loss = nlohmann::json::array(), epoch_accuracy = nlohmann::json::array();
@@ -167,17 +167,14 @@ int main(int argc, char** argv) {
       const std::int64_t m = labels.size(0);
       if (m == 0)
         continue;
-      const torch::Tensor x = (pixels - mean) / deviation;
+      const torch::Tensor x = normalise(pixels);
       std::vector<torch::Tensor> crops;
       for (int v = 0; v < views; ++v) {
         torch::Tensor c = crop_items(x, parts, items, black, crop_jitter(m, &gen),
                                      torch::randint(-1, 2, {m}, gen, torch::kLong));
-        if (augment) {  // the scene was flipped already
-          crops.push_back(c);
-          continue;
-        }
-        const torch::Tensor flip = torch::rand({m}, gen).lt(0.5).view({m, 1, 1, 1});
-        crops.push_back(torch::where(flip, c.flip({3}), c));
+        if (!augment)  // with --augment the scene was flipped already
+          c = torch::where(torch::rand({m}, gen).lt(0.5).view({m, 1, 1, 1}), c.flip({3}), c);
+        crops.push_back(c);
       }
       optimiser.zero_grad();
       const torch::Tensor loss = torch::nn::functional::cross_entropy(
@@ -190,9 +187,12 @@ int main(int argc, char** argv) {
     }
     train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     model->eval();
-    const double accuracy =
-        item_probabilities(*model, val_crops, /*mirror_views=*/true).argmax(1).eq(val_truth).to(torch::kDouble).mean()
-            .item<double>();
+    const double accuracy = item_probabilities(*model, val_crops, /*mirror_views=*/true)
+                                .argmax(1)
+                                .eq(val_truth)
+                                .to(torch::kDouble)
+                                .mean()
+                                .item<double>();
     epoch_loss.push_back(loss_sum / std::max(1, steps));
     epoch_accuracy.push_back(accuracy);
     std::fprintf(stderr, "epoch %d loss %.4f label accuracy %.4f (%.0f s)\n", epoch + 1,

@@ -55,6 +55,10 @@
 //   true_outline_mean_iou  two stages: mean_iou of the true items (12 pixels or more) named by the
 //                   item classifier: what mean IoU would be with perfect outlines, the naming's
 //                   ceiling
+//   true_label_mean_iou  two stages: mean_iou of the found items, each named by the label most of
+//                   its pixels truly have (an item on the background keeps the classifier's name):
+//                   what mean IoU would be with perfect names, the ceiling of finding, outlining
+//                   and parting the items
 #include <algorithm>
 #include <filesystem>
 
@@ -192,8 +196,10 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
   /// stages: the foreground (background less likely than not) is split into items by the centre
   /// each pixel points at; each item is cut out, classified whole, and all its pixels take its
   /// label. One stage: the per-pixel argmax.
+  /// `parts`, when given, receives the found item of each pixel [B, H, W] (int64 on the CPU, -1
+  /// off items; two stages only).
   torch::Tensor segment(const torch::Tensor& x, const torch::Tensor& background,
-                        torch::Tensor* logits = nullptr) {
+                        torch::Tensor* logits = nullptr, torch::Tensor* parts = nullptr) {
     const outputs out = shape_.mirror_views ? mirror_averaged(x) : forward(x);
     if (logits != nullptr)
       *logits = out.labels;
@@ -204,6 +210,8 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
     const image_items found =
         find_items(first.gt(0), torch::sigmoid(out.centres.narrow(1, 0, 1)),
                    out.centres.narrow(1, 1, 2) * offset_unit);
+    if (parts != nullptr)
+      *parts = found.parts;
     const torch::Tensor crops = crop_items(x, found.parts, found.boxes, background);
     if (crops.size(0) == 0)
       return torch::zeros_like(first);
@@ -380,6 +388,7 @@ class segment_task final : public tool_task {
     torch::NoGradGuard no_grad;
     torch::Tensor confusion = torch::zeros({k * k}, torch::kLong);
     torch::Tensor named_confusion = torch::zeros({k * k}, torch::kLong);
+    torch::Tensor true_named_confusion = torch::zeros({k * k}, torch::kLong);
     double loss_sum = 0;
     std::int64_t image_tp = 0, image_fp = 0, image_fn = 0, image_tn = 0;
     std::int64_t named_right = 0, named = 0, both_foreground = 0, any_foreground = 0;
@@ -388,9 +397,13 @@ class segment_task final : public tool_task {
     for (std::int64_t start = 0; start < n; start += task_evaluation_batch) {
       const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, n - start);
       const torch::Tensor y = set.masks.narrow(0, start, m).to(torch::kLong);
-      torch::Tensor logits;
+      torch::Tensor logits, parts;
       const torch::Tensor x = transform_(set.images.narrow(0, start, m));
-      const torch::Tensor predicted = model_->segment(x, ground, &logits);
+      const torch::Tensor predicted = model_->segment(x, ground, &logits, &parts);
+      if (parts.defined())
+        true_named_confusion.add_(
+            torch::bincount((y * k + named_by_truth(parts, y, predicted.cpu())).flatten(), {},
+                            k * k));
       const auto named_items = model_->name_true_items(x, y, ground);
       named_right += named_items.right;
       named += named_items.asked;
@@ -427,6 +440,7 @@ class segment_task final : public tool_task {
       out[prefix + "label_accuracy"] =
           static_cast<double>(named_right) / static_cast<double>(named);
       out[prefix + "true_outline_mean_iou"] = mean_iou(named_confusion, {}, nullptr);
+      out[prefix + "true_label_mean_iou"] = mean_iou(true_named_confusion, {}, nullptr);
     }
     out[prefix + "image_accuracy"] =
         n > 0 ? static_cast<double>(image_tp + image_tn) / static_cast<double>(n) : 0.0;
@@ -520,6 +534,31 @@ class segment_task final : public tool_task {
       }
     }
     return iou_count > 0 ? iou_sum / iou_count : 1.0;
+  }
+
+  /// Labels [B, H, W] of found items `parts` [B, H, W] (-1 off items), each item named by the
+  /// most frequent non-background label of `truth` under it, or, with none, keeping its label in
+  /// `predicted`; 0 off items. All on the CPU.
+  torch::Tensor named_by_truth(const torch::Tensor& parts, const torch::Tensor& truth,
+                               const torch::Tensor& predicted) const {
+    const std::int64_t k = static_cast<std::int64_t>(setup_.class_names.size());
+    const std::int64_t items = parts.numel() > 0 ? parts.max().item<std::int64_t>() + 1 : 0;
+    if (items == 0)
+      return torch::zeros_like(truth);
+    const torch::Tensor on = parts.ge(0).flatten();
+    const torch::Tensor item = parts.flatten().masked_select(on);
+    // Votes [items, k] of the true labels; the background's column does not vote.
+    torch::Tensor votes =
+        torch::bincount(item * k + truth.flatten().masked_select(on), {}, items * k)
+            .view({items, k});
+    votes.select(1, 0).zero_();
+    torch::Tensor own = torch::zeros({items}, torch::kLong);
+    own.index_put_({item}, predicted.flatten().masked_select(on));
+    const torch::Tensor name =
+        torch::where(votes.sum(1).gt(0), votes.argmax(1), own);
+    return torch::where(parts.ge(0), name.index_select(0, parts.clamp_min(0).flatten())
+                                         .view_as(parts),
+                        torch::zeros_like(parts));
   }
 
   /// The normalised value of a black pixel [1, C, 1, 1] (the ground items are cut out onto).

@@ -83,16 +83,22 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   EXPECT_GT(outcome.final_metrics.at("test_label_accuracy"), 0.85);  // one label for all: ~0.5
   // The true outlines named by the classifier: the mean IoU that perfect outlines would give.
   EXPECT_GT(outcome.final_metrics.at("test_true_outline_mean_iou"), 0.75);
+  // The found items named by their true labels: the mean IoU that perfect names would give; with
+  // the classifier's names the figure can only be lower.
+  EXPECT_GT(outcome.final_metrics.at("test_true_label_mean_iou"), 0.75);
+  EXPECT_GE(outcome.final_metrics.at("test_true_label_mean_iou"),
+            outcome.final_metrics.at("test_mean_iou"));
   std::printf("segment: val mean IoU %.3f, test mean IoU %.3f (shoe %.3f, bag %.3f), pixel "
               "accuracy %.3f, image accuracy %.3f, foreground IoU %.3f, label accuracy %.3f, "
-              "with the true outlines %.3f\n",
+              "with the true outlines %.3f, with the true names %.3f\n",
               outcome.final_metrics.at("val_mean_iou"), outcome.final_metrics.at("test_mean_iou"),
               outcome.final_metrics.at("test_iou_shoe"), outcome.final_metrics.at("test_iou_bag"),
               outcome.final_metrics.at("test_pixel_accuracy"),
               outcome.final_metrics.at("test_image_accuracy"),
               outcome.final_metrics.at("test_foreground_iou"),
               outcome.final_metrics.at("test_label_accuracy"),
-              outcome.final_metrics.at("test_true_outline_mean_iou"));
+              outcome.final_metrics.at("test_true_outline_mean_iou"),
+              outcome.final_metrics.at("test_true_label_mean_iou"));
 
   const auto csv = testing::read_lines(workspace.str() + "/tools/seg/metrics.csv");
   ASSERT_EQ(csv.size(), 21u);

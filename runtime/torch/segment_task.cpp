@@ -536,29 +536,25 @@ class segment_task final : public tool_task {
     return iou_count > 0 ? iou_sum / iou_count : 1.0;
   }
 
-  /// Labels [B, H, W] of found items `parts` [B, H, W] (-1 off items), each item named by the
-  /// most frequent non-background label of `truth` under it, or, with none, keeping its label in
-  /// `predicted`; 0 off items. All on the CPU.
+  /// Labels [B, H, W]: each found item of `parts` [B, H, W] (-1 off items) named by the most
+  /// frequent non-background label of `truth` under it; an item with none, and every pixel off
+  /// the items, keeps its label in `predicted`. All on the CPU.
   torch::Tensor named_by_truth(const torch::Tensor& parts, const torch::Tensor& truth,
                                const torch::Tensor& predicted) const {
     const std::int64_t k = static_cast<std::int64_t>(setup_.class_names.size());
     const std::int64_t items = parts.numel() > 0 ? parts.max().item<std::int64_t>() + 1 : 0;
     if (items == 0)
-      return torch::zeros_like(truth);
-    const torch::Tensor on = parts.ge(0).flatten();
-    const torch::Tensor item = parts.flatten().masked_select(on);
+      return predicted;
+    const torch::Tensor on = parts.ge(0);
+    const torch::Tensor item = parts.masked_select(on);
     // Votes [items, k] of the true labels; the background's column does not vote.
     torch::Tensor votes =
-        torch::bincount(item * k + truth.flatten().masked_select(on), {}, items * k)
-            .view({items, k});
+        torch::bincount(item * k + truth.masked_select(on), {}, items * k).view({items, k});
     votes.select(1, 0).zero_();
-    torch::Tensor own = torch::zeros({items}, torch::kLong);
-    own.index_put_({item}, predicted.flatten().masked_select(on));
-    const torch::Tensor name =
-        torch::where(votes.sum(1).gt(0), votes.argmax(1), own);
-    return torch::where(parts.ge(0), name.index_select(0, parts.clamp_min(0).flatten())
-                                         .view_as(parts),
-                        torch::zeros_like(parts));
+    const torch::Tensor at = parts.clamp_min(0).flatten();
+    const torch::Tensor voted = votes.sum(1).gt(0).index_select(0, at).view_as(parts);
+    return torch::where(on.logical_and(voted),
+                        votes.argmax(1).index_select(0, at).view_as(parts), predicted);
   }
 
   /// The normalised value of a black pixel [1, C, 1, 1] (the ground items are cut out onto).

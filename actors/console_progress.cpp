@@ -9,7 +9,7 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/monitor_view.hpp"
+#include "runtime/ui/monitor_view.hpp"
 
 namespace trainyard {
 

@@ -5,9 +5,9 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/dataset_index.hpp"
-#include "runtime/spec_json.hpp"
-#include "runtime/store.hpp"
+#include "runtime/data/dataset_index.hpp"
+#include "runtime/store/spec_json.hpp"
+#include "runtime/store/store.hpp"
 
 namespace trainyard {
 

@@ -1,7 +1,7 @@
 // The early-stopping actor of one auto job: it feeds the job's monitored validation metric
 // ("monitored" in the report: accuracy, mean IoU, AUROC by tool kind; reports from before it
 // existed carry val_accuracy) into the pure
-// rule (runtime/early_stopping.hpp) and asks the scheduler to stop the job when the rule fires.
+// rule (runtime/policy/early_stopping.hpp) and asks the scheduler to stop the job when the rule fires.
 // The engine tracks the same rule to keep the best weights; the decision to stop is made here.
 #include <caf/all.hpp>
 

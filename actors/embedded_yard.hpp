@@ -11,8 +11,8 @@
 
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
-#include "runtime/error.hpp"
-#include "runtime/training_engine.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/core/training_engine.hpp"
 
 namespace trainyard {
 

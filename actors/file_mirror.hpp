@@ -12,8 +12,8 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocol.hpp"
-#include "runtime/error.hpp"
-#include "runtime/training_engine.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/core/training_engine.hpp"
 
 namespace trainyard {
 

@@ -1,5 +1,5 @@
 // The monitor actor behind `trainyard monitor`: an event listener that keeps a monitor_view
-// (runtime/monitor_view.hpp) up to date with a scheduler and draws it on an injected screen.
+// (runtime/ui/monitor_view.hpp) up to date with a scheduler and draws it on an injected screen.
 //
 // It subscribes to the scheduler, asks for the job list and the workers at start and whenever a
 // job changes (a move broadcasts only the moved job, so the whole order is asked again), and
@@ -22,7 +22,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocol.hpp"
-#include "runtime/error.hpp"
+#include "runtime/core/error.hpp"
 
 namespace trainyard {
 

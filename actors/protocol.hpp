@@ -18,11 +18,11 @@
 #include <caf/typed_actor.hpp>
 #include <caf/replies_to.hpp>
 
-#include "runtime/error.hpp"
-#include "runtime/file_transfer.hpp"
-#include "runtime/reports.hpp"
-#include "runtime/specs.hpp"
-#include "runtime/training_engine.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/store/file_transfer.hpp"
+#include "runtime/core/reports.hpp"
+#include "runtime/core/specs.hpp"
+#include "runtime/core/training_engine.hpp"
 
 namespace trainyard {
 
@@ -73,7 +73,7 @@ struct job_info {
   std::int64_t queue_position = -1;  ///< 0-based while queued
   std::int64_t run_order = 0;        ///< 1, 2, ... in the order jobs started; 0 = not yet
   int iteration = 0;                 ///< tool iterations completed
-  int target_iterations = 0;         ///< expected end (see runtime/progression.hpp)
+  int target_iterations = 0;         ///< expected end (see runtime/policy/progression.hpp)
   int best_iteration = 0;
   double best_value = 0;
   double fraction = 0;               ///< progression in [0, 1]

@@ -15,7 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocol.hpp"
-#include "runtime/error.hpp"
+#include "runtime/core/error.hpp"
 
 namespace trainyard {
 

@@ -21,10 +21,10 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/progression.hpp"
-#include "runtime/queue_policy.hpp"
-#include "runtime/spec_json.hpp"
-#include "runtime/store.hpp"
+#include "runtime/policy/progression.hpp"
+#include "runtime/policy/queue_policy.hpp"
+#include "runtime/store/spec_json.hpp"
+#include "runtime/store/store.hpp"
 
 namespace trainyard {
 

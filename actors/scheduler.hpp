@@ -10,8 +10,8 @@
 #include <caf/fwd.hpp>
 
 #include "actors/protocol.hpp"
-#include "runtime/early_stopping.hpp"
-#include "runtime/error.hpp"
+#include "runtime/policy/early_stopping.hpp"
+#include "runtime/core/error.hpp"
 
 namespace trainyard {
 

@@ -9,7 +9,7 @@
 
 #include "actors/file_mirror.hpp"
 #include "actors/protocol.hpp"
-#include "runtime/training_engine.hpp"
+#include "runtime/core/training_engine.hpp"
 
 namespace trainyard {
 

@@ -20,9 +20,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include "runtime/dataset_index.hpp"
-#include "runtime/torch/engine.hpp"
-#include "runtime/torch/tool_task.hpp"
+#include "runtime/data/dataset_index.hpp"
+#include "runtime/train/engine.hpp"
+#include "runtime/train/tool_task.hpp"
 
 using namespace trainyard;
 

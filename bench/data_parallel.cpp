@@ -32,9 +32,9 @@
 #include <torch/torch.h>
 
 #include "bench/fashion_split.hpp"
-#include "runtime/torch/classifier.hpp"
-#include "runtime/torch/data_parallel.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/train/classifier.hpp"
+#include "runtime/train/data_parallel.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace {
 

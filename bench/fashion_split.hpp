@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/dataset_index.hpp"
+#include "runtime/data/dataset_index.hpp"
 
 namespace trainyard::bench {
 

@@ -31,8 +31,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "bench/arguments.hpp"
-#include "runtime/torch/augmenter.hpp"
-#include "runtime/torch/box_classifier.hpp"
+#include "runtime/train/augmenter.hpp"
+#include "runtime/tasks/common/box_classifier.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Trains the locate detector on generated Fashion-MNIST scenes (tests/torch/box_scenes.hpp) and
+// Trains the locate detector on generated Fashion-MNIST scenes (tests/support/box_scenes.hpp) and
 // prints one JSON object: settings, time, throughput, loss per epoch, AP, AP50, AP75, best F1.
 // Used to choose the detector's default settings on 2 CPU cores.
 //
@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/arguments.hpp"
-#include "runtime/torch/detector_training.hpp"
-#include "tests/torch/box_scenes.hpp"
+#include "runtime/lab/detector_training.hpp"
+#include "tests/support/box_scenes.hpp"
 
 int main(int argc, char** argv) {
   using namespace trainyard;

@@ -13,11 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/dataset_index.hpp"
-#include "runtime/torch/engine.hpp"
-#include "runtime/torch/synthetic_sets.hpp"
-#include "tests/torch/generated_sets.hpp"
-#include "tests/torch/torch_test_support.hpp"
+#include "runtime/data/dataset_index.hpp"
+#include "runtime/train/engine.hpp"
+#include "runtime/lab/synthetic_sets.hpp"
+#include "tests/support/generated_sets.hpp"
+#include "tests/support/torch_test_support.hpp"
 
 using namespace trainyard;
 

@@ -32,8 +32,8 @@
 #include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
 #include "bench/fashion_split.hpp"
-#include "runtime/torch/classifier.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/train/classifier.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Reads campaign files (format in campaign.hpp) into the structs of runtime/specs.hpp.
+// Reads campaign files (format in campaign.hpp) into the structs of runtime/core/specs.hpp.
 // Boost.Program_options is used here (and in config/ only), never from a header.
 //
 // Three passes over one text, the first error wins (it is the one the user fixes first):

@@ -1,5 +1,5 @@
 // Campaign files: the INI file that `trainyard run CAMPAIGN.ini` executes, read into the plain
-// structs of runtime/specs.hpp. Parsing only: nothing here touches a dataset or the workspace, so
+// structs of runtime/core/specs.hpp. Parsing only: nothing here touches a dataset or the workspace, so
 // a campaign that parses may still fail later (a missing dataset folder, a split larger than its
 // dataset). Boost.Program_options stays inside campaign.cpp; this header does not expose it.
 //
@@ -26,7 +26,7 @@
 // any order and refer to sections declared later. Keys are `key = value`, each at most once per
 // section; a value may be wrapped in one pair of double quotes. Booleans are true/false, yes/no,
 // 1/0. `iterations` and `batch_size` take a positive integer or `auto`. Every key that is left
-// out keeps the default documented in runtime/specs.hpp.
+// out keeps the default documented in runtime/core/specs.hpp.
 //
 // Paths: load_campaign resolves a relative dataset `path` and an explicit relative `workspace`
 // against the folder holding the campaign file, so a campaign runs the same from any directory.
@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.hpp"
-#include "runtime/specs.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/core/specs.hpp"
 
 namespace trainyard {
 

@@ -20,7 +20,7 @@
 #include "actors/worker.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace trainyard {
 

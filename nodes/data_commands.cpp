@@ -7,8 +7,8 @@
 
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/torch/augment_preview.hpp"
-#include "runtime/torch/synthetic_sets.hpp"
+#include "runtime/lab/augment_preview.hpp"
+#include "runtime/lab/synthetic_sets.hpp"
 
 namespace trainyard {
 

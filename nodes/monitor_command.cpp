@@ -26,7 +26,7 @@
 #include "actors/monitor.hpp"
 #include "config/command_line.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/monitor_view.hpp"
+#include "runtime/ui/monitor_view.hpp"
 
 #include "actors/remote.hpp"
 

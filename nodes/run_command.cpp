@@ -19,7 +19,7 @@
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace trainyard {
 

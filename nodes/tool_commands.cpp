@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/commands.hpp"
-#include "runtime/store.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/store/store.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace trainyard {
 

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "actors/monitor.hpp"
-#include "runtime/monitor_view.hpp"
+#include "runtime/ui/monitor_view.hpp"
 #include "tests/actors/yard_fixture.hpp"
 
 namespace trainyard::testing {

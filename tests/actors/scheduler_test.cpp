@@ -2,7 +2,7 @@
 // early stopping, continued training, and resuming after an interruption.
 #include <algorithm>
 
-#include "runtime/store.hpp"
+#include "runtime/store/store.hpp"
 #include "tests/actors/yard_fixture.hpp"
 
 namespace trainyard::testing {

@@ -14,7 +14,7 @@
 
 #include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
-#include "runtime/torch/engine.hpp"
+#include "runtime/train/engine.hpp"
 #include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/dataset_index.hpp"
+#include "runtime/data/dataset_index.hpp"
 #include "tests/nodes/process.hpp"
 #include "tests/support/temp_folder.hpp"
 

@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "runtime/torch/diagnostics.hpp"
-#include "runtime/torch/tool_files.hpp"
+#include "runtime/train/diagnostics.hpp"
+#include "runtime/train/tool_files.hpp"
 #include "tests/nodes/cluster_fixture.hpp"
 
 namespace trainyard::testing {

@@ -1,0 +1,135 @@
+// What a user declares: datasets, splits, tools, training settings and jobs. Plain structs with
+// defaults, one comment per field (unit, default). They are parsed from campaign files
+// (config/campaign.hpp), stored as JSON (runtime/store/spec_json.hpp) and carried inside actor messages
+// (actors/protocol.hpp gives them inspect overloads). No CAF, no torch here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace trainyard {
+
+using job_id = std::uint64_t;
+using metric_map = std::map<std::string, double>;
+
+enum class dataset_kind : std::uint8_t {
+  fashion_mnist = 0,  ///< gzipped IDX files (train-*, t10k-*) in one folder
+  image_folder = 1,   ///< root/<label>/*.{png,jpg,jpeg,bmp}, decoded with OpenCV
+  coco = 2,           ///< locate: images under `path`, boxes in the COCO JSON `annotations`
+  masks = 3,          ///< segment: images under `path`, label masks (PNG) under `masks`,
+                      ///< label table in `annotations`
+  anomaly = 4,        ///< anomaly: path/good/*, path/defect/*, optional defect masks under `masks`
+};
+
+/// A set of labelled images.
+struct dataset_spec {
+  std::string name;                                  ///< unique within a workspace
+  dataset_kind kind = dataset_kind::fashion_mnist;   ///< default fashion_mnist
+  std::string path;                                  ///< folder of the IDX files, or the folder root
+  bool color = false;  ///< image_folder: decode as 3 channels (RGB); default grayscale
+  /// fashion_mnist: "all" (70,000 images: the 60,000 training ones then the 10,000 test ones,
+  /// default), "train" or "test".
+  std::string subset = "all";
+  /// coco: the COCO JSON file of boxes; masks: the label table file. Empty otherwise.
+  std::string annotations;
+  /// masks: folder of label masks (one PNG per image, same file stem); anomaly: optional folder
+  /// of ground-truth defect masks. Empty otherwise.
+  std::string masks;
+};
+
+enum class split_mode : std::uint8_t {
+  proportion = 0,  ///< train/validation/test are fractions of the dataset (sum <= 1)
+  count = 1,       ///< train/validation/test are image counts (per dataset, sum <= size)
+};
+
+/// Which set of a split an image belongs to. Stored as one byte per dataset image.
+enum split_set : std::uint8_t { unused = 0, train_set = 1, validation_set = 2, test_set = 3 };
+
+/// A named, seeded partition of a dataset. Images not drawn into any set are `unused`.
+struct split_spec {
+  std::string name;                     ///< unique within a workspace
+  std::string dataset;                  ///< dataset name
+  split_mode mode = split_mode::proportion;  ///< default proportion
+  double train = 0.8;                   ///< fraction or count; default 0.8
+  double validation = 0.1;              ///< fraction or count; default 0.1
+  double test = 0.1;                    ///< fraction or count; default 0.1
+  std::uint64_t seed = 42;              ///< shuffling seed; default 42
+  bool stratified = true;               ///< keep class proportions in every set; default true
+};
+
+enum class tool_kind : std::uint8_t {
+  classify = 0,  ///< one label per image
+  locate = 1,    ///< axis-aligned boxes with labels
+  segment = 2,   ///< a label per pixel
+  anomaly = 3,   ///< trained on good images; a score per image and a defect map per pixel
+};
+
+/// A model of one kind with its settings. Its trained state lives in `<workspace>/tools/<name>/`.
+struct tool_spec {
+  std::string name;                       ///< unique within a workspace
+  tool_kind kind = tool_kind::classify;   ///< default classify
+  std::string dataset;                    ///< dataset it is trained on (fixes classes, channels)
+  int input_width = 28;                   ///< pixels; images are resized to it; default 28
+  int input_height = 28;                  ///< pixels; default 28
+  int model_width = 32;                   ///< channels of the first convolution; default 32
+  /// Batch normalisation layers in the model; default on. Off gives a model without batch
+  /// statistics, whose data-parallel training matches one device exactly.
+  bool batch_norm = true;
+  double dropout = 0.25;                  ///< dropout probability before the last layer; default 0.25
+  int max_objects = 100;                  ///< locate: most boxes kept per image; default 100
+  double detection_threshold = 0.5;       ///< locate: least score of a kept box; default 0.5
+};
+
+/// Augmentation ranges; every range is symmetric around "no change" and 0 disables it.
+struct augmentation_settings {
+  bool flip_horizontal = false;  ///< mirror left-right with probability 1/2; default off
+  bool flip_vertical = false;    ///< mirror top-bottom with probability 1/2; default off
+  double rotation = 0;           ///< degrees, uniform in [-r, r]; default 0
+  double scale = 0;              ///< fraction, zoom uniform in [1-s, 1+s]; default 0
+  double shift = 0;              ///< fraction of the image size, per axis in [-s, s]; default 0
+  double shear = 0;              ///< degrees, uniform in [-s, s]; default 0
+  double brightness = 0;         ///< added to [0,1] pixels, uniform in [-b, b]; default 0
+  double contrast = 0;           ///< factor uniform in [1-c, 1+c] around the image mean; default 0
+  double noise = 0;              ///< standard deviation of Gaussian noise on [0,1] pixels; default 0
+};
+
+/// How a job trains. Every field has a default; 0 means "auto" where noted.
+struct training_settings {
+  int iterations = 0;        ///< epochs to train; 0 = auto (early stopping); default auto
+  int max_iterations = 30;   ///< cap for auto; default 30
+  int patience = 3;          ///< auto: iterations without improvement before stopping; default 3
+  double min_delta = 0.001;  ///< auto: smallest validation-accuracy gain that counts; default 0.001
+  int batch_size = 0;        ///< images per step; 0 = auto (memory probe); default auto
+  double learning_rate = 1e-3;  ///< Adam step size; default 0.001
+  bool deterministic = false;   ///< bit-identical reruns (slower); default off
+  std::uint64_t seed = 42;      ///< seed of weights, shuffling and augmentation; default 42
+  int threads = 0;              ///< intra-op CPU threads; 0 = all cores; default 0
+  double memory_share = 0.5;    ///< CPU: share of available RAM the batch-size probe may use; default 0.5
+  int devices = 1;              ///< devices one job uses (data-parallel ranks); default 1
+  augmentation_settings augmentation;  ///< default: none
+};
+
+/// Train `tool` on `split`, or continue its training.
+struct job_spec {
+  std::string name;                ///< unique within a workspace; a resubmitted name is the same job
+  tool_spec tool;                  ///< the tool it trains (declared in the campaign)
+  std::string split;               ///< split name
+  bool continue_training = false;  ///< resume the tool's last state and train `iterations` more
+  training_settings settings;
+};
+
+enum class job_state : std::uint8_t {
+  queued = 0, running = 1, completed = 2, stopped = 3, failed = 4, cancelled = 5,
+};
+
+/// "queued", "running", ...
+const char* to_string(job_state state);
+/// true for completed, stopped, failed and cancelled.
+inline bool is_final(job_state s) { return s != job_state::queued && s != job_state::running; }
+
+const char* to_string(dataset_kind kind);
+const char* to_string(tool_kind kind);
+
+}  // namespace trainyard

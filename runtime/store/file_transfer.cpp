@@ -1,0 +1,87 @@
+#include "runtime/store/file_transfer.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+namespace trainyard {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+file_entry entry_of(const fs::path& p) {
+  file_entry e;
+  std::error_code ec;
+  e.path = p.string();
+  e.size = fs::file_size(p, ec);
+  auto t = fs::last_write_time(p, ec);
+  e.mtime = ec ? 0 : static_cast<std::int64_t>(t.time_since_epoch().count());
+  return e;
+}
+
+}  // namespace
+
+std::vector<file_entry> list_files(const std::string& root) {
+  std::vector<file_entry> out;
+  std::error_code ec;
+  if (fs::is_regular_file(root, ec)) {
+    out.push_back(entry_of(root));
+    return out;
+  }
+  if (!fs::is_directory(root, ec))
+    return out;
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec) && it->path().filename().string().rfind(".tmp-", 0) != 0)
+      out.push_back(entry_of(it->path()));
+  std::sort(out.begin(), out.end(),
+            [](const file_entry& a, const file_entry& b) { return a.path < b.path; });
+  return out;
+}
+
+expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uint64_t offset,
+                                               std::uint32_t length) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return make_failure(error_code::dataset_unreadable, "cannot read '" + path + "'");
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<std::uint8_t> bytes(length);
+  in.read(reinterpret_cast<char*>(bytes.data()), length);
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
+expected<void> write_file_atomically(const std::string& path,
+                                     const std::vector<std::uint8_t>& bytes) {
+  fs::path target(path);
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  auto temp = target.parent_path() / (".tmp-" + target.filename().string());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+      return make_failure(error_code::storage_failed, "cannot write '" + temp.string() +
+                                                        "' (disk full or no permission?)");
+  }
+  fs::rename(temp, target, ec);
+  if (ec)
+    return make_failure(error_code::storage_failed,
+                        "cannot move '" + temp.string() + "' into place: " + ec.message());
+  return {};
+}
+
+bool path_within(const std::string& root, const std::string& path) {
+  if (root.empty())
+    return false;
+  auto r = fs::path(root).lexically_normal();
+  auto p = fs::path(path).lexically_normal();
+  if (p == r)
+    return true;
+  auto rel = p.lexically_relative(r);
+  return !rel.empty() && *rel.begin() != ".." && rel.is_relative();
+}
+
+}  // namespace trainyard

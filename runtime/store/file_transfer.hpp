@@ -1,0 +1,37 @@
+// Files sent between machines that share no filesystem: a node that cannot see the scheduler's
+// dataset folders and workspace fetches the files in chunks (through the dataset actor), caches
+// them, and sends its tool files back after every iteration. This file holds the plain file work;
+// actors/file_mirror.* does the messaging. No CAF, no torch here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/core/error.hpp"
+
+namespace trainyard {
+
+/// A regular file as one side lists it.
+struct file_entry {
+  std::string path;        ///< absolute path on the side that listed it
+  std::uint64_t size = 0;  ///< bytes
+  std::int64_t mtime = 0;  ///< modification time, nanoseconds of the file clock
+};
+
+/// Regular files under `root` (recursively), or `root` itself when it is a file; sorted by path.
+/// A missing root gives an empty list.
+std::vector<file_entry> list_files(const std::string& root);
+
+/// `length` bytes (fewer at the end) of a file from `offset`.
+expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uint64_t offset,
+                                               std::uint32_t length);
+
+/// Writes a whole file through a temporary file and a rename, creating its folders.
+expected<void> write_file_atomically(const std::string& path,
+                                     const std::vector<std::uint8_t>& bytes);
+
+/// True when `path`, normalised, lies inside `root` (no ".." escapes).
+bool path_within(const std::string& root, const std::string& path);
+
+}  // namespace trainyard

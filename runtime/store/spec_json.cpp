@@ -1,0 +1,496 @@
+// JSON of the specs and reports (nlohmann::json, kept out of every header). Enums are written as
+// their names; readers keep a field's default when it is absent, so older files still load, and
+// refuse a field of the wrong type with its dotted path ("settings.augmentation.rotation").
+// Doubles that are not finite (a diverged loss) are written as the strings "nan", "inf", "-inf".
+#include "runtime/store/spec_json.hpp"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <type_traits>
+
+namespace trainyard {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Thrown inside this file only; every parser turns it into storage_failed at its edge.
+struct read_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+std::string join(const std::string& where, const std::string& key) {
+  return where.empty() ? key : where + "." + key;
+}
+
+std::string type_of(const json& j) { return j.type_name(); }
+
+// --- typed reads of one value -------------------------------------------------------------------
+
+void read_value(const json& j, const std::string& where, std::string& out) {
+  if (!j.is_string()) throw read_error(where + ": expected a string, found " + type_of(j));
+  out = j.get<std::string>();
+}
+
+void read_value(const json& j, const std::string& where, bool& out) {
+  if (!j.is_boolean()) throw read_error(where + ": expected true or false, found " + type_of(j));
+  out = j.get<bool>();
+}
+
+void read_value(const json& j, const std::string& where, double& out) {
+  if (j.is_number()) {
+    out = j.get<double>();
+    return;
+  }
+  if (j.is_null()) {  // what other writers make of NaN
+    out = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s == "nan" || s == "NaN") {
+      out = std::numeric_limits<double>::quiet_NaN();
+      return;
+    }
+    if (s == "inf" || s == "Infinity") {
+      out = std::numeric_limits<double>::infinity();
+      return;
+    }
+    if (s == "-inf" || s == "-Infinity") {
+      out = -std::numeric_limits<double>::infinity();
+      return;
+    }
+  }
+  throw read_error(where + ": expected a number, found " + type_of(j));
+}
+
+template <class Int>
+std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>> read_value(
+    const json& j, const std::string& where, Int& out) {
+  using limits = std::numeric_limits<Int>;
+  auto out_of_range = [&] {
+    return read_error(where + ": " + j.dump() + " is out of range " +
+                      std::to_string(limits::min()) + ".." + std::to_string(limits::max()));
+  };
+  if (j.is_number_unsigned()) {
+    auto v = j.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(limits::max())) throw out_of_range();
+    out = static_cast<Int>(v);
+  } else if (j.is_number_integer()) {
+    auto v = j.get<std::int64_t>();
+    if constexpr (std::is_unsigned_v<Int>) {
+      if (v < 0) throw out_of_range();
+      if (static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(limits::max())) {
+        throw out_of_range();
+      }
+    } else {
+      if (v < static_cast<std::int64_t>(limits::min()) ||
+          v > static_cast<std::int64_t>(limits::max())) {
+        throw out_of_range();
+      }
+    }
+    out = static_cast<Int>(v);
+  } else if (j.is_number_float() && std::floor(j.get<double>()) == j.get<double>()) {
+    // 32.0 from a hand-edited file: accept whole numbers written as floats.
+    double v = j.get<double>();
+    if (v < static_cast<double>(limits::min()) || v > static_cast<double>(limits::max())) {
+      throw out_of_range();
+    }
+    out = static_cast<Int>(v);
+  } else {
+    throw read_error(where + ": expected a whole number, found " +
+                     (j.is_number() ? j.dump() : type_of(j)));
+  }
+}
+
+/// An object being read: fields present are read, absent ones keep the default already in `out`.
+class object_reader {
+ public:
+  object_reader(const json& j, std::string where) : j_(j), where_(std::move(where)) {
+    if (!j_.is_object()) {
+      throw read_error((where_.empty() ? std::string("the document") : where_) +
+                       ": expected an object, found " + type_of(j_));
+    }
+  }
+
+  template <class T>
+  void field(const char* key, T& out) const {
+    auto it = j_.find(key);
+    if (it != j_.end()) read_value(*it, join(where_, key), out);
+  }
+
+  /// A nested object read by `fn(const json&, where, out)`.
+  template <class T, class Fn>
+  void object(const char* key, T& out, Fn fn) const {
+    auto it = j_.find(key);
+    if (it != j_.end()) fn(*it, join(where_, key), out);
+  }
+
+  /// An enum written as a name; `parse` returns false for an unknown name.
+  template <class E, class Parse>
+  void name(const char* key, E& out, Parse parse, const char* expected) const {
+    auto it = j_.find(key);
+    if (it == j_.end()) return;
+    std::string text;
+    read_value(*it, join(where_, key), text);
+    if (!parse(text, out)) {
+      throw read_error(join(where_, key) + ": '" + text + "' is not one of " + expected);
+    }
+  }
+
+ private:
+  const json& j_;
+  std::string where_;
+};
+
+// --- enums --------------------------------------------------------------------------------------
+
+bool parse_dataset_kind(const std::string& s, dataset_kind& out) {
+  if (s == "fashion-mnist" || s == "fashion_mnist") {
+    out = dataset_kind::fashion_mnist;
+  } else if (s == "folder" || s == "image-folder" || s == "image_folder") {
+    out = dataset_kind::image_folder;
+  } else if (s == "coco") {
+    out = dataset_kind::coco;
+  } else if (s == "masks") {
+    out = dataset_kind::masks;
+  } else if (s == "anomaly") {
+    out = dataset_kind::anomaly;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* to_name(split_mode m) { return m == split_mode::count ? "count" : "proportion"; }
+
+bool parse_split_mode(const std::string& s, split_mode& out) {
+  if (s == "proportion") {
+    out = split_mode::proportion;
+  } else if (s == "count") {
+    out = split_mode::count;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool parse_tool_kind(const std::string& s, tool_kind& out) {
+  for (auto kind : {tool_kind::classify, tool_kind::locate, tool_kind::segment, tool_kind::anomaly})
+    if (s == to_string(kind)) {
+      out = kind;
+      return true;
+    }
+  return false;
+}
+
+// --- writers ------------------------------------------------------------------------------------
+
+json to_j(const dataset_spec& x) {
+  return {{"name", x.name},
+          {"kind", to_string(x.kind)},
+          {"path", x.path},
+          {"color", x.color},
+          {"subset", x.subset},
+          {"annotations", x.annotations},
+          {"masks", x.masks}};
+}
+
+json to_j(const split_spec& x) {
+  return {{"name", x.name},
+          {"dataset", x.dataset},
+          {"mode", to_name(x.mode)},
+          {"train", number(x.train)},
+          {"validation", number(x.validation)},
+          {"test", number(x.test)},
+          {"seed", x.seed},
+          {"stratified", x.stratified}};
+}
+
+json to_j(const tool_spec& x) {
+  return {{"name", x.name},
+          {"kind", to_string(x.kind)},
+          {"dataset", x.dataset},
+          {"input_width", x.input_width},
+          {"input_height", x.input_height},
+          {"model_width", x.model_width},
+          {"batch_norm", x.batch_norm},
+          {"dropout", number(x.dropout)},
+          {"max_objects", x.max_objects},
+          {"detection_threshold", number(x.detection_threshold)}};
+}
+
+json to_j(const augmentation_settings& x) {
+  return {{"flip_horizontal", x.flip_horizontal},
+          {"flip_vertical", x.flip_vertical},
+          {"rotation", number(x.rotation)},
+          {"scale", number(x.scale)},
+          {"shift", number(x.shift)},
+          {"shear", number(x.shear)},
+          {"brightness", number(x.brightness)},
+          {"contrast", number(x.contrast)},
+          {"noise", number(x.noise)}};
+}
+
+json to_j(const training_settings& x) {
+  return {{"iterations", x.iterations},
+          {"max_iterations", x.max_iterations},
+          {"patience", x.patience},
+          {"min_delta", number(x.min_delta)},
+          {"batch_size", x.batch_size},
+          {"learning_rate", number(x.learning_rate)},
+          {"deterministic", x.deterministic},
+          {"seed", x.seed},
+          {"threads", x.threads},
+          {"memory_share", number(x.memory_share)},
+          {"devices", x.devices},
+          {"augmentation", to_j(x.augmentation)}};
+}
+
+json to_j(const job_spec& x) {
+  return {{"name", x.name},
+          {"tool", to_j(x.tool)},
+          {"split", x.split},
+          {"continue_training", x.continue_training},
+          {"settings", to_j(x.settings)}};
+}
+
+json to_j(const metric_map& x) {
+  json j = json::object();
+  for (const auto& [key, value] : x) j[key] = number(value);
+  return j;
+}
+
+json to_j(const probe_row& x) {
+  return {{"batch_size", x.batch_size},
+          {"train_images_per_s", number(x.train_images_per_s)},
+          {"infer_images_per_s", number(x.infer_images_per_s)},
+          {"peak_bytes", x.peak_bytes},
+          {"fits", x.fits},
+          {"note", x.note}};
+}
+
+json to_j(const probe_result& x) {
+  json rows = json::array();
+  for (const auto& row : x.rows) rows.push_back(to_j(row));
+  return {{"rows", rows},
+          {"train_batch_size", x.train_batch_size},
+          {"inference_batch_size", x.inference_batch_size},
+          {"budget_bytes", x.budget_bytes},
+          {"margin", number(x.margin)}};
+}
+
+json to_j(const iteration_report& x) {
+  return {{"job", x.job},
+          {"tool", x.tool},
+          {"iteration", x.iteration},
+          {"target_iterations", x.target_iterations},
+          {"metrics", to_j(x.metrics)},
+          {"best_iteration", x.best_iteration},
+          {"best_value", number(x.best_value)},
+          {"patience_counter", x.patience_counter},
+          {"batch_size", x.batch_size}};
+}
+
+// --- readers ------------------------------------------------------------------------------------
+
+void from_j(const json& j, const std::string& where, dataset_spec& x) {
+  object_reader r(j, where);
+  r.field("name", x.name);
+  r.name("kind", x.kind, parse_dataset_kind, "fashion-mnist, folder, coco, masks, anomaly");
+  r.field("path", x.path);
+  r.field("color", x.color);
+  r.field("subset", x.subset);
+  r.field("annotations", x.annotations);
+  r.field("masks", x.masks);
+}
+
+void from_j(const json& j, const std::string& where, split_spec& x) {
+  object_reader r(j, where);
+  r.field("name", x.name);
+  r.field("dataset", x.dataset);
+  r.name("mode", x.mode, parse_split_mode, "proportion, count");
+  r.field("train", x.train);
+  r.field("validation", x.validation);
+  r.field("test", x.test);
+  r.field("seed", x.seed);
+  r.field("stratified", x.stratified);
+}
+
+void from_j(const json& j, const std::string& where, tool_spec& x) {
+  object_reader r(j, where);
+  r.field("name", x.name);
+  r.name("kind", x.kind, parse_tool_kind, "classify, locate, segment, anomaly");
+  r.field("dataset", x.dataset);
+  r.field("input_width", x.input_width);
+  r.field("input_height", x.input_height);
+  r.field("model_width", x.model_width);
+  r.field("batch_norm", x.batch_norm);
+  r.field("dropout", x.dropout);
+  r.field("max_objects", x.max_objects);
+  r.field("detection_threshold", x.detection_threshold);
+}
+
+void from_j(const json& j, const std::string& where, augmentation_settings& x) {
+  object_reader r(j, where);
+  r.field("flip_horizontal", x.flip_horizontal);
+  r.field("flip_vertical", x.flip_vertical);
+  r.field("rotation", x.rotation);
+  r.field("scale", x.scale);
+  r.field("shift", x.shift);
+  r.field("shear", x.shear);
+  r.field("brightness", x.brightness);
+  r.field("contrast", x.contrast);
+  r.field("noise", x.noise);
+}
+
+void from_j(const json& j, const std::string& where, training_settings& x) {
+  object_reader r(j, where);
+  r.field("iterations", x.iterations);
+  r.field("max_iterations", x.max_iterations);
+  r.field("patience", x.patience);
+  r.field("min_delta", x.min_delta);
+  r.field("batch_size", x.batch_size);
+  r.field("learning_rate", x.learning_rate);
+  r.field("deterministic", x.deterministic);
+  r.field("seed", x.seed);
+  r.field("threads", x.threads);
+  r.field("memory_share", x.memory_share);
+  r.field("devices", x.devices);
+  r.object("augmentation", x.augmentation,
+           [](const json& v, const std::string& w, augmentation_settings& a) { from_j(v, w, a); });
+}
+
+void from_j(const json& j, const std::string& where, job_spec& x) {
+  object_reader r(j, where);
+  r.field("name", x.name);
+  r.object("tool", x.tool,
+           [](const json& v, const std::string& w, tool_spec& t) { from_j(v, w, t); });
+  r.field("split", x.split);
+  r.field("continue_training", x.continue_training);
+  r.object("settings", x.settings,
+           [](const json& v, const std::string& w, training_settings& s) { from_j(v, w, s); });
+}
+
+void from_j(const json& j, const std::string& where, metric_map& x) {
+  if (!j.is_object()) {
+    throw read_error((where.empty() ? std::string("the document") : where) +
+                     ": expected an object of metric values, found " + type_of(j));
+  }
+  x.clear();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    double v = 0;
+    read_value(it.value(), join(where, it.key()), v);
+    x[it.key()] = v;
+  }
+}
+
+void from_j(const json& j, const std::string& where, probe_row& x) {
+  object_reader r(j, where);
+  r.field("batch_size", x.batch_size);
+  r.field("train_images_per_s", x.train_images_per_s);
+  r.field("infer_images_per_s", x.infer_images_per_s);
+  r.field("peak_bytes", x.peak_bytes);
+  r.field("fits", x.fits);
+  r.field("note", x.note);
+}
+
+void from_j(const json& j, const std::string& where, probe_result& x) {
+  object_reader r(j, where);
+  r.object("rows", x.rows, [](const json& v, const std::string& w, std::vector<probe_row>& rows) {
+    if (!v.is_array()) throw read_error(w + ": expected an array, found " + type_of(v));
+    rows.clear();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      probe_row row;
+      from_j(v[i], w + "[" + std::to_string(i) + "]", row);
+      rows.push_back(std::move(row));
+    }
+  });
+  r.field("train_batch_size", x.train_batch_size);
+  r.field("inference_batch_size", x.inference_batch_size);
+  r.field("budget_bytes", x.budget_bytes);
+  r.field("margin", x.margin);
+}
+
+void from_j(const json& j, const std::string& where, iteration_report& x) {
+  object_reader r(j, where);
+  r.field("job", x.job);
+  r.field("tool", x.tool);
+  r.field("iteration", x.iteration);
+  r.field("target_iterations", x.target_iterations);
+  r.object("metrics", x.metrics,
+           [](const json& v, const std::string& w, metric_map& m) { from_j(v, w, m); });
+  r.field("best_iteration", x.best_iteration);
+  r.field("best_value", x.best_value);
+  r.field("patience_counter", x.patience_counter);
+  r.field("batch_size", x.batch_size);
+}
+
+/// Parses `text` into a default-constructed T; any failure is storage_failed naming `what`.
+template <class T>
+expected<T> parse(const std::string& text, const char* what) {
+  try {
+    json j = json::parse(text);
+    T out{};
+    from_j(j, "", out);
+    return out;
+  } catch (const json::exception& e) {
+    return make_failure(error_code::storage_failed,
+                        std::string("cannot read the ") + what + " JSON: " + e.what());
+  } catch (const read_error& e) {
+    return make_failure(error_code::storage_failed,
+                        std::string("cannot read the ") + what + " JSON: " + e.what());
+  }
+}
+
+std::string dump(const json& j) {
+  // Indented: the same text goes into settings.json and metrics.json, which people read.
+  // Invalid UTF-8 in a name or path is replaced rather than thrown: writing must not fail.
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string to_json(const dataset_spec& x) { return dump(to_j(x)); }
+std::string to_json(const split_spec& x) { return dump(to_j(x)); }
+std::string to_json(const tool_spec& x) { return dump(to_j(x)); }
+std::string to_json(const training_settings& x) { return dump(to_j(x)); }
+std::string to_json(const job_spec& x) { return dump(to_j(x)); }
+std::string to_json(const metric_map& x) { return dump(to_j(x)); }
+std::string to_json(const probe_result& x) { return dump(to_j(x)); }
+std::string to_json(const iteration_report& x) { return dump(to_j(x)); }
+
+expected<dataset_spec> dataset_spec_from_json(const std::string& text) {
+  return parse<dataset_spec>(text, "dataset spec");
+}
+expected<split_spec> split_spec_from_json(const std::string& text) {
+  return parse<split_spec>(text, "split spec");
+}
+expected<tool_spec> tool_spec_from_json(const std::string& text) {
+  return parse<tool_spec>(text, "tool spec");
+}
+expected<training_settings> training_settings_from_json(const std::string& text) {
+  return parse<training_settings>(text, "training settings");
+}
+expected<job_spec> job_spec_from_json(const std::string& text) {
+  return parse<job_spec>(text, "job spec");
+}
+expected<metric_map> metric_map_from_json(const std::string& text) {
+  return parse<metric_map>(text, "metrics");
+}
+expected<probe_result> probe_result_from_json(const std::string& text) {
+  return parse<probe_result>(text, "batch-size probe");
+}
+expected<iteration_report> iteration_report_from_json(const std::string& text) {
+  return parse<iteration_report>(text, "iteration report");
+}
+
+}  // namespace trainyard

@@ -1,0 +1,384 @@
+// The anomaly tool as a tool_task: trained on good images only.
+//
+// Method: a convolutional autoencoder learns to reconstruct good images. Two scores come out of
+// it for an image, each put on the scale of the good training images (z-score: minus their mean,
+// over their standard deviation) and then added, the reconstruction's weighted 0.25 (kNN-dominant,
+// as the ten one-class settings measured):
+//   reconstruction  the mean of the highest 10% of the per-pixel anomaly map, where the map is
+//                   the squared reconstruction error (channel mean), smoothed by a 3x3 Gaussian;
+//   memory bank     the distance from the image's encoder features (pooled to at most 4x4) to
+//                   their nearest neighbour among the good training images' features.
+// The per-pixel map is the defect map (heatmaps, pixel AUROC). The decision threshold on the
+// image score is tuned on the validation set for the best balanced accuracy.
+// Measured on the ten one-class Fashion-MNIST settings: bench/anomaly_one_class.cpp.
+//
+// Autoencoder (w = model_width / 2, at least 4): conv3x3(w) → conv3x3/2(2w) → conv3x3/2(2w)
+// [latent at H/4] → up → conv3x3(w) → up → conv3x3(w) → conv1x1(channels), each conv but the last
+// with BN (when tool.batch_norm) and ReLU; it reconstructs the normalised input (MSE).
+//
+// Metrics (prefixed "val_", "test_"): loss (MSE on good images), auroc (image, monitored),
+// auroc_reconstruction and auroc_knn (each score alone), balanced_accuracy (at the tuned threshold,
+// once there is one), pixel_auroc (when the set has defect masks).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "runtime/train/images.hpp"
+#include "runtime/train/tool_task.hpp"
+
+namespace trainyard {
+
+namespace {
+
+namespace F = torch::nn::functional;
+namespace nn = torch::nn;
+namespace fs = std::filesystem;
+
+struct autoencoder_shape {
+  int channels = 1;
+  int width = 16;
+  bool batch_norm = true;
+};
+
+class AutoencoderImpl : public nn::Cloneable<AutoencoderImpl> {
+ public:
+  explicit AutoencoderImpl(const autoencoder_shape& shape) : shape_(shape) { reset(); }
+
+  void reset() override {
+    const int w = shape_.width;
+    enc1_ = register_module("enc1", layer(shape_.channels, w, 1));
+    enc2_ = register_module("enc2", layer(w, 2 * w, 2));
+    enc3_ = register_module("enc3", layer(2 * w, 2 * w, 2));
+    dec2_ = register_module("dec2", layer(2 * w, w, 1));
+    dec1_ = register_module("dec1", layer(w, w, 1));
+    out_ = register_module("out", nn::Conv2d(nn::Conv2dOptions(w, shape_.channels, 1)));
+  }
+
+  /// The latent features [B, 2w, H/4, W/4] of a normalised batch.
+  torch::Tensor encode(const torch::Tensor& x) {
+    return enc3_->forward(enc2_->forward(enc1_->forward(x)));
+  }
+  /// The reconstruction [B, C, H, W] of a normalised batch and its latent features.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x) {
+    const torch::Tensor z = encode(x);
+    const std::int64_t h = x.size(2), w = x.size(3);
+    torch::Tensor y = dec2_->forward(up(z, (h + 1) / 2, (w + 1) / 2));
+    y = dec1_->forward(up(y, h, w));
+    return {out_->forward(y), z};
+  }
+
+ private:
+  nn::Sequential layer(int in, int out, int stride) const {
+    nn::Sequential s;
+    s->push_back(nn::Conv2d(
+        nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(!shape_.batch_norm)));
+    if (shape_.batch_norm)
+      s->push_back(nn::BatchNorm2d(out));
+    s->push_back(nn::ReLU(nn::ReLUOptions(true)));
+    return s;
+  }
+  static torch::Tensor up(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
+    return F::interpolate(x, F::InterpolateFuncOptions()
+                                 .size(std::vector<std::int64_t>{h, w})
+                                 .mode(torch::kNearest));
+  }
+
+  autoencoder_shape shape_;
+  nn::Sequential enc1_{nullptr}, enc2_{nullptr}, enc3_{nullptr}, dec2_{nullptr}, dec1_{nullptr};
+  nn::Conv2d out_{nullptr};
+};
+TORCH_MODULE(Autoencoder);
+
+// Most memory-bank rows kept (evenly strided over the training set): bounds the kNN cost.
+constexpr std::int64_t max_bank_rows = 8192;
+// Weight of the reconstruction z-score next to the kNN one in the image score. kNN-dominant: on
+// the ten one-class Fashion-MNIST settings (bench/anomaly_one_class, 3 epochs, 2,000 images)
+// the kNN score alone beat the equal-weight sum in all ten (README, "Annotated datasets").
+constexpr double reconstruction_weight = 0.25;
+
+// Training images whose scores set the z-score scales.
+constexpr std::int64_t scale_rows = 1024;
+
+// Scores of a set of images with the current weights.
+struct image_scores {
+  torch::Tensor reconstruction;  ///< double [N]
+  torch::Tensor knn;             ///< double [N]
+  torch::Tensor maps;            ///< float [N, H, W], smoothed squared error
+  torch::Tensor features;        ///< float [N, D]
+  torch::Tensor mse;             ///< double [N]: summed squared error per image
+};
+
+class anomaly_task final : public tool_task {
+ public:
+  explicit anomaly_task(const task_setup& s)
+      : tool_task(s),
+        model_(autoencoder_shape{s.channels, std::max(4, s.tool.model_width / 2),
+                                 s.tool.batch_norm}) {}
+
+  std::shared_ptr<nn::Module> model() const override { return model_.ptr(); }
+  std::unique_ptr<tool_task> clone() const override {
+    auto copy = std::make_unique<anomaly_task>(*this);
+    copy->model_ = Autoencoder(std::dynamic_pointer_cast<AutoencoderImpl>(model_->clone()));
+    return copy;
+  }
+  std::string monitored_metric() const override { return "val_auroc"; }
+
+  expected<task_data> targets(const dataset_index& index, const std::vector<std::int64_t>& images,
+                              labelled_images decoded, split_set set) const override {
+    const int good = good_class(index);
+    task_data d;
+    d.labels = decoded.labels.ne(good).to(torch::kLong);
+    d.images = std::move(decoded.images);
+    if (!index.spec.masks.empty()) {
+      auto masks = load_label_masks(index, images, setup_.tool.input_width,
+                                    setup_.tool.input_height, /*required=*/false);
+      if (!masks)
+        return masks.error();
+      d.masks = masks->gt(0).to(torch::kUInt8);
+    }
+    if (set == train_set) {  // trained on good images only, whatever the split holds
+      const torch::Tensor keep = d.labels.eq(0).nonzero().flatten();
+      d.images = d.images.index_select(0, keep);
+      d.labels = d.labels.index_select(0, keep);
+      if (d.masks.defined())
+        d.masks = d.masks.index_select(0, keep);
+    }
+    return d;
+  }
+
+  torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
+                           torch::Generator& gen) override {
+    const torch::Tensor x = training_batch(train.images, rows, transform_, augment_, gen);
+    return F::mse_loss(model_->forward(x).first, x);
+  }
+
+  void infer(const torch::Tensor& x) override { (void)anomaly_maps(x, model_->forward(x).first); }
+
+  void prepare(const task_data& train) override {
+    const std::int64_t n = train.size();
+    const std::int64_t stride = std::max<std::int64_t>(1, (n + max_bank_rows - 1) / max_bank_rows);
+    const torch::Tensor rows = torch::arange(0, n, stride, torch::kLong);
+    const image_scores s = score(train.images.index_select(0, rows), /*with_knn=*/false);
+    bank_ = s.features;
+    // Scales from the good training images; kNN leave-one-out (the nearest row is the image).
+    const std::int64_t m = std::min<std::int64_t>(scale_rows, bank_.size(0));
+    const torch::Tensor knn = nearest_distance(bank_.narrow(0, 0, m), /*skip_self=*/true);
+    knn_mean_ = knn.mean().item<double>();
+    knn_std_ = std::max(1e-12, knn.std().item<double>());
+    rec_mean_ = s.reconstruction.mean().item<double>();
+    rec_std_ = std::max(1e-12, s.reconstruction.std().item<double>());
+    const torch::Tensor sample = s.maps.narrow(0, 0, std::min<std::int64_t>(512, s.maps.size(0)));
+    pixel_scale_ =
+        std::max(1e-12, torch::quantile(sample.flatten(), 0.995).item<double>());
+  }
+
+  metric_map evaluate(const task_data& set, const std::string& prefix) override {
+    const image_scores s = score(set.images, /*with_knn=*/true);
+    const torch::Tensor combined = combine(s);
+    metric_map out;
+    const torch::Tensor good = set.labels.eq(0);
+    const std::int64_t good_count = good.sum().item<std::int64_t>();
+    const double pixels_per_image =
+        static_cast<double>(set.images.size(1) * set.images.size(2) * set.images.size(3));
+    // Loss: the training objective on the good images (all images when there are none).
+    out[prefix + "loss"] =
+        (good_count > 0 ? s.mse.index_select(0, good.nonzero().flatten()).sum().item<double>() /
+                              static_cast<double>(good_count)
+                        : s.mse.mean().item<double>()) /
+        pixels_per_image;
+    out[prefix + "auroc"] = auroc(combined, set.labels);
+    out[prefix + "auroc_reconstruction"] = auroc(s.reconstruction, set.labels);
+    out[prefix + "auroc_knn"] = auroc(s.knn, set.labels);
+    if (has_threshold_) {
+      const torch::Tensor flagged = combined.ge(threshold_);
+      out[prefix + "balanced_accuracy"] = balanced_accuracy(flagged, set.labels.gt(0));
+    }
+    if (set.masks.defined() && set.masks.gt(0).any().item<bool>())
+      out[prefix + "pixel_auroc"] = auroc(s.maps, set.masks);
+    return out;
+  }
+
+  metric_map tune(const task_data& validation) override {
+    const torch::Tensor scores = combine(score(validation.images, true));
+    const torch::Tensor defect = validation.labels.gt(0);
+    const std::int64_t defects = defect.sum().item<std::int64_t>();
+    const std::int64_t goods = validation.size() - defects;
+    if (defects == 0 || goods == 0) {
+      // Nothing to balance: flag what scores above every good validation image.
+      threshold_ = scores.numel() > 0 ? scores.max().item<double>() + 1e-6 : 0.0;
+    } else {
+      const auto sorted = scores.sort();
+      const torch::Tensor v = std::get<0>(sorted);
+      const torch::Tensor d = defect.index_select(0, std::get<1>(sorted)).to(torch::kLong);
+      // Flag scores >= v[i]: defects caught = defects at or above i; goods passed = goods below i.
+      const torch::Tensor defects_below = torch::cat({torch::zeros({1}, torch::kLong), d.cumsum(0)});
+      const std::int64_t n = v.numel();
+      const auto below = defects_below.accessor<std::int64_t, 1>();
+      const auto values = v.accessor<double, 1>();
+      double best = -1;
+      std::int64_t best_i = 0;
+      for (std::int64_t i = 0; i <= n; ++i) {
+        if (i > 0 && i < n && values[i] == values[i - 1])
+          continue;  // a threshold cannot split equal scores
+        const double tpr = static_cast<double>(defects - below[i]) / static_cast<double>(defects);
+        const double tnr = static_cast<double>(i - below[i]) / static_cast<double>(goods);
+        if ((tpr + tnr) / 2 > best) {
+          best = (tpr + tnr) / 2;
+          best_i = i;
+        }
+      }
+      threshold_ = best_i == 0   ? values[0] - 1e-6
+                   : best_i == n ? values[n - 1] + 1e-6
+                                 : (values[best_i - 1] + values[best_i]) / 2;
+    }
+    has_threshold_ = true;
+    return {{"threshold", threshold_}};
+  }
+
+  bool save_state(torch::serialize::OutputArchive& a) const override {
+    a.write("bank", bank_);
+    a.write("scales", torch::tensor({knn_mean_, knn_std_, rec_mean_, rec_std_, pixel_scale_,
+                                     threshold_, has_threshold_ ? 1.0 : 0.0},
+                                    torch::kDouble));
+    return true;
+  }
+  void load_state(torch::serialize::InputArchive& a) override {
+    torch::Tensor scales;
+    a.read("bank", bank_);
+    a.read("scales", scales);
+    const auto v = scales.accessor<double, 1>();
+    knn_mean_ = v[0];
+    knn_std_ = v[1];
+    rec_mean_ = v[2];
+    rec_std_ = v[3];
+    pixel_scale_ = v[4];
+    threshold_ = v[5];
+    has_threshold_ = v[6] > 0.5;
+  }
+
+  expected<std::vector<prediction>> predict(const torch::Tensor& images,
+                                            const std::vector<std::string>& files,
+                                            const std::string& output_folder) override {
+    const image_scores s = score(images, true);
+    const torch::Tensor combined = combine(s);
+    std::error_code ec;
+    fs::create_directories(output_folder, ec);
+    const std::int64_t h = images.size(2), w = images.size(3);
+    std::vector<prediction> out;
+    for (std::int64_t i = 0; i < images.size(0); ++i) {
+      // Heatmap: the map on the good images' scale (1 = their 99.5th percentile pixel, red
+      // from about twice that), as a jet colour map blended half and half with the image.
+      const torch::Tensor v = s.maps[i].div(2 * pixel_scale_).clamp(0, 1);
+      const torch::Tensor jet =
+          torch::stack({(1.5 - (4 * v - 3).abs()).clamp(0, 1), (1.5 - (4 * v - 2).abs()).clamp(0, 1),
+                        (1.5 - (4 * v - 1).abs()).clamp(0, 1)})
+              .mul(255);
+      const torch::Tensor rgb =
+          (images.size(1) == 1 ? images[i].repeat({3, 1, 1}) : images[i]).to(torch::kFloat);
+      const torch::Tensor heat =
+          rgb.mul(0.5).add(jet.mul(0.5)).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+      const std::string& file = files[static_cast<std::size_t>(i)];
+      const std::string heat_file =
+          (fs::path(output_folder) / (fs::path(file).stem().string() + "_heatmap.png")).string();
+      if (auto ok = write_png(heat_file, image_geometry{3, static_cast<int>(w), static_cast<int>(h)},
+                              heat.data_ptr<std::uint8_t>());
+          !ok)
+        return ok.error();
+      prediction p;
+      p.image = file;
+      p.score = combined[i].item<double>();
+      p.label = has_threshold_ && p.score >= threshold_ ? 1 : 0;
+      p.label_name = p.label == 1 ? "defect" : "good";
+      p.files = {heat_file};
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+ private:
+  // Squared error per pixel (channel mean), smoothed by a 3x3 Gaussian: [B, H, W].
+  static torch::Tensor anomaly_maps(const torch::Tensor& x, const torch::Tensor& reconstruction) {
+    const torch::Tensor error = (reconstruction - x).pow(2).mean(1, /*keepdim=*/true);
+    static const torch::Tensor kernel =
+        (torch::tensor({1.f, 2.f, 1.f}).view({3, 1}) * torch::tensor({1.f, 2.f, 1.f}).view({1, 3}))
+            .div(16)
+            .view({1, 1, 3, 3});
+    return F::conv2d(F::pad(error, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate)), kernel)
+        .squeeze(1);
+  }
+
+  // Distance of each row to its nearest bank row (the second nearest when the rows are bank rows).
+  torch::Tensor nearest_distance(const torch::Tensor& features, bool skip_self) const {
+    std::vector<torch::Tensor> parts;
+    const int k = skip_self ? 2 : 1;
+    for (std::int64_t start = 0; start < features.size(0); start += 1024) {
+      const std::int64_t m = std::min<std::int64_t>(1024, features.size(0) - start);
+      const torch::Tensor d = torch::cdist(features.narrow(0, start, m), bank_);
+      const torch::Tensor nearest = std::get<0>(d.topk(k, 1, /*largest=*/false));
+      parts.push_back(nearest.select(1, k - 1));
+    }
+    return parts.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(parts).to(torch::kDouble);
+  }
+
+  image_scores score(const torch::Tensor& images, bool with_knn) {
+    const bool was_training = model_->is_training();
+    model_->eval();
+    torch::NoGradGuard no_grad;
+    image_scores s;
+    std::vector<torch::Tensor> maps, features, mse;
+    for (std::int64_t start = 0; start < images.size(0); start += task_evaluation_batch) {
+      const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, images.size(0) - start);
+      const torch::Tensor x = transform_(images.narrow(0, start, m));
+      const auto [reconstruction, z] = model_->forward(x);
+      maps.push_back(anomaly_maps(x, reconstruction));
+      mse.push_back((reconstruction - x).pow(2).sum({1, 2, 3}).to(torch::kDouble));
+      const std::int64_t ph = std::min<std::int64_t>(4, z.size(2)), pw = std::min<std::int64_t>(4, z.size(3));
+      features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1));
+    }
+    model_->train(was_training);
+    if (maps.empty())
+      return {torch::zeros({0}, torch::kDouble), torch::zeros({0}, torch::kDouble),
+              torch::zeros({0, images.size(2), images.size(3)}), torch::zeros({0, 1}),
+              torch::zeros({0}, torch::kDouble)};
+    s.maps = torch::cat(maps);
+    s.features = torch::cat(features);
+    s.mse = torch::cat(mse);
+    // The mean of the top 10% of each map.
+    const torch::Tensor flat = s.maps.flatten(1);
+    const std::int64_t top = std::max<std::int64_t>(1, flat.size(1) / 10);
+    s.reconstruction = std::get<0>(flat.topk(top, 1)).mean(1).to(torch::kDouble);
+    if (with_knn && bank_.defined())
+      s.knn = nearest_distance(s.features, false);
+    return s;
+  }
+
+  torch::Tensor combine(const image_scores& s) const {
+    const torch::Tensor rec = (s.reconstruction - rec_mean_) / rec_std_;
+    if (!s.knn.defined())
+      return rec;
+    return (s.knn - knn_mean_) / knn_std_ + reconstruction_weight * rec;
+  }
+
+  static double balanced_accuracy(const torch::Tensor& flagged, const torch::Tensor& defect) {
+    const double defects = defect.sum().item<double>();
+    const double goods = static_cast<double>(defect.numel()) - defects;
+    const double tp = flagged.logical_and(defect).sum().item<double>();
+    const double tn = flagged.logical_not().logical_and(defect.logical_not()).sum().item<double>();
+    const double tpr = defects > 0 ? tp / defects : 1.0, tnr = goods > 0 ? tn / goods : 1.0;
+    return (tpr + tnr) / 2;
+  }
+
+  Autoencoder model_;
+  torch::Tensor bank_;   ///< float [rows, D]: good training images' features
+  double knn_mean_ = 0, knn_std_ = 1, rec_mean_ = 0, rec_std_ = 1, pixel_scale_ = 1;
+  double threshold_ = 0;
+  bool has_threshold_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<tool_task> make_anomaly_task(const task_setup& setup) {
+  return std::make_unique<anomaly_task>(setup);
+}
+
+}  // namespace trainyard

@@ -1,0 +1,89 @@
+// The classify tool as a tool_task: the Classifier (classifier.hpp), cross-entropy on labels,
+// accuracy as the monitored metric, softmax label and score as predictions. Does exactly what
+// the engine did before tasks existed, in the same order, so classify training is unchanged
+// bit for bit.
+#include <algorithm>
+
+#include "runtime/train/tool_task.hpp"
+
+namespace trainyard {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+class classify_task final : public tool_task {
+ public:
+  explicit classify_task(const task_setup& s)
+      : tool_task(s),
+        model_(classifier_shape{s.channels, s.tool.input_height, s.tool.input_width,
+                                static_cast<int>(s.class_names.size()), s.tool.model_width,
+                                s.tool.batch_norm, s.tool.dropout}) {}
+
+  void set_dropout_generator(torch::Generator generator) override {
+    model_->set_dropout_generator(std::move(generator));
+  }
+
+  std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }
+  std::unique_ptr<tool_task> clone() const override {
+    auto copy = std::make_unique<classify_task>(*this);
+    copy->model_ = Classifier(std::dynamic_pointer_cast<ClassifierImpl>(model_->clone()));
+    return copy;
+  }
+  std::string monitored_metric() const override { return "val_accuracy"; }
+
+  expected<task_data> targets(const dataset_index&, const std::vector<std::int64_t>&,
+                              labelled_images decoded, split_set) const override {
+    task_data d;
+    d.images = std::move(decoded.images);
+    d.labels = std::move(decoded.labels);
+    return d;
+  }
+
+  torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
+                           torch::Generator& gen) override {
+    const torch::Tensor x = training_batch(train.images, rows, transform_, augment_, gen);
+    const torch::Tensor y = train.labels.index_select(0, rows);
+    return F::cross_entropy(model_->forward(x), y);
+  }
+
+  void infer(const torch::Tensor& x) override { (void)model_->forward(x).argmax(1); }
+
+  metric_map evaluate(const task_data& set, const std::string& prefix) override {
+    const set_evaluation e = evaluate_classifier(model_, labelled_images{set.images, set.labels},
+                                                 transform_, task_evaluation_batch, false);
+    return {{prefix + "loss", e.loss}, {prefix + "accuracy", e.accuracy}};
+  }
+
+  expected<std::vector<prediction>> predict(const torch::Tensor& images,
+                                            const std::vector<std::string>& files,
+                                            const std::string&) override {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const torch::Tensor probabilities = torch::softmax(model_->forward(transform_(images)), 1);
+    const auto [score, label] = probabilities.max(1);
+    const auto scores = score.accessor<float, 1>();
+    const auto labels = label.accessor<std::int64_t, 1>();
+    std::vector<prediction> out;
+    for (std::int64_t i = 0; i < images.size(0); ++i) {
+      prediction p;
+      p.image = files[static_cast<std::size_t>(i)];
+      p.label = static_cast<int>(labels[i]);
+      p.label_name = setup_.class_names.at(static_cast<std::size_t>(p.label));
+      p.score = scores[i];
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+ private:
+  Classifier model_;
+};
+
+}  // namespace
+
+std::unique_ptr<tool_task> make_classify_task(const task_setup& setup) {
+  return std::make_unique<classify_task>(setup);
+}
+
+}  // namespace trainyard

@@ -1,0 +1,95 @@
+// The LibTorch training runtime's public face: the engine factory and the tool operations the
+// CLI needs (evaluate, predict). Torch-free header; everything torch lives in runtime/train/ and runtime/tasks/.
+//
+// A tool folder (<workspace>/tools/<tool>/) holds:
+//   settings.json   tool spec, class names, channels, last job's training settings, split name
+//   best.pt         weights of the best iteration (what evaluate and predict use)
+//   checkpoint.pt   last iteration: weights, optimizer, early-stopping state, RNG, job id, target
+//   metrics.csv     one row per iteration
+//   metrics.json    final metrics of the last job
+//   probe.json      batch-size probe table and choices
+//   curves.png      training curves (loss, the monitored validation metric) drawn with OpenCV
+//   task.pt         kinds with state beyond weights (anomaly: memory bank, score scales, threshold)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/data/annotations.hpp"
+#include "runtime/policy/batch_size_probe.hpp"
+#include "runtime/core/error.hpp"
+#include "runtime/train/data_parallel.hpp"
+#include "runtime/core/training_engine.hpp"
+
+namespace trainyard {
+
+struct torch_engine_options {
+  /// Memory readings for the batch-size probe; null = the real CPU meter (available RAM times
+  /// the job's memory_share, peak RSS of the process). Tests inject a simulated one.
+  std::shared_ptr<memory_meter> meter;
+  /// Sizes tried and margin kept; defaults as in probe_options.
+  probe_options probe;
+  /// Steps timed per probe trial (after one warm-up step); default 3.
+  int probe_steps = 3;
+  /// Data-parallel jobs (devices > 1): how long ranks wait to join and for each collective.
+  data_parallel_options parallel;
+};
+
+/// The glibc allocator settings training runs with (mmap and trim thresholds, one arena); the
+/// engine applies them itself, once per process. Benchmarks call it to give a bare loop the same.
+void tune_malloc_for_training();
+
+/// The CPU LibTorch engine.
+std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options = {});
+
+/// Folder of a tool inside a workspace.
+std::string tool_folder(const std::string& workspace, const std::string& tool);
+
+/// A tool's best weights on a set of a split. Every kind fills `metrics` (the names training
+/// reports, without the "val_" prefix: classify accuracy and loss; segment pixel_accuracy, iou_*,
+/// mean_iou, image_accuracy, image_recall; anomaly auroc, balanced_accuracy, pixel_auroc, ...);
+/// classify also fills accuracy, per-class accuracy and the confusion matrix.
+struct evaluation {
+  tool_kind kind = tool_kind::classify;
+  metric_map metrics;
+  std::int64_t images = 0;
+  double accuracy = 0;
+  std::vector<std::string> class_names;
+  std::vector<double> per_class_accuracy;             ///< index = label
+  std::vector<std::vector<std::int64_t>> confusion;   ///< [true label][predicted label]
+};
+expected<evaluation> evaluate_tool(const std::string& workspace, const std::string& tool,
+                                   const dataset_spec& dataset,
+                                   const std::vector<std::uint8_t>& assignment, split_set set);
+
+/// What a tool says about one image file, with its best weights:
+///   classify  label and score (softmax probability);
+///   segment   label = the most frequent non-background label (0 if none), score = share of
+///             pixels given a non-background label; files: <stem>_mask.png (label values),
+///             <stem>_overlay.png (label colours over the image);
+///   anomaly   label 1 "defect" when score >= the tuned threshold else 0 "good", score = anomaly
+///             score; files: <stem>_heatmap.png;
+///   locate    boxes = the detections scoring at least the tool's threshold (at most
+///             max_objects, in the stored image's pixels), label and score = the best box's
+///             (-1, "(no objects)", 0 when none); files: <stem>_boxes.png (the image with its
+///             boxes drawn). The output folder also gets detections.json, every image's boxes in
+///             COCO's result format (image ids of the tool's COCO dataset where the file is one
+///             of its images, else 1, 2, ... in the order given past its largest id).
+struct prediction {
+  std::string image;
+  int label = -1;
+  std::string label_name;
+  double score = 0;
+  std::vector<std::string> files;  ///< images written for this one
+  std::vector<scored_box> boxes;   ///< locate: the boxes found, best first
+};
+/// `output_folder`: where segment and anomaly tools write their images; empty = the tool
+/// folder's predictions/ subfolder.
+expected<std::vector<prediction>> predict_images(const std::string& workspace,
+                                                 const std::string& tool,
+                                                 const std::vector<std::string>& images,
+                                                 const std::string& output_folder = "");
+
+}  // namespace trainyard

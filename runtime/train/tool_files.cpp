@@ -1,0 +1,139 @@
+// Tool folder text files (see tool_files.hpp). Specs inside settings.json are written by
+// spec_json's functions, so settings.json nests exactly what the store keeps.
+#include "runtime/train/tool_files.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/store/spec_json.hpp"
+
+namespace trainyard {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string to_json(const tool_record& r) {
+  json j;
+  j["tool"] = json::parse(trainyard::to_json(r.tool));
+  j["dataset"] = json::parse(trainyard::to_json(r.dataset));
+  j["split"] = r.split;
+  j["job"] = r.job_name;
+  j["job_id"] = r.job;
+  j["training"] = json::parse(trainyard::to_json(r.training));
+  j["class_names"] = r.class_names;
+  j["channels"] = r.channels;
+  j["normalization"] = {{"mean", r.mean}, {"std", r.std}};
+  j["batch_size"] = r.batch_size;
+  j["inference_batch_size"] = r.inference_batch_size;
+  j["threads"] = r.threads;
+  j["trained_iterations"] = r.trained_iterations;
+  j["best_iteration"] = r.best_iteration;
+  return j.dump(2) + "\n";
+}
+
+expected<tool_record> tool_record_from_json(const std::string& text, const std::string& origin) {
+  const auto bad = [&origin](const std::string& what) {
+    return make_failure(error_code::storage_failed,
+                        origin + " is malformed (" + what +
+                            "); train the tool again to rewrite it");
+  };
+  try {
+    const json j = json::parse(text);
+    tool_record r;
+    auto tool = tool_spec_from_json(j.at("tool").dump());
+    if (!tool)
+      return bad(tool.error().message);
+    r.tool = *tool;
+    auto dataset = dataset_spec_from_json(j.at("dataset").dump());
+    if (!dataset)
+      return bad(dataset.error().message);
+    r.dataset = *dataset;
+    if (j.contains("training")) {
+      auto training = training_settings_from_json(j.at("training").dump());
+      if (!training)
+        return bad(training.error().message);
+      r.training = *training;
+    }
+    r.split = j.value("split", std::string());
+    r.job_name = j.value("job", std::string());
+    r.job = j.value("job_id", job_id{0});
+    r.class_names = j.at("class_names").get<std::vector<std::string>>();
+    r.channels = j.at("channels").get<int>();
+    r.mean = j.at("normalization").at("mean").get<std::vector<double>>();
+    r.std = j.at("normalization").at("std").get<std::vector<double>>();
+    r.batch_size = j.value("batch_size", 0);
+    r.inference_batch_size = j.value("inference_batch_size", 0);
+    r.threads = j.value("threads", 0);
+    r.trained_iterations = j.value("trained_iterations", 0);
+    r.best_iteration = j.value("best_iteration", 0);
+    if (r.channels != 1 && r.channels != 3)
+      return bad("channels must be 1 or 3");
+    if (r.mean.size() != static_cast<std::size_t>(r.channels) || r.std.size() != r.mean.size())
+      return bad("normalization needs one mean and std per channel");
+    if (r.class_names.empty())
+      return bad("no class names");
+    return r;
+  } catch (const json::exception& e) {
+    return bad(e.what());
+  }
+}
+
+std::string metrics_csv(const std::vector<metrics_row>& rows) {
+  std::ostringstream out;
+  out << "iteration,train_loss,val_loss";
+  std::vector<std::string> names;
+  if (!rows.empty())
+    for (const auto& [name, value] : rows.front().validation)
+      names.push_back(name);
+  for (const std::string& name : names)
+    out << ',' << name;
+  out << ",images_per_s,seconds,batch_size\n";
+  char field[64];
+  for (const metrics_row& r : rows) {
+    // Enough digits to tell iterations apart; the exact values live in the checkpoint.
+    std::snprintf(field, sizeof field, "%d,%.6f,%.6f", r.iteration, r.train_loss, r.val_loss);
+    out << field;
+    for (const std::string& name : names) {
+      const auto it = r.validation.find(name);
+      std::snprintf(field, sizeof field, ",%.6f", it == r.validation.end() ? 0.0 : it->second);
+      out << field;
+    }
+    std::snprintf(field, sizeof field, ",%.1f,%.3f,%d\n", r.images_per_s, r.seconds, r.batch_size);
+    out << field;
+  }
+  return out.str();
+}
+
+expected<void> write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out)
+      return make_failure(error_code::storage_failed,
+                          "could not write " + path + "; check the disk has space and the folder "
+                          "is writable");
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec)
+    return make_failure(error_code::storage_failed,
+                        "could not replace " + path + ": " + ec.message());
+  return {};
+}
+
+expected<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return make_failure(error_code::storage_failed, "cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace trainyard

@@ -1,0 +1,81 @@
+// The files of a tool folder (listed in engine.hpp) that are not tensors: names, settings.json,
+// metrics.csv, and atomic text writes. Internal to the training runtime (runtime/train/, runtime/tasks/); torch-free, so reading a
+// tool's description costs no LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/core/error.hpp"
+#include "runtime/core/specs.hpp"
+
+namespace trainyard {
+
+/// File names inside a tool folder.
+namespace tool_files {
+inline constexpr const char* settings = "settings.json";
+inline constexpr const char* best = "best.pt";
+inline constexpr const char* checkpoint = "checkpoint.pt";
+inline constexpr const char* metrics_csv = "metrics.csv";
+inline constexpr const char* metrics_json = "metrics.json";
+inline constexpr const char* probe = "probe.json";
+inline constexpr const char* curves = "curves.png";
+/// State of the tool kind beside its weights (anomaly: memory bank, scales, threshold); only
+/// kinds that have such state write it. A fresh job removes it with the others.
+inline constexpr const char* task_state = "task.pt";
+/// Every file the engine writes for every tool; a fresh job removes them first.
+inline const std::vector<std::string>& all() {
+  static const std::vector<std::string> names{settings, best,  checkpoint, metrics_csv,
+                                              metrics_json, probe, curves};
+  return names;
+}
+}  // namespace tool_files
+
+/// settings.json: what predict and evaluate need to rebuild the model and feed it the same pixels
+/// training saw, plus what the tool was last trained with.
+struct tool_record {
+  tool_spec tool;
+  dataset_spec dataset;
+  std::string split;
+  std::string job_name;        ///< name of the last job that trained the tool
+  job_id job = 0;              ///< its id
+  training_settings training;  ///< that job's settings
+  std::vector<std::string> class_names;
+  int channels = 1;
+  std::vector<double> mean;    ///< per channel, pixels on [0, 1]
+  std::vector<double> std;
+  int batch_size = 0;
+  int inference_batch_size = 0;
+  int threads = 0;             ///< intra-op threads the last job used
+  int trained_iterations = 0;
+  int best_iteration = 0;
+};
+
+std::string to_json(const tool_record& record);
+/// storage_failed naming the file when it is unreadable or malformed.
+expected<tool_record> tool_record_from_json(const std::string& text, const std::string& origin);
+
+/// One row of metrics.csv.
+struct metrics_row {
+  int iteration = 0;
+  double train_loss = 0;
+  double val_loss = 0;
+  /// The tool kind's other validation metrics ("val_accuracy" for classify; "val_mean_iou",
+  /// "val_auroc", ... for the others), one column each in name order.
+  metric_map validation;
+  double images_per_s = 0;
+  double seconds = 0;
+  int batch_size = 0;
+};
+/// The whole metrics.csv, header included: iteration, train_loss, val_loss, the validation
+/// metrics of the first row, images_per_s, seconds, batch_size.
+std::string metrics_csv(const std::vector<metrics_row>& rows);
+
+/// Writes through a temporary file in the same folder and a rename, so readers (and a crash)
+/// see either the old file or the new one. storage_failed naming the file.
+expected<void> write_file_atomically(const std::string& path, const std::string& content);
+/// The whole file; storage_failed naming it when it cannot be read.
+expected<std::string> read_text_file(const std::string& path);
+
+}  // namespace trainyard

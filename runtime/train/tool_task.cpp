@@ -1,0 +1,166 @@
+// The tool-kind dispatch and what the kinds share (tool_task.hpp): class names and colours per
+// kind, mask loading, AUROC.
+#include "runtime/train/tool_task.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "runtime/data/dataset_readers.hpp"
+#include "runtime/tasks/common/label_masks.hpp"
+
+namespace trainyard {
+
+namespace fs = std::filesystem;
+
+tool_task::tool_task(const task_setup& setup)
+    : setup_(setup),
+      transform_(setup.norm),
+      augment_(setup.augmentation, setup.tool.input_width, setup.tool.input_height) {}
+
+int good_class(const dataset_index& index) {
+  for (std::size_t c = 0; c < index.class_names.size(); ++c)
+    if (index.class_names[c] == "good")
+      return static_cast<int>(c);
+  return 0;
+}
+
+expected<std::vector<std::string>> task_class_names(const tool_spec& tool,
+                                                    const dataset_index& index) {
+  switch (tool.kind) {
+    case tool_kind::classify:
+      return index.class_names;
+    case tool_kind::anomaly:
+      return std::vector<std::string>{"good", "defect"};
+    case tool_kind::segment: {
+      if (index.spec.annotations.empty() || index.spec.masks.empty())
+        return make_failure(error_code::invalid_config,
+                            "segment tool " + tool.name + " needs a dataset with label masks: " +
+                                "dataset " + index.spec.name +
+                                " must name its label table (annotations) and mask folder (masks)");
+      auto entries = read_label_entries(index.spec.annotations);
+      if (!entries)
+        return entries.error();
+      int largest = 0;
+      for (const label_entry& e : *entries)
+        largest = std::max(largest, e.index);
+      std::vector<std::string> names(static_cast<std::size_t>(largest) + 1);
+      for (std::size_t i = 0; i < names.size(); ++i)
+        names[i] = i == 0 ? "background" : "label" + std::to_string(i);
+      for (const label_entry& e : *entries)
+        names[static_cast<std::size_t>(e.index)] = e.name;
+      if (names.size() < 2)
+        return make_failure(error_code::invalid_config,
+                            "label table " + index.spec.annotations +
+                                " has no label besides the background (0); add at least one");
+      return names;
+    }
+    case tool_kind::locate: {
+      if (index.spec.kind != dataset_kind::coco)
+        return make_failure(error_code::invalid_config,
+                            "locate tool " + tool.name + " needs a coco dataset (boxes in a COCO "
+                            "file): dataset " + index.spec.name + " is not one; set its kind to "
+                            "coco and its annotations to the COCO file");
+      auto boxes = load_boxes(index.spec);
+      if (!boxes)
+        return boxes.error();
+      if (boxes->labels.empty())
+        return make_failure(error_code::invalid_config,
+                            "COCO file " + index.spec.annotations +
+                                " has no categories; a locate tool needs at least one");
+      return boxes->labels;
+    }
+  }
+  return make_failure(error_code::invalid_config,
+                      std::string("tool ") + tool.name + " is of kind " + to_string(tool.kind) +
+                          ", which this engine does not train yet");
+}
+
+std::vector<label_colour> task_colours(const dataset_spec& dataset, std::size_t labels) {
+  // A fixed palette (background black), then the table's colours where it gives them.
+  static const label_colour palette[] = {{0, 0, 0},     {230, 25, 75},  {60, 180, 75},
+                                         {255, 225, 25}, {0, 130, 200}, {245, 130, 48},
+                                         {145, 30, 180}, {70, 240, 240}, {240, 50, 230},
+                                         {210, 245, 60}};
+  std::vector<label_colour> out(labels);
+  for (std::size_t i = 0; i < labels; ++i)
+    out[i] = palette[i % (sizeof palette / sizeof palette[0])];
+  if (!dataset.annotations.empty())
+    if (auto entries = read_label_entries(dataset.annotations))
+      for (const label_entry& e : *entries)
+        if (e.r >= 0 && static_cast<std::size_t>(e.index) < labels)
+          out[static_cast<std::size_t>(e.index)] = {static_cast<std::uint8_t>(e.r),
+                                                    static_cast<std::uint8_t>(e.g),
+                                                    static_cast<std::uint8_t>(e.b)};
+  return out;
+}
+
+expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup) {
+  switch (setup.tool.kind) {
+    case tool_kind::classify:
+      return make_classify_task(setup);
+    case tool_kind::segment:
+      return make_segment_task(setup);
+    case tool_kind::anomaly:
+      return make_anomaly_task(setup);
+    case tool_kind::locate:
+      return make_locate_task(setup);
+  }
+  return make_failure(error_code::invalid_config, "unknown tool kind");
+}
+
+double auroc(const torch::Tensor& scores, const torch::Tensor& positives) {
+  const torch::Tensor s = scores.to(torch::kDouble).flatten();
+  const torch::Tensor p = positives.to(torch::kBool).flatten();
+  const std::int64_t n = s.numel();
+  const std::int64_t pos = p.sum().item<std::int64_t>(), neg = n - pos;
+  if (pos == 0 || neg == 0)
+    return 0.5;
+  // Ranks with ties averaged: sort, then give every run of equal scores its mean rank.
+  const auto sorted = s.sort();
+  const torch::Tensor values = std::get<0>(sorted).contiguous();
+  const torch::Tensor order = std::get<1>(sorted).contiguous();
+  const torch::Tensor p_sorted = p.index_select(0, order).contiguous();
+  const double* v = values.data_ptr<double>();
+  const bool* is_pos = p_sorted.data_ptr<bool>();
+  double rank_sum = 0;
+  for (std::int64_t i = 0; i < n;) {
+    std::int64_t j = i;
+    while (j + 1 < n && v[j + 1] == v[i])
+      ++j;
+    const double mean_rank = (static_cast<double>(i) + static_cast<double>(j)) / 2.0 + 1.0;
+    for (std::int64_t k = i; k <= j; ++k)
+      if (is_pos[k])
+        rank_sum += mean_rank;
+    i = j + 1;
+  }
+  const double u = rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2.0;
+  return u / (static_cast<double>(pos) * static_cast<double>(neg));
+}
+
+std::string mask_path_for(const dataset_spec& dataset, const std::string& image_file) {
+  return (fs::path(dataset.masks) / (fs::path(image_file).stem().string() + ".png")).string();
+}
+
+expected<torch::Tensor> load_label_masks(const dataset_index& index,
+                                         const std::vector<std::int64_t>& images, int width,
+                                         int height, bool required) {
+  if (index.files.size() != index.size())
+    return make_failure(error_code::invalid_config,
+                        "dataset " + index.spec.name + " has no image files to match masks "
+                        "with; masks need a folder dataset");
+  torch::Tensor out =
+      torch::zeros({static_cast<std::int64_t>(images.size()), height, width}, torch::kUInt8);
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const std::string path =
+        mask_path_for(index.spec, index.files[static_cast<std::size_t>(images[i])]);
+    if (!required && !fs::exists(path))
+      continue;
+    auto mask = read_label_mask_file(path, width, height);
+    if (!mask)
+      return mask.error();
+    std::copy(mask->begin(), mask->end(), out[static_cast<std::int64_t>(i)].data_ptr<std::uint8_t>());
+  }
+  return out;
+}
+
+}  // namespace trainyard

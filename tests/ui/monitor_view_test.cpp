@@ -1,0 +1,320 @@
+// Tests of the monitor's model and drawing: what a user sees at any terminal size, where the
+// cursor goes when jobs move or vanish, which command each key asks for, the validation curve,
+// and the connection line through a scheduler's loss and return. No actors, no terminal.
+#include "runtime/ui/monitor_view.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace trainyard {
+namespace {
+
+monitor_job queued(job_id id, const std::string& name, std::int64_t position) {
+  monitor_job j;
+  j.id = id;
+  j.name = name;
+  j.tool = "tool_" + name;
+  j.split = "small";
+  j.state = job_state::queued;
+  j.queue_position = position;
+  return j;
+}
+
+monitor_job running(job_id id, const std::string& name, std::int64_t run_order, int iteration,
+                    int target, double val_accuracy) {
+  monitor_job j = queued(id, name, -1);
+  j.state = job_state::running;
+  j.run_order = run_order;
+  j.iteration = iteration;
+  j.target_iterations = target;
+  j.best_iteration = iteration;
+  j.fraction = static_cast<double>(iteration) / target;
+  j.eta_seconds = 187;
+  j.batch_size = 64;
+  j.last_metrics = {{"val_accuracy", val_accuracy}, {"train_loss", 0.42}, {"images_per_s", 3210}};
+  return j;
+}
+
+// A yard with one running job (with a curve), three queued jobs, two workers, one finished job.
+monitor_view busy_view(bool unicode = true) {
+  monitor_view v(unicode);
+  v.connected("127.0.0.1:7000", "10:00:00");
+  monitor_job done = queued(9, "old", -1);
+  done.state = job_state::completed;
+  done.run_order = 1;
+  done.iteration = 5;
+  done.final_metrics = {{"val_accuracy", 0.88}, {"test_accuracy", 0.87}};
+  v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8), queued(2, "alpha", 0), queued(3, "bravo", 1),
+              queued(4, "charlie", 2), done});
+  for (int it = 1; it <= 3; ++it) {
+    iteration_report r;
+    r.job = 1;
+    r.iteration = it;
+    r.target_iterations = 10;
+    r.best_iteration = it;
+    r.metrics = {{"val_accuracy", 0.6 + 0.1 * it}, {"train_loss", 0.42}, {"images_per_s", 3210}};
+    v.add_iteration(r);
+  }
+  v.set_workers({{0, "gpu3:4711", "cuda:0", 24ull << 30, 1, true},
+                 {1, "gpu3:4711", "cuda:1", 24ull << 30, 0, true}});
+  return v;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines)
+    s += l + "\n";
+  return s;
+}
+
+bool shows(const std::vector<std::string>& lines, const std::string& text) {
+  return joined(lines).find(text) != std::string::npos;
+}
+
+// -- rendering at every size ---------------------------------------------------------------------
+
+struct size_case {
+  int width, height;
+  std::vector<std::string> must_show;  // text a user must find at this size
+};
+void PrintTo(const size_case& c, std::ostream* os) { *os << c.width << "x" << c.height; }
+
+class MonitorViewSizes : public ::testing::TestWithParam<size_case> {};
+
+TEST_P(MonitorViewSizes, FillsTheScreenExactlyAndShowsWhatFits) {
+  const auto& c = GetParam();
+  for (bool unicode : {true, false}) {
+    auto lines = busy_view(unicode).render(c.width, c.height);
+    ASSERT_EQ(lines.size(), static_cast<std::size_t>(c.height)) << joined(lines);
+    for (const auto& l : lines)
+      EXPECT_LE(display_width(l), c.width) << "line too wide: " << l;
+    for (const auto& text : c.must_show)
+      EXPECT_TRUE(shows(lines, text)) << "missing '" << text << "' in\n" << joined(lines);
+    if (!unicode) {
+      for (const auto& l : lines)
+        for (unsigned char ch : l)
+          EXPECT_LT(ch, 0x80) << "non-ASCII in ASCII mode: " << l;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Widths, MonitorViewSizes,
+  ::testing::Values(
+    // Tiny: the header alone, then the header and the running job.
+    size_case{40, 1, {"trainyard monitor"}},
+    size_case{40, 3, {"trainyard monitor", "Running (1)"}},
+    // Small: running job and the head of the queue win over workers and finished jobs.
+    size_case{40, 8, {"Running (1)", "> shirts", "Queue (3)", "alpha", "quit"}},
+    size_case{80, 8, {"connected to 127.0.0.1:7000", "[", "it 3/10", "alpha", "t top"}},
+    // Large: everything, with the curve, the metrics and the workers' devices and memory.
+    size_case{80, 40, {"ETA 3m07s", "val_acc 0.9000", "Workers (2)", "cuda:1", "24 GiB",
+                       "charlie", "Finished (1)", "completed", "test_acc 0.8700"}},
+    size_case{200, 40, {"1 running, 3 queued, 2 workers", "loss 0.420", "3210 img/s",
+                        "batch 64", "  1.  alpha", "  3.  charlie", "tool tool_charlie"}},
+    size_case{200, 6, {"Running (1)", "Queue (3)"}},
+    size_case{10, 5, {"trainyard"}},
+    size_case{0, 4, {}}));
+
+TEST(MonitorView, QueueIsShownInQueueOrderAndShortScreensKeepTheCursorVisible) {
+  monitor_view v;
+  std::vector<monitor_job> jobs;
+  for (int i = 0; i < 30; ++i)
+    jobs.push_back(queued(static_cast<job_id>(100 + i), "job" + std::to_string(i), 29 - i));
+  v.set_jobs(jobs);
+  auto order = v.queue_order();
+  ASSERT_EQ(order.size(), 30u);
+  EXPECT_EQ(order.front(), 129u);  // position 0
+  EXPECT_EQ(order.back(), 100u);
+  for (int i = 0; i < 25; ++i)
+    v.handle_key(monitor_key::down);
+  auto lines = v.render(80, 12);
+  EXPECT_TRUE(shows(lines, "> 26. job4")) << joined(lines);
+  EXPECT_TRUE(shows(lines, "of 30)")) << joined(lines);
+}
+
+// -- selection ----------------------------------------------------------------------------------
+
+TEST(MonitorView, CursorFollowsItsJobAndClampsWhenJobsVanish) {
+  auto v = busy_view();
+  EXPECT_EQ(v.selected(), 1u);  // the running job comes first
+  v.handle_key('j');
+  v.handle_key('j');
+  v.handle_key('j');
+  EXPECT_EQ(v.selected(), 4u);  // charlie, last in the queue
+  v.handle_key(monitor_key::down);
+  EXPECT_EQ(v.selected(), 4u) << "the cursor stops at the end";
+
+  // charlie moves to the top: the cursor goes with it.
+  v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8), queued(4, "charlie", 0), queued(2, "alpha", 1),
+              queued(3, "bravo", 2)});
+  EXPECT_EQ(v.selected(), 4u);
+  EXPECT_EQ(v.queue_order(), (std::vector<job_id>{4, 2, 3}));
+
+  // charlie is cancelled: the cursor stays on its row, now alpha's.
+  auto gone = queued(4, "charlie", -1);
+  gone.state = job_state::cancelled;
+  v.update_job(gone);
+  EXPECT_EQ(v.selected(), 2u);
+
+  // The last rows vanish: the cursor clamps to the last job left.
+  v.handle_key('G');
+  EXPECT_EQ(v.selected(), 3u);
+  v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8)});
+  EXPECT_EQ(v.selected(), 1u);
+  v.set_jobs({});
+  EXPECT_EQ(v.selected(), 0u);
+  v.handle_key('k');
+  EXPECT_EQ(v.selected(), 0u);
+}
+
+// -- keys ----------------------------------------------------------------------------------------
+
+struct key_case {
+  std::string name;
+  int moves_down;  // cursor moves from the first row (the running job) before the key
+  int key;
+  std::optional<monitor_command> command;
+  std::string notice;  // part of the notice expected, "" = none
+};
+void PrintTo(const key_case& c, std::ostream* os) { *os << c.name; }
+
+class MonitorViewKeys : public ::testing::TestWithParam<key_case> {};
+
+using kind = monitor_command::kind;
+
+TEST_P(MonitorViewKeys, MapToCommandsOnTheSelectedJob) {
+  const auto& c = GetParam();
+  auto v = busy_view();
+  for (int i = 0; i < c.moves_down; ++i)
+    v.handle_key(monitor_key::down);
+  auto got = v.handle_key(c.key);
+  EXPECT_EQ(got.has_value(), c.command.has_value());
+  if (got && c.command) {
+    EXPECT_EQ(static_cast<int>(got->what), static_cast<int>(c.command->what));
+    EXPECT_EQ(got->job, c.command->job);
+    EXPECT_EQ(got->position, c.command->position);
+  }
+  if (c.notice.empty())
+    EXPECT_EQ(v.notice(), "");
+  else
+    EXPECT_NE(v.notice().find(c.notice), std::string::npos) << v.notice();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Table, MonitorViewKeys,
+  ::testing::Values(
+    key_case{"quit", 0, 'q', monitor_command{kind::quit, 0, 0}, ""},
+    key_case{"top_of_third", 3, 't', monitor_command{kind::top, 4, 0}, ""},
+    key_case{"top_of_head", 1, 't', std::nullopt, "already at the head"},
+    key_case{"up_with_u", 2, 'u', monitor_command{kind::move, 3, 0}, ""},
+    key_case{"up_with_plus", 3, '+', monitor_command{kind::move, 4, 1}, ""},
+    key_case{"up_at_head", 1, 'u', std::nullopt, "already at the head"},
+    key_case{"down_with_d", 1, 'd', monitor_command{kind::move, 2, 1}, ""},
+    key_case{"down_with_minus", 2, '-', monitor_command{kind::move, 3, 2}, ""},
+    key_case{"down_at_end", 3, 'd', std::nullopt, "already at the end"},
+    key_case{"cancel_queued", 2, 'c', monitor_command{kind::cancel, 3, 0}, ""},
+    key_case{"cancel_running", 0, 'c', std::nullopt, "press s to stop it"},
+    key_case{"move_running", 0, 't', std::nullopt, "only queued jobs"},
+    key_case{"stop_running", 0, 's', monitor_command{kind::stop, 1, 0}, ""},
+    key_case{"stop_queued", 1, 's', monitor_command{kind::stop, 2, 0}, ""},
+    key_case{"cursor_keys", 0, 'j', std::nullopt, ""},
+    key_case{"other_key", 0, 'x', std::nullopt, ""}));
+
+TEST(MonitorView, CommandKeysWithNothingSelectedSayWhy) {
+  monitor_view v;
+  EXPECT_FALSE(v.handle_key('t'));
+  EXPECT_NE(v.notice().find("no job selected"), std::string::npos);
+  EXPECT_TRUE(v.handle_key('q'));
+}
+
+// -- the curve -----------------------------------------------------------------------------------
+
+struct spark_case {
+  std::vector<double> values;
+  int width;
+  bool unicode;
+  std::string expected;
+};
+void PrintTo(const spark_case& c, std::ostream* os) { *os << c.expected; }
+
+class Sparkline : public ::testing::TestWithParam<spark_case> {};
+
+TEST_P(Sparkline, ScalesTheLastValuesBetweenTheirExtremes) {
+  const auto& c = GetParam();
+  EXPECT_EQ(sparkline(c.values, c.width, c.unicode), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  Table, Sparkline,
+  ::testing::Values(
+    spark_case{{}, 8, true, ""}, spark_case{{0.5}, 0, true, ""},
+    spark_case{{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, 8, true,
+               "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"},
+    spark_case{{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, 8, false, "_.-:=+*#"},
+    spark_case{{0.9, 0.9, 0.9}, 8, false, ":::"},                // flat: the middle
+    spark_case{{5, 0, 10, 0}, 2, false, "#_"},                   // only the last two values
+    spark_case{{1, 0, 1}, 8, true, "\u2588\u2581\u2588"}));
+
+TEST(MonitorView, CurveFollowsValidationMetricPerIterationAndIsDrawn) {
+  auto v = busy_view();
+  EXPECT_EQ(v.curve(1), (std::vector<double>{0.7, 0.8, 0.9}));
+  iteration_report again;  // a repeated iteration replaces its point
+  again.job = 1;
+  again.iteration = 3;
+  again.target_iterations = 10;
+  again.metrics = {{"val_accuracy", 0.5}};
+  v.add_iteration(again);
+  EXPECT_EQ(v.curve(1), (std::vector<double>{0.7, 0.8, 0.5}));
+  EXPECT_TRUE(shows(v.render(200, 20), "val_acc 0.5000 \u2586\u2588\u2581"))
+    << joined(v.render(200, 20));
+  EXPECT_TRUE(v.curve(2).empty());
+
+  // Tools without accuracy follow their own validation metric.
+  EXPECT_EQ(validation_metric({{"val_loss", 0.3}, {"val_iou", 0.6}})->first, "val_iou");
+  EXPECT_EQ(validation_metric({{"val_loss", 0.3}, {"train_loss", 0.2}})->first, "val_loss");
+  EXPECT_FALSE(validation_metric({{"train_loss", 0.2}}));
+}
+
+// -- the connection ------------------------------------------------------------------------------
+
+TEST(MonitorView, ConnectionLineSaysWhenTheSchedulerGoesAwayAndComesBack) {
+  monitor_view v(false);
+  v.connecting("10.0.0.5:7000");
+  EXPECT_EQ(v.connection_line(), "connecting to 10.0.0.5:7000...");
+  v.reconnect_failed("connection refused", 0.5);
+  EXPECT_EQ(v.connection_line(),
+            "cannot reach the scheduler (connection refused; next try in 0.5 s)");
+  v.connected("10.0.0.5:7000", "10:00:00");
+  EXPECT_TRUE(v.is_connected());
+  EXPECT_EQ(v.connection_line(), "connected to 10.0.0.5:7000");
+  v.connection_lost("10:15:42", "");
+  EXPECT_FALSE(v.is_connected());
+  EXPECT_EQ(v.connection_line(), "scheduler went away at 10:15:42, reconnecting...");
+  v.reconnect_failed("connection refused", 2);
+  EXPECT_EQ(v.connection_line(),
+            "scheduler went away at 10:15:42, reconnecting... (connection refused; next try in "
+            "2.0 s)");
+  v.reconnect_failed("timeout", 4);
+  EXPECT_EQ(v.connection_line(),
+            "scheduler went away at 10:15:42, reconnecting... (timeout; next try in 4.0 s)");
+  v.connected("10.0.0.5:7000", "10:16:03");
+  EXPECT_EQ(v.connection_line(), "reconnected to 10.0.0.5:7000 at 10:16:03");
+  EXPECT_TRUE(shows(v.render(80, 5), "reconnected to 10.0.0.5:7000"));
+}
+
+TEST(MonitorView, FormatsDurationsAndCutsUtf8OnCharacterBoundaries) {
+  EXPECT_EQ(format_duration(-1), "--");
+  EXPECT_EQ(format_duration(42), "42s");
+  EXPECT_EQ(format_duration(187), "3m07s");
+  EXPECT_EQ(format_duration(7500), "2h05m");
+  EXPECT_EQ(fit_width("\u2581\u2582\u2583", 2), "\u2581\u2582");
+  EXPECT_EQ(display_width("a\u2581b"), 3);
+  EXPECT_EQ(fit_width("abc", 0), "");
+}
+
+}  // namespace
+}  // namespace trainyard

@@ -81,10 +81,8 @@ std::string progress_line(const job_info& job, int bar_width) {
                   job.best_iteration);
     line += buf;
   }
-  if (auto acc = metric(job.last_metrics, "val_accuracy"); acc >= 0) {
-    std::snprintf(buf, sizeof(buf), "  val_acc %.4f", acc);
-    line += buf;
-  }
+  if (auto value = metric(job.last_metrics, job.monitored_name.c_str()); value >= 0)
+    line += "  " + metric_text(job.monitored_name, value);
   if (auto ips = metric(job.last_metrics, "images_per_s"); ips >= 0) {
     std::snprintf(buf, sizeof(buf), "  %.0f img/s", ips);
     line += buf;

@@ -44,6 +44,7 @@ monitor_job to_view(const job_info& j) {
   m.last_metrics = j.last_metrics;
   m.final_metrics = j.final_metrics;
   m.message = j.message;
+  m.monitored_name = j.monitored_name;
   return m;
 }
 

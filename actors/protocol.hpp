@@ -82,6 +82,9 @@ struct job_info {
   metric_map last_metrics;           ///< latest iteration's metrics
   metric_map final_metrics;          ///< once finished
   std::string message;               ///< stop/failure reason
+  /// The validation metric the tool's kind monitors (a key of last_metrics once an iteration
+  /// reported): val_accuracy, val_ap50, val_mean_iou, val_auroc.
+  std::string monitored_name;
 };
 
 /// Answer to a wait for completion.
@@ -297,7 +300,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, iteration_report& x) {
   return f(caf::meta::type_name("iteration_report"), x.job, x.tool, x.iteration,
            x.target_iterations, x.metrics, x.best_iteration, x.best_value, x.patience_counter,
-           x.batch_size);
+           x.batch_size, x.monitored_name, x.monitored_value, x.early_stop, x.stop_reason);
 }
 
 template <class Inspector>
@@ -334,7 +337,7 @@ typename Inspector::result_type inspect(Inspector& f, job_info& x) {
   return f(caf::meta::type_name("job_info"), x.id, x.name, x.tool, x.split, x.state,
            x.queue_position, x.run_order, x.iteration, x.target_iterations, x.best_iteration,
            x.best_value, x.fraction, x.eta_seconds, x.batch_size, x.last_metrics,
-           x.final_metrics, x.message);
+           x.final_metrics, x.message, x.monitored_name);
 }
 
 template <class Inspector>

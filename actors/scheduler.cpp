@@ -128,6 +128,7 @@ job_info info_of(const scheduler_state& st, const job_entry& e,
   x.best_iteration = e.last.iteration > 0 ? e.last.best_iteration : r.best_iteration;
   x.best_value = e.last.best_value;
   x.last_metrics = e.last.metrics;
+  x.monitored_name = monitored_metric_of(r.spec.tool.kind);
   progression_input in;
   const auto& s = r.spec.settings;
   in.first_iteration = r.first_iteration;
@@ -338,20 +339,8 @@ void start(self_ptr self, job_id id, split_grant grant) {
   e.fraction_floor = 0;
   persist(self, e);
   const auto& s = e.rec.spec.settings;
-  if (s.iterations == 0 && !e.rec.spec.continue_training) {
-    early_stopping_rule rule;
-    rule.patience = s.patience;
-    rule.min_delta = s.min_delta;
-    rule.max_iterations = 0;  // the engine ends at the cap itself; only stalls are decided here
-    early_stopping_state initial;
-    if (e.last.iteration > 0) {  // a resumed job continues the rule where it was
-      initial.has_best = true;
-      initial.best_value = e.last.best_value;
-      initial.best_iteration = e.last.best_iteration;
-      initial.counter = e.last.patience_counter;
-    }
-    adopt(self, spawn_early_stopper(self->system(), self, id, rule, initial));
-  }
+  if (s.iterations == 0 && !e.rec.spec.continue_training)
+    adopt(self, spawn_early_stopper(self->system(), self, id));
   training_request request;
   request.job = id;
   request.spec = e.rec.spec;

@@ -31,9 +31,8 @@ expected<scheduler_actor> spawn_scheduler(caf::actor_system& system, scheduler_o
 waiter_actor spawn_waiter(caf::actor_system& system);
 
 /// Spawns the early-stopping actor of one auto job: it listens to the job's iterations and asks
-/// the scheduler to stop the job once the rule fires. `initial` resumes a saved rule state.
+/// the scheduler to stop the job when a report says the engine's rule fired (`early_stop`).
 event_listener spawn_early_stopper(caf::actor_system& system, scheduler_actor scheduler,
-                                   job_id job, early_stopping_rule rule,
-                                   early_stopping_state initial);
+                                   job_id job);
 
 }  // namespace trainyard

@@ -110,6 +110,7 @@ nlohmann::json to_json(const job_info& j) {
           {"batch_size", j.batch_size},
           {"last_metrics", j.last_metrics},
           {"final_metrics", j.final_metrics},
+          {"monitored_name", j.monitored_name},
           {"message", j.message}};
 }
 
@@ -140,15 +141,21 @@ void print_jobs(std::vector<job_info> jobs, bool json) {
     std::cout << out.dump() << std::endl;
     return;
   }
-  std::printf("%4s  %-18s %-14s %-10s %5s %4s %9s %6s  %s\n", "id", "job", "tool", "state",
-              "queue", "ran", "iteration", "done", "message");
-  for (const auto& j : jobs)
-    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %4d/%-4d %5.0f%%  %s\n",
+  std::printf("%4s  %-18s %-14s %-10s %5s %4s %9s %6s  %-20s  %s\n", "id", "job", "tool",
+              "state", "queue", "ran", "iteration", "done", "monitored", "message");
+  for (const auto& j : jobs) {
+    // The latest value of the metric the tool's kind monitors, once an iteration reported it.
+    auto value = j.last_metrics.find(j.monitored_name);
+    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %4d/%-4d %5.0f%%  %-20s  %s\n",
                 static_cast<unsigned long long>(j.id), j.name.c_str(), j.tool.c_str(),
                 to_string(j.state),
                 j.queue_position >= 0 ? std::to_string(j.queue_position + 1).c_str() : "-",
                 j.run_order > 0 ? std::to_string(j.run_order).c_str() : "-", j.iteration,
-                j.target_iterations, 100 * j.fraction, j.message.c_str());
+                j.target_iterations, 100 * j.fraction,
+                value != j.last_metrics.end() ? metric_text(value->first, value->second).c_str()
+                                              : "-",
+                j.message.c_str());
+  }
 }
 
 // The node's --threads for jobs that leave `threads` at 0 (all cores): several nodes sharing a
@@ -308,7 +315,11 @@ int wait_command(const wait_options& options) {
                                   {"target_iterations", report->target_iterations},
                                   {"metrics", report->metrics},
                                   {"best_iteration", report->best_iteration},
-                                  {"best_value", report->best_value}}
+                                  {"best_value", report->best_value},
+                                  {"monitored_name", report->monitored_name},
+                                  {"monitored_value", report->monitored_value},
+                                  {"early_stop", report->early_stop},
+                                  {"stop_reason", report->stop_reason}}
                      .dump()
                 << std::endl;
     else

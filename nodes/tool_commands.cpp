@@ -186,18 +186,20 @@ int queue_command(const queue_options& options) {
     std::cout << j.dump() << std::endl;
     return 0;
   }
-  std::printf("%4s  %-18s %-14s %-10s %5s %4s %6s %6s %9s  %s\n", "id", "job", "tool", "state",
-              "queue", "ran", "iters", "batch", "test_acc", "message");
+  std::printf("%4s  %-18s %-14s %-10s %5s %4s %6s %6s  %-20s  %s\n", "id", "job", "tool",
+              "state", "queue", "ran", "iters", "batch", "test (monitored)", "message");
   for (const auto& r : *jobs) {
-    auto acc = r.final_metrics.find("test_accuracy");
-    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %6d %6d %9s  %s\n",
+    // The test-set twin of the metric the tool's kind monitors: test_accuracy, test_ap50, ...
+    const std::string test_metric = test_metric_of(monitored_metric_of(r.spec.tool.kind));
+    auto test = r.final_metrics.find(test_metric);
+    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %6d %6d  %-20s  %s\n",
                 static_cast<unsigned long long>(r.id), r.spec.name.c_str(),
                 r.spec.tool.name.c_str(), to_string(r.state),
                 r.queue_position >= 0 ? std::to_string(r.queue_position + 1).c_str() : "-",
                 r.run_order > 0 ? std::to_string(r.run_order).c_str() : "-", r.trained_iterations,
                 r.batch_size,
-                acc != r.final_metrics.end() ? std::to_string(acc->second).substr(0, 6).c_str()
-                                             : "-",
+                test != r.final_metrics.end() ? metric_text(test_metric, test->second).c_str()
+                                              : "-",
                 r.message.c_str());
   }
   return 0;

@@ -18,13 +18,34 @@ struct iteration_report {
   int iteration = 0;         ///< 1-based, counted over the tool's whole life (continue adds on)
   int target_iterations = 0; ///< the iteration the job ends at at the latest (max for auto)
   /// train_loss, val_loss, the kind's validation metrics (val_accuracy; val_mean_iou, ...;
-  /// val_auroc, ...), monitored (a copy of the one early stopping maximises), images_per_s, seconds
+  /// val_auroc, ...), images_per_s, seconds
   metric_map metrics;
   int best_iteration = 0;    ///< iteration whose weights are the tool's best so far
   double best_value = 0;     ///< best value of the monitored validation metric so far
   int patience_counter = 0;  ///< iterations since the best one (early-stopping counter)
   int batch_size = 0;        ///< batch size in use
+  /// The validation metric the tool kind monitors (early stopping maximises it and the best
+  /// weights are chosen by it): val_accuracy, val_ap50, val_mean_iou or val_auroc.
+  std::string monitored_name;
+  double monitored_value = 0;  ///< its value at this iteration (also in `metrics`)
+  /// The engine's early-stopping decision (auto jobs only): no improvement for `patience`
+  /// iterations, so the job should stop here. The early-stopper actor turns it into the request.
+  bool early_stop = false;
+  std::string stop_reason;     ///< why, for the user, when early_stop
 };
+
+/// The validation metric a tool kind monitors: val_accuracy (classify), val_ap50 (locate),
+/// val_mean_iou (segment), val_auroc (anomaly).
+std::string monitored_metric_of(tool_kind kind);
+
+/// The test-set twin of a validation metric ("val_ap50" → "test_ap50"); empty for other names.
+std::string test_metric_of(const std::string& monitored);
+
+/// "name 0.7490": a metric as consoles print it (four decimals).
+std::string metric_text(const std::string& name, double value);
+
+/// The monitored metric of a report as "val_mean_iou 0.7490"; empty when the report has none.
+std::string monitored_text(const iteration_report& report);
 
 /// One row of the batch-size probe.
 struct probe_row {

@@ -297,7 +297,11 @@ json to_j(const iteration_report& x) {
           {"best_iteration", x.best_iteration},
           {"best_value", number(x.best_value)},
           {"patience_counter", x.patience_counter},
-          {"batch_size", x.batch_size}};
+          {"batch_size", x.batch_size},
+          {"monitored_name", x.monitored_name},
+          {"monitored_value", number(x.monitored_value)},
+          {"early_stop", x.early_stop},
+          {"stop_reason", x.stop_reason}};
 }
 
 // --- readers ------------------------------------------------------------------------------------
@@ -432,6 +436,15 @@ void from_j(const json& j, const std::string& where, iteration_report& x) {
   r.field("best_value", x.best_value);
   r.field("patience_counter", x.patience_counter);
   r.field("batch_size", x.batch_size);
+  r.field("monitored_name", x.monitored_name);
+  r.field("monitored_value", x.monitored_value);
+  r.field("early_stop", x.early_stop);
+  r.field("stop_reason", x.stop_reason);
+  // Reports saved before the monitored metric was a field carried it as the "monitored" key.
+  if (auto old = x.metrics.find("monitored"); old != x.metrics.end()) {
+    if (x.monitored_name.empty()) x.monitored_value = old->second;
+    x.metrics.erase(old);
+  }
 }
 
 /// Parses `text` into a default-constructed T; any failure is storage_failed naming `what`.

@@ -1232,13 +1232,19 @@ training_outcome torch_engine::run(const training_request& request, training_obs
     report.metrics = row.validation;
     report.metrics.insert({{"train_loss", row.train_loss},
                            {"val_loss", row.val_loss},
-                           {"monitored", monitored_value},
                            {"images_per_s", row.images_per_s},
                            {"seconds", row.seconds}});
     report.best_iteration = state.stopping.best_iteration;
     report.best_value = state.stopping.best_value;
     report.patience_counter = state.stopping.counter;
     report.batch_size = state.batch_size;
+    report.monitored_name = monitored;
+    report.monitored_value = monitored_value;
+    // Only an auto job (no explicit count, not a continuation) ends on the rule; the others
+    // track it to know their best weights.
+    report.early_stop = decision.stop && settings.iterations == 0 && !request.spec.continue_training;
+    if (report.early_stop)
+      report.stop_reason = decision.reason;
     observer.iteration_completed(report);
     if (group && agree_after_iteration()) {
       stopped = true;

@@ -39,10 +39,12 @@ std::string memory_text(std::uint64_t bytes) {
   return fixed(gib, gib < 10 ? 1 : 0) + " GiB";
 }
 
-// The short name of a metric on screen: "val_accuracy" → "val_acc".
+// The short name of a metric on screen: "val_accuracy" → "val_acc", "test_accuracy" → "test_acc".
 std::string short_metric(const std::string& name) {
   if (name == "val_accuracy")
     return "val_acc";
+  if (name == "test_accuracy")
+    return "test_acc";
   return name;
 }
 
@@ -82,13 +84,9 @@ void draw_section(const section& s, std::vector<std::string>& out) {
 
 // -- free functions ------------------------------------------------------------------------------
 
-std::optional<std::pair<std::string, double>> validation_metric(const metric_map& metrics) {
-  if (auto it = metrics.find("val_accuracy"); it != metrics.end())
-    return *it;
-  for (const auto& [name, value] : metrics)
-    if (name.rfind("val_", 0) == 0 && name != "val_loss")
-      return std::make_pair(name, value);
-  if (auto it = metrics.find("val_loss"); it != metrics.end())
+std::optional<std::pair<std::string, double>> validation_metric(const metric_map& metrics,
+                                                                const std::string& monitored) {
+  if (auto it = metrics.find(monitored); it != metrics.end())
     return *it;
   return std::nullopt;
 }
@@ -153,7 +151,7 @@ void monitor_view::set_jobs(const std::vector<monitor_job>& jobs) {
   jobs_.clear();
   for (const auto& j : jobs) {
     jobs_[j.id] = j;
-    remember(j.id, j.iteration, j.last_metrics);
+    remember(j.id, j.iteration, j.last_metrics, j.monitored_name);
   }
   for (auto it = curves_.begin(); it != curves_.end();)
     it = jobs_.count(it->first) ? std::next(it) : curves_.erase(it);
@@ -163,7 +161,7 @@ void monitor_view::set_jobs(const std::vector<monitor_job>& jobs) {
 void monitor_view::update_job(const monitor_job& job) {
   auto previous = selected_index();
   jobs_[job.id] = job;
-  remember(job.id, job.iteration, job.last_metrics);
+  remember(job.id, job.iteration, job.last_metrics, job.monitored_name);
   reselect(previous);
 }
 
@@ -175,10 +173,12 @@ void monitor_view::add_iteration(const iteration_report& report) {
     j.target_iterations = report.target_iterations;
     j.best_iteration = report.best_iteration;
     j.last_metrics = report.metrics;
+    if (!report.monitored_name.empty())
+      j.monitored_name = report.monitored_name;
     if (report.batch_size > 0)
       j.batch_size = report.batch_size;
   }
-  remember(report.job, report.iteration, report.metrics);
+  remember(report.job, report.iteration, report.metrics, report.monitored_name);
 }
 
 void monitor_view::finish_job(job_id id, job_state state, const metric_map& final_metrics,
@@ -198,10 +198,11 @@ void monitor_view::finish_job(job_id id, job_state state, const metric_map& fina
 
 void monitor_view::set_workers(const std::vector<monitor_worker>& workers) { workers_ = workers; }
 
-void monitor_view::remember(job_id id, int iteration, const metric_map& metrics) {
+void monitor_view::remember(job_id id, int iteration, const metric_map& metrics,
+                            const std::string& monitored) {
   if (iteration <= 0)
     return;
-  auto metric = validation_metric(metrics);
+  auto metric = validation_metric(metrics, monitored);
   if (!metric)
     return;
   auto& points = curves_[id];
@@ -442,7 +443,7 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
     line += "  ETA " + format_duration(j.eta_seconds);
     if (j.best_iteration > 0)
       line += "  best " + std::to_string(j.best_iteration);
-    if (auto m = validation_metric(j.last_metrics)) {
+    if (auto m = validation_metric(j.last_metrics, j.monitored_name)) {
       line += "  " + short_metric(m->first) + " " + fixed(m->second, 4);
       auto c = curve(j.id);
       if (c.size() >= 2)
@@ -507,10 +508,10 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
     if (j->iteration > 0)
       line += "  it " + std::to_string(j->iteration);
     auto& metrics = j->final_metrics.empty() ? j->last_metrics : j->final_metrics;
-    if (auto m = validation_metric(metrics))
+    if (auto m = validation_metric(metrics, j->monitored_name))
       line += "  " + short_metric(m->first) + " " + fixed(m->second, 4);
-    if (auto it = metrics.find("test_accuracy"); it != metrics.end())
-      line += "  test_acc " + fixed(it->second, 4);
+    if (auto m = validation_metric(metrics, test_metric_of(j->monitored_name)))
+      line += "  " + short_metric(m->first) + " " + fixed(m->second, 4);
     if (!j->message.empty() && j->state != job_state::completed)
       line += "  (" + j->message + ")";
     done_s.items.push_back(line);

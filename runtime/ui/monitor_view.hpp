@@ -37,6 +37,7 @@ struct monitor_job {
   metric_map last_metrics;
   metric_map final_metrics;
   std::string message;  ///< stop/failure reason
+  std::string monitored_name;  ///< the validation metric the tool's kind monitors
 };
 
 /// What the monitor shows of a worker (a plain copy of the protocol's worker_status).
@@ -137,7 +138,8 @@ class monitor_view {
   std::vector<job_id> selectable() const;
   void reselect(std::size_t previous_index);
   std::size_t selected_index() const;
-  void remember(job_id id, int iteration, const metric_map& metrics);
+  void remember(job_id id, int iteration, const metric_map& metrics,
+                const std::string& monitored);
 
   bool unicode_;
   std::map<job_id, monitor_job> jobs_;
@@ -151,9 +153,10 @@ class monitor_view {
   bool ever_connected_ = false;
 };
 
-/// The metric a validation curve follows: val_accuracy if present, else the first other "val_"
-/// metric but val_loss, else val_loss; nullopt when there is none.
-std::optional<std::pair<std::string, double>> validation_metric(const metric_map& metrics);
+/// The metric named `monitored` (the tool kind's monitored metric, or its test twin) with its
+/// value; nullopt when `metrics` does not hold it.
+std::optional<std::pair<std::string, double>> validation_metric(const metric_map& metrics,
+                                                                const std::string& monitored);
 
 /// The last `width` values as a curve scaled between their minimum and maximum: one block
 /// character (▁ to █, or ASCII "_.-:=+*#") per value; a flat curve sits in the middle.

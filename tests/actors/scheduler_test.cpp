@@ -167,6 +167,19 @@ TEST_F(Scheduler, EarlyStoppingStopsAStalledJobAndKeepsTheBestIteration) {
   EXPECT_GE(r.trained_iterations, 3);
   EXPECT_LE(r.trained_iterations, 4);
   EXPECT_LT(r.trained_iterations, 25);
+  // The engine decided it, in iteration 3's report; the stop request carried its reason.
+  auto db = store::open(workspace_ + "/trainyard.db");
+  ASSERT_TRUE(db);
+  auto reports = (*db)->load_iterations(id);
+  ASSERT_TRUE(reports);
+  ASSERT_GE(reports->size(), 3u);
+  for (const iteration_report& report : *reports) {
+    EXPECT_EQ(report.monitored_name, "val_accuracy");
+    EXPECT_EQ(report.monitored_value, report.metrics.at("val_accuracy"));
+    EXPECT_EQ(report.early_stop, report.iteration >= 3) << "iteration " << report.iteration;
+  }
+  EXPECT_NE(r.message.find((*reports)[2].stop_reason), std::string::npos) << r.message;
+  EXPECT_FALSE((*reports)[2].stop_reason.empty());
 }
 
 TEST_F(Scheduler, EarlyStoppingKeepsTheBestIterationsWeightsNotTheLast) {

@@ -66,7 +66,10 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
   ASSERT_EQ(observer.reports.size(), 20u);
   for (const iteration_report& r : observer.reports) {
-    EXPECT_EQ(r.metrics.at("monitored"), r.metrics.at("val_mean_iou"));
+    EXPECT_EQ(r.monitored_name, "val_mean_iou");
+    EXPECT_EQ(r.monitored_name, monitored_metric_of(tool_kind::segment));
+    EXPECT_EQ(r.monitored_value, r.metrics.at("val_mean_iou"));
+    EXPECT_EQ(r.metrics.count("monitored"), 0u);
     EXPECT_GE(r.best_value, r.metrics.at("val_mean_iou") - 1e-12);
   }
   // Predicting the background everywhere scores a mean IoU of 0 (the background is not counted)
@@ -152,7 +155,8 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
       observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
   ASSERT_EQ(observer.reports.size(), 8u);
-  EXPECT_EQ(observer.reports[0].metrics.at("monitored"), observer.reports[0].metrics.at("val_auroc"));
+  EXPECT_EQ(observer.reports[0].monitored_name, monitored_metric_of(tool_kind::anomaly));
+  EXPECT_EQ(observer.reports[0].monitored_value, observer.reports[0].metrics.at("val_auroc"));
   const metric_map& m = outcome.final_metrics;
   std::printf("anomaly: val AUROC %.3f, test AUROC %.3f (reconstruction %.3f, kNN %.3f), "
               "balanced accuracy %.3f at threshold %.3f\n",
@@ -234,7 +238,10 @@ TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
   ASSERT_EQ(observer.reports.size(), 10u);
   for (const iteration_report& one : observer.reports)
-    EXPECT_EQ(one.metrics.at("monitored"), one.metrics.at("val_ap50"));
+  {
+    EXPECT_EQ(one.monitored_name, monitored_metric_of(tool_kind::locate));
+    EXPECT_EQ(one.monitored_value, one.metrics.at("val_ap50"));
+  }
   EXPECT_LT(observer.reports.back().metrics.at("train_loss"),
             observer.reports.front().metrics.at("train_loss"));
   const metric_map& m = outcome.final_metrics;

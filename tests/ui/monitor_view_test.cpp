@@ -20,6 +20,7 @@ monitor_job queued(job_id id, const std::string& name, std::int64_t position) {
   j.split = "small";
   j.state = job_state::queued;
   j.queue_position = position;
+  j.monitored_name = "val_accuracy";
   return j;
 }
 
@@ -56,6 +57,8 @@ monitor_view busy_view(bool unicode = true) {
     r.target_iterations = 10;
     r.best_iteration = it;
     r.metrics = {{"val_accuracy", 0.6 + 0.1 * it}, {"train_loss", 0.42}, {"images_per_s", 3210}};
+    r.monitored_name = "val_accuracy";
+    r.monitored_value = r.metrics.at("val_accuracy");
     v.add_iteration(r);
   }
   v.set_workers({{0, "gpu3:4711", "cuda:0", 24ull << 30, 1, true},
@@ -267,16 +270,17 @@ TEST(MonitorView, CurveFollowsValidationMetricPerIterationAndIsDrawn) {
   again.iteration = 3;
   again.target_iterations = 10;
   again.metrics = {{"val_accuracy", 0.5}};
+  again.monitored_name = "val_accuracy";
   v.add_iteration(again);
   EXPECT_EQ(v.curve(1), (std::vector<double>{0.7, 0.8, 0.5}));
   EXPECT_TRUE(shows(v.render(200, 20), "val_acc 0.5000 \u2586\u2588\u2581"))
     << joined(v.render(200, 20));
   EXPECT_TRUE(v.curve(2).empty());
 
-  // Tools without accuracy follow their own validation metric.
-  EXPECT_EQ(validation_metric({{"val_loss", 0.3}, {"val_iou", 0.6}})->first, "val_iou");
-  EXPECT_EQ(validation_metric({{"val_loss", 0.3}, {"train_loss", 0.2}})->first, "val_loss");
-  EXPECT_FALSE(validation_metric({{"train_loss", 0.2}}));
+  // The curve follows the metric the job monitors, by its name, and nothing else.
+  EXPECT_EQ(validation_metric({{"val_loss", 0.3}, {"val_iou", 0.6}}, "val_iou")->second, 0.6);
+  EXPECT_FALSE(validation_metric({{"val_loss", 0.3}, {"val_iou", 0.6}}, "val_auroc"));
+  EXPECT_FALSE(validation_metric({{"train_loss", 0.2}}, ""));
 }
 
 // -- the connection ------------------------------------------------------------------------------
@@ -314,6 +318,41 @@ TEST(MonitorView, FormatsDurationsAndCutsUtf8OnCharacterBoundaries) {
   EXPECT_EQ(fit_width("\u2581\u2582\u2583", 2), "\u2581\u2582");
   EXPECT_EQ(display_width("a\u2581b"), 3);
   EXPECT_EQ(fit_width("abc", 0), "");
+}
+
+// A segment job monitors val_mean_iou: the running line, its curve and the finished line follow
+// that metric by its name, not another val_* key that sorts first (val_foreground_iou).
+TEST(MonitorView, ASegmentJobShowsItsMonitoredMeanIouByName) {
+  monitor_view v(false);
+  v.connected("127.0.0.1:7000", "10:00:00");
+  monitor_job seg = running(1, "masks", 1, 1, 8, 0);
+  seg.tool = "segmenter";
+  seg.monitored_name = "val_mean_iou";
+  seg.last_metrics = {{"val_foreground_iou", 0.91}, {"val_label_accuracy", 0.88},
+                      {"val_mean_iou", 0.7}, {"images_per_s", 120}};
+  monitor_job done = queued(2, "masks_before", -1);
+  done.state = job_state::completed;
+  done.run_order = 0;
+  done.iteration = 8;
+  done.monitored_name = "val_mean_iou";
+  done.final_metrics = {{"val_foreground_iou", 0.9}, {"val_mean_iou", 0.751},
+                        {"test_foreground_iou", 0.89}, {"test_mean_iou", 0.749}};
+  v.set_jobs({seg, done});
+  for (int it = 2; it <= 3; ++it) {
+    iteration_report r;
+    r.job = 1;
+    r.iteration = it;
+    r.target_iterations = 8;
+    r.metrics = {{"val_foreground_iou", 0.95}, {"val_mean_iou", 0.7 + 0.02 * it}};
+    r.monitored_name = "val_mean_iou";
+    r.monitored_value = r.metrics.at("val_mean_iou");
+    v.add_iteration(r);
+  }
+  const auto screen = joined(v.render(200, 24));
+  EXPECT_TRUE(shows(v.render(200, 24), "val_mean_iou 0.7600")) << screen;
+  EXPECT_TRUE(shows(v.render(200, 24), "val_mean_iou 0.7510  test_mean_iou 0.7490")) << screen;
+  EXPECT_FALSE(shows(v.render(200, 24), "val_foreground_iou")) << screen;
+  EXPECT_EQ(v.curve(1), (std::vector<double>{0.7, 0.7 + 0.02 * 2, 0.7 + 0.02 * 3}));
 }
 
 }  // namespace

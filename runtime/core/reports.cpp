@@ -1,0 +1,32 @@
+#include "runtime/core/reports.hpp"
+
+#include <cstdio>
+
+namespace trainyard {
+
+std::string monitored_metric_of(tool_kind kind) {
+  switch (kind) {
+    case tool_kind::classify: return "val_accuracy";
+    case tool_kind::locate: return "val_ap50";
+    case tool_kind::segment: return "val_mean_iou";
+    case tool_kind::anomaly: return "val_auroc";
+  }
+  return "val_loss";
+}
+
+std::string test_metric_of(const std::string& monitored) {
+  return monitored.rfind("val_", 0) == 0 ? "test_" + monitored.substr(4) : std::string{};
+}
+
+std::string metric_text(const std::string& name, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), " %.4f", value);
+  return name + buf;
+}
+
+std::string monitored_text(const iteration_report& report) {
+  return report.monitored_name.empty() ? std::string{}
+                                       : metric_text(report.monitored_name, report.monitored_value);
+}
+
+}  // namespace trainyard

@@ -63,6 +63,7 @@ void register_protocol(caf::actor_system_config& cfg) {
     .add_message_type<std::vector<job_id>>("std::vector<job_id>")
     .add_message_type<std::vector<std::int64_t>>("std::vector<int64_t>")
     .add_message_type<worker_actor>("worker_actor")
+    .add_message_type<rendezvous_actor>("rendezvous_actor")
     .add_message_type<event_listener>("event_listener")
     .add_message_type<scheduler_actor>("scheduler_actor")
     .add_message_type<dataset_actor>("dataset_actor");

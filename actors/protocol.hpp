@@ -55,6 +55,7 @@ using workers_atom = caf::atom_constant<caf::atom("workers")>;
 using rdv_set_atom = caf::atom_constant<caf::atom("rdvset")>;
 using rdv_get_atom = caf::atom_constant<caf::atom("rdvget")>;
 using rdv_add_atom = caf::atom_constant<caf::atom("rdvadd")>;
+using rdv_drop_atom = caf::atom_constant<caf::atom("rdvdrop")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using prove_atom = caf::atom_constant<caf::atom("prove")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
@@ -145,20 +146,26 @@ using event_listener = caf::typed_actor<
   // A worker joined, left, took or finished a job: every worker's status.
   caf::reacts_to<workers_atom, std::vector<worker_status>>>;
 
+/// Where the ranks of a data-parallel job meet: a key-value store whose gets wait for their key.
+/// The scheduler spawns one and hands it to every rank with the job.
+using rendezvous_actor = caf::typed_actor<
+  // Set a key.
+  caf::replies_to<rdv_set_atom, std::string, std::vector<std::uint8_t>>::with<bool>,
+  // A key's value once set; timeout in ms (0: answers at once, or fails).
+  caf::replies_to<rdv_get_atom, std::string, std::int64_t>::with<std::vector<std::uint8_t>>,
+  // Add to a counter (decimal text); answers the new value.
+  caf::replies_to<rdv_add_atom, std::string, std::int64_t>::with<std::int64_t>,
+  // Forget every key under a prefix (a run of a job ended).
+  caf::reacts_to<rdv_drop_atom, std::string>>;
+
 /// One per device: trains one job at a time on its own thread.
 using worker_actor = caf::typed_actor<
-  // Start training a job; reports go to the sender.
-  caf::reacts_to<train_atom, training_request>,
+  // Start training a job, its ranks meeting at the rendezvous; reports go to the sender.
+  caf::reacts_to<train_atom, training_request, rendezvous_actor>,
   // Stop the job between two steps.
   caf::reacts_to<stop_atom, job_id>,
   // The device this worker drives.
-  caf::replies_to<info_atom>::with<worker_info>,
-  // From the training thread: an iteration finished.
-  caf::reacts_to<iterated_atom, iteration_report>,
-  // From the training thread: the batch size is chosen.
-  caf::reacts_to<probed_atom, job_id, probe_result>,
-  // From the training thread: training ended.
-  caf::reacts_to<finished_atom, job_id, training_outcome>>;
+  caf::replies_to<info_atom>::with<worker_info>>;
 
 /// Owns datasets, splits and locks.
 using dataset_actor = caf::typed_actor<
@@ -206,14 +213,6 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, event_listener>,
   // Every worker's status.
   caf::replies_to<workers_atom>::with<std::vector<worker_status>>,
-  // Rendezvous of a data-parallel job's ranks: set a key.
-  caf::replies_to<rdv_set_atom, std::string, std::vector<std::uint8_t>>::with<bool>,
-  // Rendezvous: a key's value once set; timeout in ms.
-  caf::replies_to<rdv_get_atom, std::string, std::int64_t>::with<std::vector<std::uint8_t>>,
-  // Rendezvous: add to a counter; answers the new value.
-  caf::replies_to<rdv_add_atom, std::string, std::int64_t>::with<std::int64_t>,
-  // Internal: the deadline of a rendezvous get for this key passed.
-  caf::reacts_to<timeout_atom, std::string>,
   // A worker joins; answers its index.
   caf::replies_to<register_atom, worker_actor, worker_info>::with<std::uint32_t>,
   // From a worker: an iteration finished.

@@ -9,51 +9,28 @@
 
 #include <caf/all.hpp>
 
-#include "actors/blocking_request.hpp"
+#include "actors/rendezvous.hpp"
 
 namespace trainyard {
 
 namespace {
 
-// The rendezvous of a data-parallel job through the scheduler's messages. Called on the
-// training thread: each call is one blocking request.
-class scheduler_rendezvous : public rendezvous_store {
- public:
-  scheduler_rendezvous(caf::actor_system& system, scheduler_actor scheduler)
-    : system_(system), scheduler_(std::move(scheduler)) {}
-
-  expected<void> set(const std::string& key, const std::vector<std::uint8_t>& value) override {
-    auto ok = ask<bool>(system_, scheduler_, std::chrono::seconds(30), rdv_set_atom::value, key,
-                        value);
-    if (!ok)
-      return ok.error();
-    return {};
-  }
-  expected<std::vector<std::uint8_t>> get(const std::string& key,
-                                          std::chrono::milliseconds timeout) override {
-    // The scheduler answers with an error at the deadline; the request's own timeout is a
-    // little longer so that error, not a lost answer, is what arrives.
-    return ask<std::vector<std::uint8_t>>(system_, scheduler_, timeout + std::chrono::seconds(5),
-                                          rdv_get_atom::value, key,
-                                          static_cast<std::int64_t>(timeout.count()));
-  }
-  expected<std::int64_t> add(const std::string& key, std::int64_t delta) override {
-    return ask<std::int64_t>(system_, scheduler_, std::chrono::seconds(30), rdv_add_atom::value,
-                             key, delta);
-  }
-
- private:
-  caf::actor_system& system_;
-  scheduler_actor scheduler_;
-};
+/// The worker's own face: the public one plus what its training thread sends it.
+using worker_impl = worker_actor::extend<
+  // From the training thread: an iteration finished.
+  caf::reacts_to<iterated_atom, iteration_report>,
+  // From the training thread: the batch size is chosen.
+  caf::reacts_to<probed_atom, job_id, probe_result>,
+  // From the training thread: training ended.
+  caf::reacts_to<finished_atom, job_id, training_outcome>>;
 
 // Called on the training thread: turns engine callbacks into messages to the worker actor.
 class forwarding_observer : public training_observer {
  public:
-  forwarding_observer(worker_actor worker, job_id job, std::shared_ptr<std::atomic<bool>> stop,
-                      caf::actor_system& system, scheduler_actor scheduler)
+  forwarding_observer(worker_impl worker, job_id job, std::shared_ptr<std::atomic<bool>> stop,
+                      caf::actor_system& system, rendezvous_actor rendezvous)
     : worker_(std::move(worker)), job_(job), stop_(std::move(stop)),
-      rendezvous_(system, std::move(scheduler)) {}
+      rendezvous_(rendezvous_client(system, std::move(rendezvous))) {}
 
   /// Tool files go back to the scheduler before each iteration is reported, so the report
   /// never announces a checkpoint the scheduler's workspace lacks.
@@ -63,7 +40,7 @@ class forwarding_observer : public training_observer {
     tool_ = std::move(tool);
   }
 
-  rendezvous_store* rendezvous() override { return &rendezvous_; }
+  rendezvous_store* rendezvous() override { return rendezvous_.get(); }
 
   void batch_size_chosen(const probe_result& probe) override {
     caf::anon_send(worker_, probed_atom::value, job_, probe);
@@ -78,10 +55,10 @@ class forwarding_observer : public training_observer {
   bool stop_requested() const override { return stop_->load(std::memory_order_relaxed); }
 
  private:
-  worker_actor worker_;
+  worker_impl worker_;
   job_id job_;
   std::shared_ptr<std::atomic<bool>> stop_;
-  scheduler_rendezvous rendezvous_;
+  std::unique_ptr<rendezvous_store> rendezvous_;
   file_mirror* mirror_ = nullptr;
   std::string local_workspace_, tool_;
 };
@@ -104,14 +81,14 @@ struct worker_state {
   }
 };
 
-worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> self,
+worker_impl::behavior_type worker(worker_impl::stateful_pointer<worker_state> self,
                                    std::shared_ptr<training_engine> engine, worker_info info,
                                    file_mirror_options files) {
   self->state.engine = std::move(engine);
   self->state.mirror = std::make_shared<file_mirror>(self->system(), std::move(files));
   self->state.info = std::move(info);
   return {
-    [=](train_atom, training_request& request) {
+    [=](train_atom, training_request& request, rendezvous_actor& rendezvous) {
       auto& st = self->state;
       auto sender = caf::actor_cast<scheduler_actor>(self->current_sender());
       if (st.job) {
@@ -127,10 +104,11 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       st.job = request.job;
       st.report_to = sender;
       st.stop = std::make_shared<std::atomic<bool>>(false);
-      auto me = caf::actor_cast<worker_actor>(self);
-      st.thread = std::thread([engine = st.engine, mirror = st.mirror, stop = st.stop, me, sender,
-                               &system = self->system(), request = std::move(request)]() {
-        forwarding_observer observer(me, request.job, stop, system, sender);
+      auto me = caf::actor_cast<worker_impl>(self);
+      st.thread = std::thread([engine = st.engine, mirror = st.mirror, stop = st.stop, me,
+                               rendezvous = std::move(rendezvous), &system = self->system(),
+                               request = std::move(request)]() {
+        forwarding_observer observer(me, request.job, stop, system, rendezvous);
         auto local = request;
         bool mirrored = mirror->needed(request);
         if (mirrored) {
@@ -203,7 +181,8 @@ worker_info cpu_worker_info() {
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,
                           worker_info info, file_mirror_options files) {
-  return system.spawn(worker, std::move(engine), std::move(info), std::move(files));
+  return caf::actor_cast<worker_actor>(
+    system.spawn(worker, std::move(engine), std::move(info), std::move(files)));
 }
 
 }  // namespace trainyard

@@ -19,6 +19,7 @@
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
+#include "runtime/policy/placement.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -57,8 +58,10 @@ int run_command(const run_options& options) {
   int exit_code = 0;
   std::vector<job_id> ids;
   std::map<job_id, const job_spec*> spec_of;
+  // The yard this command trains on: one slot, this machine's CPU worker.
+  const std::vector<slot_view> slots(1);
   for (const auto& job : campaign->jobs) {
-    if (job.settings.devices > 1) {
+    if (!placeable(placement_need{job.settings.devices}, slots)) {
       std::cerr << "trainyard run: job '" << job.name << "' refused: devices = "
                 << job.settings.devices << " but 'trainyard run' trains on this machine's one "
                 << "CPU worker; set devices = 1, or submit the campaign to a cluster "

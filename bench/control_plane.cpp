@@ -38,6 +38,7 @@
 #include "actors/embedded_yard.hpp"
 #include "actors/remote.hpp"
 #include "actors/worker.hpp"
+#include "tests/support/scripted_engine.hpp"
 
 namespace {
 
@@ -133,53 +134,14 @@ event_listener::behavior_type counting_listener(
   };
 }
 
-// An engine that trains nothing: one iteration report, then done. Records when each training
-// call began and ended, on the training thread.
-class instant_engine : public training_engine {
- public:
-  training_outcome train(const training_request& request,
-                         training_observer& observer) override {
-    auto began = clock_type::now();
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      begins_.push_back(began);
-    }
-    iteration_report report;
-    report.job = request.job;
-    report.tool = request.spec.tool.name;
-    report.iteration = 1;
-    report.target_iterations = 1;
-    report.metrics["val_accuracy"] = 0.5;
-    report.best_iteration = 1;
-    report.best_value = 0.5;
-    report.batch_size = 1;
-    observer.iteration_completed(report);
-    training_outcome outcome;
-    outcome.state = job_state::completed;
-    outcome.trained_iterations = 1;
-    outcome.best_iteration = 1;
-    outcome.batch_size = 1;
-    std::lock_guard<std::mutex> guard(mutex_);
-    ends_.push_back(clock_type::now());
-    return outcome;
-  }
-  // Milliseconds from the end of training call i to the start of call i + 1.
-  std::vector<double> gaps_ms() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    std::vector<double> gaps;
-    for (std::size_t i = 0; i + 1 < begins_.size() && i < ends_.size(); ++i)
-      gaps.push_back(std::chrono::duration<double, std::milli>(begins_[i + 1] - ends_[i]).count());
-    return gaps;
-  }
-  std::size_t calls() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    return ends_.size();
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<clock_type::time_point> begins_, ends_;
-};
+// Milliseconds from the end of training call i to the start of call i + 1.
+std::vector<double> gaps_ms(const std::vector<testing::training_call>& calls) {
+  std::vector<double> gaps;
+  for (std::size_t i = 0; i + 1 < calls.size(); ++i)
+    gaps.push_back(
+      std::chrono::duration<double, std::milli>(calls[i + 1].began - calls[i].ended).count());
+  return gaps;
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty())
@@ -276,17 +238,25 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
 
     // Next-job latency on one worker while the queue still holds the rest.
-    auto engine = std::make_shared<instant_engine>();
+    // Jobs of one iteration on an engine that trains nothing (tests/support/scripted_engine.hpp).
+    auto book = std::make_shared<testing::script_book>();
+    auto engine = std::make_shared<testing::scripted_engine>(book);
     auto info = cpu_worker_info();
     info.node = "bench";
     auto worker = spawn_worker(system, engine, info);
     ask<std::uint32_t>(system, scheduler_handle, std::chrono::seconds(30), register_atom::value,
                        worker, info);
     auto until = clock_type::now() + std::chrono::seconds(120);
-    while (engine->calls() < static_cast<std::size_t>(latency_jobs) && clock_type::now() < until)
+    auto ended = [&] {
+      auto calls = book->calls();
+      return std::count_if(calls.begin(), calls.end(), [](const testing::training_call& c) {
+        return c.ended != std::chrono::steady_clock::time_point{};
+      });
+    };
+    while (ended() < latency_jobs && clock_type::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
-    auto gaps = engine->gaps_ms();
+    auto gaps = gaps_ms(book->calls());
 
     out = {
       {"bench", "control_plane"},

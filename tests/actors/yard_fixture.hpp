@@ -1,6 +1,7 @@
 // A real one-process trainyard for actor tests: a fresh workspace folder, a CAF actor system,
-// the dataset actor and scheduler, and the real CPU LibTorch engine on small slices of the real
-// Fashion-MNIST data. Waits are bounded; the workspace is removed afterwards.
+// the dataset actor and scheduler on small splits of the real Fashion-MNIST data, and workers
+// with the engine a test gives (scripted, or LibTorch's in tests/actors/training). Waits are
+// bounded; the workspace is removed afterwards. No LibTorch here.
 #pragma once
 
 #include <chrono>
@@ -14,7 +15,6 @@
 
 #include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
-#include "runtime/train/engine.hpp"
 #include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {
@@ -78,9 +78,10 @@ class YardTest : public ::testing::Test {
     system_.reset();
     cfg_.reset();
   }
-  void add_worker() {
-    auto w = yard_->add_worker(make_torch_engine());
-    ASSERT_TRUE(w) << w.error().message;
+  worker_actor add_worker(std::shared_ptr<training_engine> engine) {
+    auto w = yard_->add_worker(std::move(engine));
+    EXPECT_TRUE(w) << w.error().message;
+    return w ? *w : worker_actor{};
   }
   job_id submit(const job_spec& job) {
     auto id = yard_->submit(job);

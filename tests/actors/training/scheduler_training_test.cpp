@@ -1,155 +1,18 @@
-// The scheduler with real actors and real training: queue order, reorder, cancel, stop, waits,
-// early stopping, continued training, and resuming after an interruption.
-#include <algorithm>
-
+// The scheduler with the real LibTorch engine, end to end: the engine's early-stopping decision
+// turned into the stop, the weights early stopping keeps, continued training from the tool's
+// checkpoint, and resuming an interrupted job after a restart with nothing lost. The scheduler's other behaviour is tested with a scripted engine
+// (tests/actors/scheduler_test.cpp).
 #include "runtime/store/store.hpp"
+#include "runtime/train/engine.hpp"
 #include "tests/actors/yard_fixture.hpp"
 
 namespace trainyard::testing {
 namespace {
 
-using Scheduler = YardTest;
-
-TEST_F(Scheduler, ReorderChangesTheActualExecutionOrder) {
-  // Queue four jobs while no worker exists, reorder, then let one worker drain the queue.
-  auto a = submit(small_job("a", "tool_a", 1));
-  auto b = submit(small_job("b", "tool_b", 1));
-  auto c = submit(small_job("c", "tool_c", 1));
-  auto d = submit(small_job("d", "tool_d", 1));
-  auto order = [&] {
-    auto all = ask<std::vector<job_info>>(list_atom::value);
-    std::vector<std::pair<std::int64_t, job_id>> queued;
-    for (const auto& j : *all)
-      if (j.queue_position >= 0)
-        queued.emplace_back(j.queue_position, j.id);
-    std::sort(queued.begin(), queued.end());
-    std::vector<job_id> ids;
-    for (auto& [pos, id] : queued)
-      ids.push_back(id);
-    return ids;
-  };
-  auto moved = ask<job_info>(move_atom::value, d, std::uint32_t{1});
-  ASSERT_TRUE(moved) << moved.error().message;
-  EXPECT_EQ(moved->queue_position, 1);
-  EXPECT_EQ(order(), (std::vector<job_id>{a, d, b, c}));
-  moved = ask<job_info>(top_atom::value, c);
-  ASSERT_TRUE(moved);
-  EXPECT_EQ(moved->queue_position, 0);
-  EXPECT_EQ(order(), (std::vector<job_id>{c, a, d, b}));
-  auto cancelled = ask<job_info>(cancel_atom::value, b);
-  ASSERT_TRUE(cancelled) << cancelled.error().message;
-  EXPECT_EQ(cancelled->state, job_state::cancelled);
-
-  add_worker();
-  for (auto id : {a, c, d})
-    EXPECT_EQ(wait(id).state, job_state::completed);
-  EXPECT_EQ(wait(b).state, job_state::cancelled);
-  EXPECT_EQ(info(c).run_order, 1);
-  EXPECT_EQ(info(a).run_order, 2);
-  EXPECT_EQ(info(d).run_order, 3);
-  EXPECT_EQ(info(b).run_order, 0);
-
-  // The order is in the workspace's database too.
-  auto db = store::open(workspace_ + "/trainyard.db");
-  ASSERT_TRUE(db);
-  auto jobs = (*db)->load_jobs();
-  ASSERT_TRUE(jobs);
-  std::vector<std::string> ran;
-  std::sort(jobs->begin(), jobs->end(),
-            [](const job_record& x, const job_record& y) { return x.run_order < y.run_order; });
-  for (const auto& j : *jobs) {
-    if (j.run_order > 0)
-      ran.push_back(j.spec.name);
-    EXPECT_EQ(j.queue_position, -1) << j.spec.name << " is no longer queued";
-  }
-  EXPECT_EQ(ran, (std::vector<std::string>{"c", "a", "d"}));
-}
-
-TEST_F(Scheduler, MovingOrCancellingANonQueuedJobIsRefusedClearly) {
-  add_worker();
-  auto a = submit(small_job("a", "tool_a", 1));
-  EXPECT_EQ(wait(a).state, job_state::completed);
-  auto moved = ask<job_info>(top_atom::value, a);
-  ASSERT_FALSE(moved);
-  EXPECT_NE(moved.error().message.find("not queued"), std::string::npos) << moved.error().message;
-  auto cancelled = ask<job_info>(cancel_atom::value, a);
-  ASSERT_FALSE(cancelled);
-  EXPECT_EQ(cancelled.error().code, error_code::invalid_request);
-  auto unknown = ask<job_info>(progress_atom::value, job_id{999});
-  ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, error_code::unknown_job);
-}
-
-TEST_F(Scheduler, WaitForIterationAnswersEachReportInTurnAndStopEndsTheJob) {
-  add_worker();
-  auto id = submit(small_job("long", "tool_long", 40));
-  auto first = ask<iteration_report>(wait_iter_atom::value, id, wait_ms);
-  ASSERT_TRUE(first) << first.error().message;
-  EXPECT_EQ(first->job, id);
-  EXPECT_EQ(first->iteration, 1);
-  EXPECT_GT(first->metrics.at("val_accuracy"), 0.2);  // chance is 0.1
-  auto second = ask<iteration_report>(wait_iter_atom::value, id, wait_ms);
-  ASSERT_TRUE(second) << second.error().message;
-  EXPECT_EQ(second->iteration, 2);
-
-  auto progress = ask<job_info>(progress_atom::value, id);
-  ASSERT_TRUE(progress);
-  EXPECT_EQ(progress->state, job_state::running);
-  EXPECT_GE(progress->fraction, 2.0 / 40);
-  EXPECT_LT(progress->fraction, 1.0);
-  EXPECT_GE(progress->iteration, 2);
-
-  auto stopped = ask<job_info>(stop_atom::value, id, std::string("enough for now"));
-  ASSERT_TRUE(stopped) << stopped.error().message;
-  auto result = wait(id);
-  EXPECT_EQ(result.state, job_state::stopped);
-  EXPECT_EQ(result.message, "enough for now");
-  EXPECT_GE(result.trained_iterations, 2);
-  EXPECT_LT(result.trained_iterations, 40);
-  EXPECT_EQ(info(id).fraction, 1.0);
-  // A finished job has no next iteration; waiting for one says so at once.
-  auto after = ask<iteration_report>(wait_iter_atom::value, id, wait_ms);
-  ASSERT_FALSE(after);
-  EXPECT_EQ(after.error().code, error_code::invalid_request);
-}
-
-TEST_F(Scheduler, AResubmittedJobIsFoundAgainAndAnEditedOneIsRefused) {
-  auto job = small_job("same", "tool_same", 1);
-  auto id = submit(job);
-  auto again = yard_->submit(job);
-  ASSERT_TRUE(again) << again.error().message;
-  EXPECT_EQ(*again, id);
-  job.settings.iterations = 5;
-  auto edited = yard_->submit(job);
-  ASSERT_FALSE(edited);
-  EXPECT_EQ(edited.error().code, error_code::already_exists);
-  EXPECT_NE(edited.error().message.find("new name"), std::string::npos) << edited.error().message;
-  auto all = yard_->list();
-  ASSERT_TRUE(all);
-  EXPECT_EQ(all->size(), 1u);
-}
-
-TEST_F(Scheduler, AJobOnAnUnknownSplitFailsWithItsCodeAndTheQueueGoesOn) {
-  add_worker();
-  auto lost = submit(small_job("lost", "tool_lost", 1, "nosuch"));
-  auto fine = submit(small_job("fine", "tool_fine", 1));
-  auto r = wait(lost);
-  EXPECT_EQ(r.state, job_state::failed);
-  EXPECT_EQ(r.error, error_code::unknown_split);
-  EXPECT_NE(r.message.find("nosuch"), std::string::npos) << r.message;
-  auto ok = wait(fine);
-  EXPECT_EQ(ok.state, job_state::completed);
-  EXPECT_EQ(ok.error, error_code::none);
-}
-
-TEST_F(Scheduler, WaitTimesOutOnAJobThatCannotStart) {
-  // No worker: the job stays queued, so a bounded wait must time out and say so.
-  auto id = submit(small_job("idle", "tool_idle", 1));
-  auto r = yard_->wait(id, 300);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, error_code::timeout);
-  EXPECT_EQ(info(id).state, job_state::queued);
-}
+class Scheduler : public YardTest {
+ protected:
+  void add_worker() { YardTest::add_worker(make_torch_engine()); }
+};
 
 TEST_F(Scheduler, EarlyStoppingStopsAStalledJobAndKeepsTheBestIteration) {
   add_worker();
@@ -237,36 +100,6 @@ TEST_F(Scheduler, ContinuedTrainingResumesAndRefusesAnotherSplit) {
   auto again = yard_->submit(small_job("again", "shirts", 1));
   ASSERT_FALSE(again);
   EXPECT_NE(again.error().message.find("continue = true"), std::string::npos);
-}
-
-TEST_F(Scheduler, TheSplitOfATrainedToolIsLocked) {
-  add_worker();
-  EXPECT_EQ(wait(submit(small_job("a", "tool_a", 1))).state, job_state::completed);
-  // Redrawing the locked split with another seed is refused.
-  auto redrawn = ask_datasets<split_summary>(define_atom::value, small_split("small", 99));
-  ASSERT_FALSE(redrawn);
-  EXPECT_EQ(redrawn.error().code, error_code::split_locked);
-  // Test images may move into the training set; training images may not leave it.
-  auto granted = ask_datasets<split_grant>(split_atom::value, std::string("small"), false);
-  ASSERT_TRUE(granted) << granted.error().message;
-  const split_grant& grant = *granted;
-  ASSERT_TRUE(grant.locked);
-  std::vector<std::int64_t> test_images, train_images;
-  for (std::size_t i = 0; i < grant.assignment.size(); ++i) {
-    if (grant.assignment[i] == test_set && test_images.size() < 10)
-      test_images.push_back(static_cast<std::int64_t>(i));
-    if (grant.assignment[i] == train_set && train_images.size() < 10)
-      train_images.push_back(static_cast<std::int64_t>(i));
-  }
-  auto grown = ask_datasets<split_summary>(images_atom::value, std::string("small"), test_images,
-                                           std::uint8_t{train_set});
-  ASSERT_TRUE(grown) << grown.error().message;
-  EXPECT_EQ(grown->train, 810);
-  EXPECT_EQ(grown->test, 290);
-  auto shrunk = ask_datasets<split_summary>(images_atom::value, std::string("small"),
-                                            train_images, std::uint8_t{test_set});
-  ASSERT_FALSE(shrunk);
-  EXPECT_EQ(shrunk.error().code, error_code::split_locked);
 }
 
 TEST_F(Scheduler, AnInterruptedJobResumesAfterARestartWithNothingLost) {

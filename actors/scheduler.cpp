@@ -146,6 +146,7 @@ void reload(self_ptr self) {
   }
 }
 
+// Queues a job (persisted first) unless its name or its tool's history refuses it.
 caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
   auto& st = self->state;
   if (auto known = st.by_name.find(spec.name); known != st.by_name.end()) {
@@ -179,6 +180,7 @@ caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
   return *id;
 }
 
+// Cancels a queued job.
 caf::result<job_info> on_cancel(self_ptr self, job_id id) {
   auto& st = self->state;
   auto it = st.jobs.find(id);
@@ -192,6 +194,8 @@ caf::result<job_info> on_cancel(self_ptr self, job_id id) {
   return info_of(st, e);
 }
 
+// Stops a job: a queued one is cancelled, a granting one cancelled at its grant, a running one
+// ends stopped between two steps.
 caf::result<job_info> on_stop(self_ptr self, job_id id, std::string& reason) {
   auto& st = self->state;
   auto it = st.jobs.find(id);
@@ -206,6 +210,7 @@ caf::result<job_info> on_stop(self_ptr self, job_id id, std::string& reason) {
   return info_of(st, e);
 }
 
+// Every job with its progression.
 std::vector<job_info> on_list(self_ptr self) {
   auto& st = self->state;
   const auto& order = st.queue.order();
@@ -228,6 +233,7 @@ caf::result<Answer> delegate_wait(self_ptr self, Atom what, job_id id, std::int6
   return self->delegate(waiter, what, id, timeout_ms);
 }
 
+// The job's result now if it is final, else when it becomes final.
 caf::result<job_result> on_wait(self_ptr self, job_id id, std::int64_t timeout_ms) {
   auto it = self->state.jobs.find(id);
   if (it == self->state.jobs.end())
@@ -237,6 +243,7 @@ caf::result<job_result> on_wait(self_ptr self, job_id id, std::int64_t timeout_m
   return delegate_wait<job_result>(self, wait_atom::value, id, timeout_ms);
 }
 
+// The job's next iteration report.
 caf::result<iteration_report> on_wait_iteration(self_ptr self, job_id id,
                                                 std::int64_t timeout_ms) {
   auto it = self->state.jobs.find(id);
@@ -248,6 +255,7 @@ caf::result<iteration_report> on_wait_iteration(self_ptr self, job_id id,
   return delegate_wait<iteration_report>(self, wait_iter_atom::value, id, timeout_ms);
 }
 
+// An iteration of a job: saved, and sent to every listener.
 void on_iterated(self_ptr self, iteration_report& report) {
   auto& st = self->state;
   auto it = st.jobs.find(report.job);
@@ -319,6 +327,7 @@ void worker_lost(self_ptr self, worker_slot& w, const caf::error& reason) {
   dispatch(self);
 }
 
+// A listener or a worker went away.
 void on_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   auto& ls = st.listeners;
@@ -330,6 +339,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
       worker_lost(self, w, msg.reason);
 }
 
+// Stops dispatching and interrupts running jobs; answers once no job holds a worker.
 caf::result<bool> on_shutdown(self_ptr self) {
   auto& st = self->state;
   st.shutting_down = true;

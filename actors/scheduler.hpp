@@ -1,6 +1,7 @@
 // The scheduler role: owns the queue and its order, persists every change to the workspace's
 // SQLite store before acknowledging it, dispatches the head of the queue to idle workers, spawns
-// an early-stopping actor per running auto job and a waiter per pending wait, and fans out events.
+// the rendezvous actor its data-parallel jobs' ranks meet at, an early-stopping actor per running
+// auto job and a waiter per pending wait, and fans out events.
 #pragma once
 
 #include <cstdint>

@@ -23,6 +23,13 @@ class Scheduler : public YardTest {
                          std::forward<Ts>(xs)...);
   }
 
+  // The answer of a wait-for-iteration request sent earlier: that iteration's report.
+  template <class Pending>
+  void expect_iteration(Pending& pending, int iteration) {
+    pending.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, iteration); },
+                    [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  }
+
   // Job ids by queue position, head first.
   std::vector<job_id> queue_order() {
     auto all = ask<std::vector<job_info>>(list_atom::value);
@@ -110,13 +117,11 @@ TEST_F(Scheduler, WaitForIterationAnswersEachReportInTurnAndStopEndsTheJob) {
   // The wait reaches the scheduler before the worker does, so it sees iteration 1.
   auto first = request(self, wait_iter_atom::value, id, wait_ms);
   add_worker();
-  first.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, 1); },
-                [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  expect_iteration(first, 1);
   // Held after iteration 1: the next wait is in place before the engine goes on.
   auto second = request(self, wait_iter_atom::value, id, wait_ms);
   book_->release("long");
-  second.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, 2); },
-                 [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  expect_iteration(second, 2);
 
   auto progress = ask<job_info>(progress_atom::value, id);
   ASSERT_TRUE(progress);
@@ -242,12 +247,10 @@ TEST_F(Scheduler, AJobWhoseWorkerDiesResumesOnAnotherFromItsLastIteration) {
   caf::scoped_actor self{*system_};
   auto first = request(self, wait_iter_atom::value, id, wait_ms);
   auto first_worker = add_worker();
-  first.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, 1); },
-                [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  expect_iteration(first, 1);
   auto second = request(self, wait_iter_atom::value, id, wait_ms);
   book_->release("fragile");
-  second.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, 2); },
-                 [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  expect_iteration(second, 2);
   // Held after iteration 2, its worker goes away: the job goes back to the head of the queue.
   self->send_exit(first_worker, caf::exit_reason::kill);
   add_worker();
@@ -293,8 +296,7 @@ TEST_F(Scheduler, ShutdownInterruptsARunningJobAndRequeuesItAtTheHead) {
   caf::scoped_actor self{*system_};
   auto first = request(self, wait_iter_atom::value, id, wait_ms);
   add_worker();
-  first.receive([&](iteration_report& r) { EXPECT_EQ(r.iteration, 1); },
-                [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  expect_iteration(first, 1);
   ASSERT_TRUE(yard_->shutdown());
   auto interrupted = info(id);
   EXPECT_EQ(interrupted.state, job_state::queued);

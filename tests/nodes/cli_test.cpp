@@ -69,6 +69,17 @@ TEST_F(Cli, AMalformedCampaignNamesTheLineAndKeyAndTouchesNothing) {
   EXPECT_FALSE(fs::exists(workspace())) << "a refused campaign must not create a workspace";
 }
 
+TEST_F(Cli, RunRefusesAJobOfMoreDevicesThanItsOneWorker) {
+  // Placement says a two-device job can never be placed on run's one CPU worker.
+  auto campaign = small_campaign(1);
+  std::ofstream(campaign, std::ios::app) << "devices = 2\n";
+  auto [code, out] = run_program({binary, "run", campaign}, 120s);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("job 'first' refused: devices = 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("set devices = 1, or submit the campaign to a cluster"), std::string::npos)
+    << out;
+}
+
 TEST_F(Cli, AMissingDatasetGivesAClearError) {
   auto path = write("missing.ini",
                     "[dataset.fashion]\nkind = fashion-mnist\npath = " + (dir_ / "nowhere").string() +

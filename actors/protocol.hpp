@@ -19,6 +19,7 @@
 #include <caf/replies_to.hpp>
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/fields.hpp"
 #include "runtime/store/file_transfer.hpp"
 #include "runtime/core/reports.hpp"
 #include "runtime/core/specs.hpp"
@@ -257,42 +258,16 @@ void register_protocol(caf::actor_system_config& cfg);
 
 // -- inspect -----------------------------------------------------------------------------------
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, dataset_spec& x) {
-  return f(caf::meta::type_name("dataset_spec"), x.name, x.kind, x.path, x.color, x.subset,
-           x.annotations, x.masks);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, split_spec& x) {
-  return f(caf::meta::type_name("split_spec"), x.name, x.dataset, x.mode, x.train, x.validation,
-           x.test, x.seed, x.stratified);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tool_spec& x) {
-  return f(caf::meta::type_name("tool_spec"), x.name, x.kind, x.dataset, x.input_width,
-           x.input_height, x.model_width, x.batch_norm, x.dropout, x.max_objects,
-           x.detection_threshold);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, augmentation_settings& x) {
-  return f(caf::meta::type_name("augmentation_settings"), x.flip_horizontal, x.flip_vertical,
-           x.rotation, x.scale, x.shift, x.shear, x.brightness, x.contrast, x.noise);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, training_settings& x) {
-  return f(caf::meta::type_name("training_settings"), x.iterations, x.max_iterations, x.patience,
-           x.min_delta, x.batch_size, x.learning_rate, x.deterministic, x.seed, x.threads,
-           x.memory_share, x.devices, x.augmentation);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
-  return f(caf::meta::type_name("job_spec"), x.name, x.tool, x.split, x.continue_training,
-           x.settings);
+/// The specs with a field table (runtime/core/fields.hpp) are inspected through it: the members
+/// in table order.
+template <class Inspector, class Spec>
+std::enable_if_t<has_fields_v<Spec>, typename Inspector::result_type> inspect(Inspector& f,
+                                                                              Spec& x) {
+  return fields(
+    [&f](const char* type_name, auto... defs) {
+      return f(caf::meta::type_name(type_name), *defs.value...);
+    },
+    x);
 }
 
 template <class Inspector>

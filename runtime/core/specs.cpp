@@ -1,5 +1,7 @@
 #include "runtime/core/specs.hpp"
 
+#include "runtime/core/fields.hpp"
+
 namespace trainyard {
 
 const char* to_string(job_state state) {
@@ -15,24 +17,13 @@ const char* to_string(job_state state) {
 }
 
 const char* to_string(dataset_kind kind) {
-  switch (kind) {
-    case dataset_kind::fashion_mnist: return "fashion-mnist";
-    case dataset_kind::image_folder: return "folder";
-    case dataset_kind::coco: return "coco";
-    case dataset_kind::masks: return "masks";
-    case dataset_kind::anomaly: return "anomaly";
-  }
-  return "unknown";
+  const char* name = name_of(dataset_kind_choices(), kind);
+  return *name ? name : "unknown";
 }
 
 const char* to_string(tool_kind kind) {
-  switch (kind) {
-    case tool_kind::classify: return "classify";
-    case tool_kind::locate: return "locate";
-    case tool_kind::segment: return "segment";
-    case tool_kind::anomaly: return "anomaly";
-  }
-  return "unknown";
+  const char* name = name_of(tool_kind_choices(), kind);
+  return *name ? name : "unknown";
 }
 
 }  // namespace trainyard

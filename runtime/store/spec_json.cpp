@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "runtime/core/fields.hpp"
+
 namespace trainyard {
 
 namespace {
@@ -151,116 +153,36 @@ class object_reader {
   std::string where_;
 };
 
-// --- enums --------------------------------------------------------------------------------------
-
-bool parse_dataset_kind(const std::string& s, dataset_kind& out) {
-  if (s == "fashion-mnist" || s == "fashion_mnist") {
-    out = dataset_kind::fashion_mnist;
-  } else if (s == "folder" || s == "image-folder" || s == "image_folder") {
-    out = dataset_kind::image_folder;
-  } else if (s == "coco") {
-    out = dataset_kind::coco;
-  } else if (s == "masks") {
-    out = dataset_kind::masks;
-  } else if (s == "anomaly") {
-    out = dataset_kind::anomaly;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-const char* to_name(split_mode m) { return m == split_mode::count ? "count" : "proportion"; }
-
-bool parse_split_mode(const std::string& s, split_mode& out) {
-  if (s == "proportion") {
-    out = split_mode::proportion;
-  } else if (s == "count") {
-    out = split_mode::count;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-bool parse_tool_kind(const std::string& s, tool_kind& out) {
-  for (auto kind : {tool_kind::classify, tool_kind::locate, tool_kind::segment, tool_kind::anomaly})
-    if (s == to_string(kind)) {
-      out = kind;
-      return true;
-    }
-  return false;
-}
-
 // --- writers ------------------------------------------------------------------------------------
 
-json to_j(const dataset_spec& x) {
-  return {{"name", x.name},
-          {"kind", to_string(x.kind)},
-          {"path", x.path},
-          {"color", x.color},
-          {"subset", x.subset},
-          {"annotations", x.annotations},
-          {"masks", x.masks}};
+// The specs: written and read through their field tables (runtime/core/fields.hpp). Enums are
+// written as their names; a reader also takes the names' aliases.
+
+template <class Spec, std::enable_if_t<has_fields_v<Spec>, int> = 0>
+json to_j(const Spec& x);
+
+template <class T>
+json field_value(const T& v, const field_def<T>& def) {
+  if constexpr (has_fields_v<T>) {
+    return to_j(v);
+  } else if constexpr (std::is_enum_v<T>) {
+    return name_of(*def.choices, v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return number(v);
+  } else {
+    return v;
+  }
 }
 
-json to_j(const split_spec& x) {
-  return {{"name", x.name},
-          {"dataset", x.dataset},
-          {"mode", to_name(x.mode)},
-          {"train", number(x.train)},
-          {"validation", number(x.validation)},
-          {"test", number(x.test)},
-          {"seed", x.seed},
-          {"stratified", x.stratified}};
-}
-
-json to_j(const tool_spec& x) {
-  return {{"name", x.name},
-          {"kind", to_string(x.kind)},
-          {"dataset", x.dataset},
-          {"input_width", x.input_width},
-          {"input_height", x.input_height},
-          {"model_width", x.model_width},
-          {"batch_norm", x.batch_norm},
-          {"dropout", number(x.dropout)},
-          {"max_objects", x.max_objects},
-          {"detection_threshold", number(x.detection_threshold)}};
-}
-
-json to_j(const augmentation_settings& x) {
-  return {{"flip_horizontal", x.flip_horizontal},
-          {"flip_vertical", x.flip_vertical},
-          {"rotation", number(x.rotation)},
-          {"scale", number(x.scale)},
-          {"shift", number(x.shift)},
-          {"shear", number(x.shear)},
-          {"brightness", number(x.brightness)},
-          {"contrast", number(x.contrast)},
-          {"noise", number(x.noise)}};
-}
-
-json to_j(const training_settings& x) {
-  return {{"iterations", x.iterations},
-          {"max_iterations", x.max_iterations},
-          {"patience", x.patience},
-          {"min_delta", number(x.min_delta)},
-          {"batch_size", x.batch_size},
-          {"learning_rate", number(x.learning_rate)},
-          {"deterministic", x.deterministic},
-          {"seed", x.seed},
-          {"threads", x.threads},
-          {"memory_share", number(x.memory_share)},
-          {"devices", x.devices},
-          {"augmentation", to_j(x.augmentation)}};
-}
-
-json to_j(const job_spec& x) {
-  return {{"name", x.name},
-          {"tool", to_j(x.tool)},
-          {"split", x.split},
-          {"continue_training", x.continue_training},
-          {"settings", to_j(x.settings)}};
+template <class Spec, std::enable_if_t<has_fields_v<Spec>, int>>
+json to_j(const Spec& x) {
+  json j = json::object();
+  fields_of(
+      [&j](const char*, const auto&... defs) {
+        ((j[defs.key] = field_value(*defs.value, defs)), ...);
+      },
+      x);
+  return j;
 }
 
 json to_j(const metric_map& x) {
@@ -306,82 +228,34 @@ json to_j(const iteration_report& x) {
 
 // --- readers ------------------------------------------------------------------------------------
 
-void from_j(const json& j, const std::string& where, dataset_spec& x) {
-  object_reader r(j, where);
-  r.field("name", x.name);
-  r.name("kind", x.kind, parse_dataset_kind, "fashion-mnist, folder, coco, masks, anomaly");
-  r.field("path", x.path);
-  r.field("color", x.color);
-  r.field("subset", x.subset);
-  r.field("annotations", x.annotations);
-  r.field("masks", x.masks);
+template <class Spec, std::enable_if_t<has_fields_v<Spec>, int> = 0>
+void from_j(const json& j, const std::string& where, Spec& x);
+
+template <class T>
+void read_field(const object_reader& r, const field_def<T>& def) {
+  if constexpr (has_fields_v<T>) {
+    r.object(def.key, *def.value,
+             [](const json& v, const std::string& w, T& out) { from_j(v, w, out); });
+  } else if constexpr (std::is_enum_v<T>) {
+    const auto& choices = *def.choices;
+    auto parse = [&choices](const std::string& text, T& out) {
+      for (const auto& c : choices)
+        if (text == c.name) {
+          out = c.value;
+          return true;
+        }
+      return false;
+    };
+    r.name(def.key, *def.value, parse, names_of(choices).c_str());
+  } else {
+    r.field(def.key, *def.value);
+  }
 }
 
-void from_j(const json& j, const std::string& where, split_spec& x) {
+template <class Spec, std::enable_if_t<has_fields_v<Spec>, int>>
+void from_j(const json& j, const std::string& where, Spec& x) {
   object_reader r(j, where);
-  r.field("name", x.name);
-  r.field("dataset", x.dataset);
-  r.name("mode", x.mode, parse_split_mode, "proportion, count");
-  r.field("train", x.train);
-  r.field("validation", x.validation);
-  r.field("test", x.test);
-  r.field("seed", x.seed);
-  r.field("stratified", x.stratified);
-}
-
-void from_j(const json& j, const std::string& where, tool_spec& x) {
-  object_reader r(j, where);
-  r.field("name", x.name);
-  r.name("kind", x.kind, parse_tool_kind, "classify, locate, segment, anomaly");
-  r.field("dataset", x.dataset);
-  r.field("input_width", x.input_width);
-  r.field("input_height", x.input_height);
-  r.field("model_width", x.model_width);
-  r.field("batch_norm", x.batch_norm);
-  r.field("dropout", x.dropout);
-  r.field("max_objects", x.max_objects);
-  r.field("detection_threshold", x.detection_threshold);
-}
-
-void from_j(const json& j, const std::string& where, augmentation_settings& x) {
-  object_reader r(j, where);
-  r.field("flip_horizontal", x.flip_horizontal);
-  r.field("flip_vertical", x.flip_vertical);
-  r.field("rotation", x.rotation);
-  r.field("scale", x.scale);
-  r.field("shift", x.shift);
-  r.field("shear", x.shear);
-  r.field("brightness", x.brightness);
-  r.field("contrast", x.contrast);
-  r.field("noise", x.noise);
-}
-
-void from_j(const json& j, const std::string& where, training_settings& x) {
-  object_reader r(j, where);
-  r.field("iterations", x.iterations);
-  r.field("max_iterations", x.max_iterations);
-  r.field("patience", x.patience);
-  r.field("min_delta", x.min_delta);
-  r.field("batch_size", x.batch_size);
-  r.field("learning_rate", x.learning_rate);
-  r.field("deterministic", x.deterministic);
-  r.field("seed", x.seed);
-  r.field("threads", x.threads);
-  r.field("memory_share", x.memory_share);
-  r.field("devices", x.devices);
-  r.object("augmentation", x.augmentation,
-           [](const json& v, const std::string& w, augmentation_settings& a) { from_j(v, w, a); });
-}
-
-void from_j(const json& j, const std::string& where, job_spec& x) {
-  object_reader r(j, where);
-  r.field("name", x.name);
-  r.object("tool", x.tool,
-           [](const json& v, const std::string& w, tool_spec& t) { from_j(v, w, t); });
-  r.field("split", x.split);
-  r.field("continue_training", x.continue_training);
-  r.object("settings", x.settings,
-           [](const json& v, const std::string& w, training_settings& s) { from_j(v, w, s); });
+  fields([&r](const char*, auto... defs) { (read_field(r, defs), ...); }, x);
 }
 
 void from_j(const json& j, const std::string& where, metric_map& x) {

@@ -1,0 +1,74 @@
+#include "runtime/core/fields.hpp"
+
+#include <sstream>
+
+namespace trainyard {
+
+namespace {
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+bool field_bounds::admits(double v) const {
+  if (lo && (lo_open ? !(v > *lo) : !(v >= *lo)))
+    return false;
+  if (hi && (hi_open ? !(v < *hi) : !(v <= *hi)))
+    return false;
+  return true;
+}
+
+std::string field_bounds::expectation(bool whole, const char* unit) const {
+  std::string out = whole ? "a whole number" : "a number";
+  if (unit)
+    out += std::string(" of ") + unit;
+  if (lo && hi && !lo_open && !hi_open)
+    return out + " from " + number_text(*lo) + " to " + number_text(*hi);
+  if (lo)
+    out += (lo_open ? " > " : " >= ") + number_text(*lo);
+  if (lo && hi)
+    out += " and";
+  if (hi)
+    out += (hi_open ? " < " : " <= ") + number_text(*hi);
+  return out;
+}
+
+const std::vector<choice<dataset_kind>>& dataset_kind_choices() {
+  static const std::vector<choice<dataset_kind>> all = {
+      {"fashion-mnist", dataset_kind::fashion_mnist},
+      {"folder", dataset_kind::image_folder},
+      {"coco", dataset_kind::coco},
+      {"masks", dataset_kind::masks},
+      {"anomaly", dataset_kind::anomaly},
+      {"fashion_mnist", dataset_kind::fashion_mnist, true},
+      {"image-folder", dataset_kind::image_folder, true},
+      {"image_folder", dataset_kind::image_folder, true},
+  };
+  return all;
+}
+
+const std::vector<choice<split_mode>>& split_mode_choices() {
+  static const std::vector<choice<split_mode>> all = {{"proportion", split_mode::proportion},
+                                                      {"count", split_mode::count}};
+  return all;
+}
+
+const std::vector<choice<tool_kind>>& tool_kind_choices() {
+  static const std::vector<choice<tool_kind>> all = {{"classify", tool_kind::classify},
+                                                     {"locate", tool_kind::locate},
+                                                     {"segment", tool_kind::segment},
+                                                     {"anomaly", tool_kind::anomaly}};
+  return all;
+}
+
+const std::vector<choice<std::string>>& fashion_subset_choices() {
+  static const std::vector<choice<std::string>> all = {{"all", "all"}, {"train", "train"},
+                                                       {"test", "test"}};
+  return all;
+}
+
+}  // namespace trainyard

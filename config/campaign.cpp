@@ -25,7 +25,12 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 #include <utility>
+
+#include "config/campaign_keys.hpp"
+#include "runtime/core/fields.hpp"
+#include "runtime/core/validate.hpp"
 
 namespace trainyard {
 namespace {
@@ -36,9 +41,7 @@ namespace fs = std::filesystem;
 // Where Fashion-MNIST lives when a [dataset.*] of that kind names no path.
 constexpr const char* default_fashion_mnist_path = "/usr/share/datasets/fashion-mnist";
 
-enum class section_kind { campaign, dataset, split, tool, job };
-
-// A section kind and the keys it accepts, in the order the error messages list them.
+// A section kind and the keys it accepts (from the field tables), in the order messages list them.
 struct section_schema {
   section_kind kind;
   const char* name;
@@ -46,23 +49,17 @@ struct section_schema {
 };
 
 const std::vector<section_schema>& schemas() {
-  static const std::vector<section_schema> all = {
-      {section_kind::campaign, "campaign", {"workspace"}},
-      {section_kind::dataset, "dataset", {"kind", "path", "subset", "color", "annotations", "masks"}},
-      {section_kind::split,
-       "split",
-       {"dataset", "mode", "train", "validation", "test", "seed", "stratified"}},
-      {section_kind::tool,
-       "tool",
-       {"kind", "dataset", "width", "height", "model_width", "batch_norm", "dropout", "max_objects",
-        "threshold"}},
-      {section_kind::job,
-       "job",
-       {"tool", "split", "continue", "iterations", "max_iterations", "patience", "min_delta",
-        "batch_size", "learning_rate", "deterministic", "seed", "threads", "memory_share",
-        "devices", "flip_horizontal", "flip_vertical", "rotation", "scale", "shift", "shear",
-        "brightness", "contrast", "noise"}},
-  };
+  static const std::vector<section_schema> all = [] {
+    std::vector<section_schema> out;
+    for (auto kind : {section_kind::campaign, section_kind::dataset, section_kind::split,
+                      section_kind::tool, section_kind::job}) {
+      std::vector<std::string> keys;
+      for (const auto& k : campaign_keys(kind))
+        keys.push_back(k.key);
+      out.push_back(section_schema{kind, name_of(kind), std::move(keys)});
+    }
+    return out;
+  }();
   return all;
 }
 
@@ -151,6 +148,12 @@ std::optional<bool> parse_bool(const std::string& text) {
   return std::nullopt;
 }
 
+// A spec with a `name`: a reference to it names its section.
+template <class T, class = void>
+struct is_named : std::false_type {};
+template <class T>
+struct is_named<T, std::void_t<decltype(std::declval<T&>().name)>> : std::true_type {};
+
 class campaign_reader {
  public:
   campaign_reader(std::string file, std::optional<fs::path> base)
@@ -164,6 +167,7 @@ class campaign_reader {
     if (scan(text) && parse_with_boost(text)) {
       convert_sections(result);
       if (!error_) resolve_references(result);
+      if (!error_) check_specs(result);
       if (!error_ && result.jobs.empty())
         fail(0, "no [job.NAME] section, so there is nothing to run; add one, e.g. [job.first] "
                 "with tool = NAME and split = NAME");
@@ -318,163 +322,80 @@ class campaign_reader {
   dataset_spec read_dataset(const section& s) {
     dataset_spec d;
     d.name = s.name;
-    choice(s, "kind", {{"fashion-mnist", dataset_kind::fashion_mnist},
-                       {"folder", dataset_kind::image_folder},
-                       {"coco", dataset_kind::coco},
-                       {"masks", dataset_kind::masks},
-                       {"anomaly", dataset_kind::anomaly}}, d.kind);
+    read_fields(s, d);
     bool fashion = d.kind == dataset_kind::fashion_mnist;
-    if (auto* v = value(s, "path")) {
-      if (v->empty()) fail_key(s, "path", "expected a folder path, got ''");
-      d.path = resolve(*v);
-    } else if (fashion) {
+    if (fashion && !value(s, "path"))
       d.path = default_fashion_mnist_path;
-    } else {
-      fail_section(s, "missing key 'path': a folder dataset needs the folder that holds one "
-                      "sub-folder of images per label, e.g. path = images");
-    }
-    if (value(s, "subset")) {
-      if (!fashion)
-        fail_key(s, "subset", "applies only to kind = fashion-mnist; remove it");
-      else
-        choice(s, "subset", {{"all", std::string("all")}, {"train", std::string("train")},
-                             {"test", std::string("test")}}, d.subset);
-    }
-    for (const char* key : {"annotations", "masks"}) {
-      auto* v = value(s, key);
-      if (!v) continue;
-      if (v->empty()) fail_key(s, key, "expected a file or folder path, got ''");
-      (std::string(key) == "annotations" ? d.annotations : d.masks) = resolve(*v);
-    }
-    if (d.kind == dataset_kind::coco && d.annotations.empty())
-      fail_section(s, "missing key 'annotations': a coco dataset needs its COCO JSON file of "
-                      "boxes, e.g. annotations = boxes.json");
-    if (d.kind == dataset_kind::masks && d.masks.empty())
-      fail_section(s, "missing key 'masks': a masks dataset needs the folder of label masks "
-                      "(one PNG per image, same name), e.g. masks = masks");
-    if (value(s, "color")) {
-      if (fashion)
-        fail_key(s, "color", "applies only to kind = folder (Fashion-MNIST is grayscale); "
-                             "remove it");
-      else
-        boolean(s, "color", d.color);
-    }
+    // A key the dataset's kind does not read is refused rather than silently ignored.
+    if (!fashion && value(s, "subset"))
+      fail_key(s, "subset", "applies only to kind = fashion-mnist; remove it");
+    if (fashion && value(s, "color"))
+      fail_key(s, "color", "applies only to kind = folder (Fashion-MNIST is grayscale); "
+                           "remove it");
     return d;
   }
 
   split_spec read_split(const section& s) {
     split_spec p;
     p.name = s.name;
-    required_name(s, "dataset", "the dataset to split, e.g. dataset = fashion", p.dataset);
-    choice(s, "mode", {{"proportion", split_mode::proportion}, {"count", split_mode::count}},
-           p.mode);
-    const char* sets[] = {"train", "validation", "test"};
-    double* fields[] = {&p.train, &p.validation, &p.test};
-    if (p.mode == split_mode::proportion) {
-      real(s, "train", p.train, [](double v) { return v > 0 && v <= 1; },
-           "a fraction of the dataset > 0 and <= 1");
-      real(s, "validation", p.validation, [](double v) { return v >= 0 && v <= 1; },
-           "a fraction of the dataset from 0 to 1");
-      real(s, "test", p.test, [](double v) { return v >= 0 && v <= 1; },
-           "a fraction of the dataset from 0 to 1");
-      double sum = p.train + p.validation + p.test;
-      if (!error_ && sum > 1 + 1e-9) {
-        // Blame the last of the three keys written: that is where the total went over.
-        const char* last = nullptr;
-        for (const char* key : sets)
-          if (value(s, key) && (!last || line_of(s, key) > line_of(s, last))) last = key;
-        std::ostringstream what;
-        what << "train + validation + test = " << sum
-             << ", but proportions must sum to at most 1; lower one of them";
-        if (last)
-          fail_key(s, last, what.str());
-        else
-          fail_section(s, what.str());
-      }
-    } else {
-      // The proportion defaults (0.8/0.1/0.1) mean nothing as counts: all three are required.
-      for (int i = 0; i < 3; ++i) {
-        if (!value(s, sets[i])) {
-          fail_section(s, std::string("missing key '") + sets[i] + "': a count split needs "
-                          "explicit train, validation and test image counts, e.g. " + sets[i] +
+    read_fields(s, p);
+    // The proportion defaults (0.8/0.1/0.1) mean nothing as counts: all three are required.
+    if (p.mode == split_mode::count)
+      for (const char* key : {"train", "validation", "test"})
+        if (!value(s, key))
+          fail_section(s, std::string("missing key '") + key + "': a count split needs "
+                          "explicit train, validation and test image counts, e.g. " + key +
                           " = 1000");
-          continue;
-        }
-        std::uint64_t count = 0;
-        unsigned_integer(s, sets[i], count, i == 0 ? 1 : 0,
-                         i == 0 ? "a whole number of images >= 1"
-                                : "a whole number of images >= 0");
-        *fields[i] = static_cast<double>(count);
-      }
-    }
-    unsigned_integer(s, "seed", p.seed, 0, "a whole number >= 0");
-    boolean(s, "stratified", p.stratified);
     return p;
   }
 
   tool_spec read_tool(const section& s) {
     tool_spec t;
     t.name = s.name;
-    choice(s, "kind", {{"classify", tool_kind::classify}, {"locate", tool_kind::locate},
-                       {"segment", tool_kind::segment}, {"anomaly", tool_kind::anomaly}}, t.kind);
-    required_name(s, "dataset", "the dataset the tool learns from, e.g. dataset = fashion",
-                  t.dataset);
-    integer(s, "width", t.input_width, 1, "a positive number of pixels");
-    integer(s, "height", t.input_height, 1, "a positive number of pixels");
-    integer(s, "model_width", t.model_width, 1, "a positive number of channels");
-    boolean(s, "batch_norm", t.batch_norm);
-    real(s, "dropout", t.dropout, [](double v) { return v >= 0 && v < 1; }, "a number in [0, 1)");
-    integer(s, "max_objects", t.max_objects, 1, "a positive number of boxes");
-    real(s, "threshold", t.detection_threshold, [](double v) { return v >= 0 && v <= 1; },
-         "a score in [0, 1]");
+    read_fields(s, t);
     return t;
   }
 
   job_spec read_job(const section& s) {
     job_spec j;
     j.name = s.name;
-    required_name(s, "tool", "the tool to train, e.g. tool = shirts", j.tool.name);
-    required_name(s, "split", "the split to train on, e.g. split = main", j.split);
-    boolean(s, "continue", j.continue_training);
-    auto& t = j.settings;
-    integer_or_auto(s, "iterations", t.iterations);
-    integer(s, "max_iterations", t.max_iterations, 1, "a whole number of iterations >= 1");
-    integer(s, "patience", t.patience, 0, "a whole number of iterations >= 0");
-    real(s, "min_delta", t.min_delta, [](double v) { return v >= 0; }, "a number >= 0");
-    integer_or_auto(s, "batch_size", t.batch_size);
-    real(s, "learning_rate", t.learning_rate, [](double v) { return v > 0; }, "a number > 0");
-    boolean(s, "deterministic", t.deterministic);
-    unsigned_integer(s, "seed", t.seed, 0, "a whole number >= 0");
-    integer(s, "threads", t.threads, 0, "a whole number >= 0 (0 = all cores)");
-    real(s, "memory_share", t.memory_share, [](double v) { return v > 0 && v <= 1; },
-         "a fraction > 0 and <= 1");
-    integer(s, "devices", t.devices, 1, "a whole number of devices >= 1");
-    auto& a = t.augmentation;
-    boolean(s, "flip_horizontal", a.flip_horizontal);
-    boolean(s, "flip_vertical", a.flip_vertical);
-    real(s, "rotation", a.rotation, [](double v) { return v >= 0 && v <= 180; },
-         "a number of degrees from 0 to 180");
-    real(s, "scale", a.scale, [](double v) { return v >= 0 && v < 1; },
-         "a fraction >= 0 and < 1");
-    real(s, "shift", a.shift, [](double v) { return v >= 0 && v < 1; },
-         "a fraction of the image size >= 0 and < 1");
-    real(s, "shear", a.shear, [](double v) { return v >= 0 && v < 90; },
-         "a number of degrees >= 0 and < 90");
-    // Pixels are in [0, 1]: a larger shift would turn every image white or black.
-    real(s, "brightness", a.brightness, [](double v) { return v >= 0 && v <= 1; },
-         "a number from 0 to 1");
-    real(s, "contrast", a.contrast, [](double v) { return v >= 0 && v < 1; },
-         "a fraction >= 0 and < 1");
-    real(s, "noise", a.noise, [](double v) { return v >= 0 && v <= 1; },
-         "a standard deviation from 0 to 1");
-    if (!error_ && j.continue_training && t.iterations == 0) {
-      const char* msg = "continue training needs an explicit iterations count, e.g. iterations = 2";
-      if (value(s, "iterations"))
-        fail_key(s, "iterations", msg);
-      else
-        fail_key(s, "continue", msg);
-    }
+    read_fields(s, j);
     return j;
+  }
+
+  // A spec's keys, read through its field table.
+  template <class Spec>
+  void read_fields(const section& s, Spec& x) {
+    fields([&](const char*, auto... defs) { (read_key(s, defs), ...); }, x);
+  }
+
+  template <class T>
+  void read_key(const section& s, const field_def<T>& def) {
+    const char* key = def.ini_key;
+    if (def.form == ini_form::none) {
+      return;
+    } else if constexpr (has_fields_v<T>) {
+      if (def.form == ini_form::flat)
+        read_fields(s, *def.value);
+      else if constexpr (is_named<T>::value)
+        required_name(s, def, def.value->name);
+    } else if (def.form == ini_form::reference) {
+      if constexpr (std::is_same_v<T, std::string>)
+        required_name(s, def, *def.value);
+    } else if (!value(s, key)) {
+      return;
+    } else if (def.choices) {
+      pick(s, key, *def.choices, *def.value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      boolean(s, key, *def.value);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (def.form == ini_form::path && value(s, key)->empty())
+        expected_but_got(s, key, "a file or folder path");
+      else
+        *def.value = def.form == ini_form::path ? resolve(*value(s, key)) : *value(s, key);
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      number(s, def);
+    }
   }
 
   // --- references ------------------------------------------------------------------------------
@@ -502,6 +423,43 @@ class campaign_reader {
                                  job.tool.dataset + "'; use a split of dataset '" +
                                  job.tool.dataset + "'");
     }
+  }
+
+  // --- what validate refuses, at the line of the key at fault ------------------------------------
+  void check_specs(const campaign& c) {
+    for (std::size_t i = 0; i < c.datasets.size() && !error_; ++i)
+      report(find_problem(c.datasets[i]), *owners_[section_kind::dataset][i]);
+    for (std::size_t i = 0; i < c.splits.size() && !error_; ++i)
+      report(find_problem(c.splits[i]), *owners_[section_kind::split][i]);
+    auto datasets = index_of(c.datasets);
+    auto tools = index_of(c.tools);
+    for (std::size_t i = 0; i < c.jobs.size() && !error_; ++i) {
+      const auto& job = c.jobs[i];
+      auto problem = find_problem(job, &c.datasets[datasets.at(job.tool.dataset)]);
+      bool in_tool = problem && problem->section == "tool";
+      report(problem, in_tool ? *owners_[section_kind::tool][tools.at(job.tool.name)]
+                              : *owners_[section_kind::job][i]);
+    }
+  }
+
+  // Blames the last written of the keys at fault, or says which key is missing.
+  void report(const std::optional<spec_problem>& problem, const section& s) {
+    if (!problem)
+      return;
+    std::vector<std::string> keys;
+    for (const auto& field : problem->keys)
+      for (const auto& k : campaign_keys(s.schema->kind))
+        if (k.field == field)
+          keys.push_back(k.key);
+    const char* blamed = nullptr;
+    for (const auto& key : keys)
+      if (value(s, key.c_str()) && (!blamed || line_of(s, key.c_str()) > line_of(s, blamed)))
+        blamed = key.c_str();
+    if (blamed)
+      fail_key(s, blamed, problem->message);
+    else
+      fail_section(s, "missing key '" + (keys.empty() ? problem->keys.front() : keys.front()) +
+                          "': " + problem->message);
   }
 
   template <class Spec>
@@ -546,64 +504,50 @@ class campaign_reader {
     }
   }
 
-  void integer(const section& s, const char* key, int& out, int min, const char* expectation) {
-    if (auto* v = value(s, key)) {
-      auto n = parse_integer<int>(*v);
-      if (n && *n >= min) out = *n;
-      else expected_but_got(s, key, expectation);
+  // A number within the field's bounds; `auto` is stored as 0, the specs' convention.
+  template <class T>
+  void number(const section& s, const field_def<T>& def) {
+    const std::string& text = *value(s, def.ini_key);
+    if (def.zero_is_auto && lower(text) == "auto") {
+      *def.value = 0;
+      return;
     }
-  }
-
-  void unsigned_integer(const section& s, const char* key, std::uint64_t& out,
-                        std::uint64_t min, const char* expectation) {
-    if (auto* v = value(s, key)) {
-      auto n = parse_integer<std::uint64_t>(*v);
-      if (n && *n >= min) out = *n;
-      else expected_but_got(s, key, expectation);
-    }
-  }
-
-  // `auto` is stored as 0, the specs' convention.
-  void integer_or_auto(const section& s, const char* key, int& out) {
-    if (auto* v = value(s, key)) {
-      if (lower(*v) == "auto") { out = 0; return; }
-      auto n = parse_integer<int>(*v);
-      if (n && *n >= 1) out = *n;
-      else expected_but_got(s, key, "a positive integer or 'auto'");
-    }
-  }
-
-  template <class Accept>
-  void real(const section& s, const char* key, double& out, Accept accept,
-            const char* expectation) {
-    if (auto* v = value(s, key)) {
-      auto x = parse_real(*v);
-      if (x && accept(*x)) out = *x;
-      else expected_but_got(s, key, expectation);
-    }
+    std::optional<T> n;
+    if constexpr (std::is_integral_v<T>)
+      n = parse_integer<T>(text);
+    else
+      n = parse_real(text);
+    if (n && def.range.admits(static_cast<double>(*n)) && !(def.zero_is_auto && *n == 0))
+      *def.value = *n;
+    else
+      expected_but_got(s, def.ini_key,
+                       def.zero_is_auto ? "a positive integer or 'auto'"
+                                        : def.range.expectation(std::is_integral_v<T>, def.unit));
   }
 
   template <class T>
-  void choice(const section& s, const char* key,
-              const std::vector<std::pair<std::string, T>>& options, T& out) {
-    if (auto* v = value(s, key)) {
-      std::vector<std::string> names;
-      for (const auto& [name, option] : options) {
-        if (lower(*v) == name) { out = option; return; }
-        names.push_back(name);
+  void pick(const section& s, const char* key, const std::vector<choice<T>>& options, T& out) {
+    const std::string text = lower(*value(s, key));
+    for (const auto& option : options)
+      if (!option.alias && text == option.name) {
+        out = option.value;
+        return;
       }
-      expected_but_got(s, key, names.size() == 1 ? names.front() : "one of " + join(names));
-    }
+    auto names = names_of(options);
+    expected_but_got(s, key, names.find(',') == std::string::npos ? names : "one of " + names);
   }
 
-  void required_name(const section& s, const char* key, const char* what, std::string& out) {
+  template <class T>
+  void required_name(const section& s, const field_def<T>& def, std::string& out) {
+    const char* key = def.ini_key;
     if (auto* v = value(s, key)) {
       if (v->empty())
         expected_but_got(s, key, std::string("the name of a [") + key + ".NAME] section");
       else
         out = *v;
     } else {
-      fail_section(s, std::string("missing key '") + key + "': name " + what);
+      fail_section(s, std::string("missing key '") + key + "': name " + def.description +
+                          ", e.g. " + key + " = NAME");
     }
   }
 

@@ -315,6 +315,16 @@ TEST_F(CampaignLoad, ErrorsNameTheFileAndLine) {
                    "got 'abc'");
 }
 
+TEST_F(CampaignLoad, WidthBelowWhatTheEngineTrainsIsRefusedAtItsLine) {
+  auto path = write("narrow.ini", with_tool("width = 2\n"));
+  auto c = load_campaign(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, error_code::invalid_config);
+  EXPECT_EQ(c.error().message,
+            path + ":6: [tool.t] key 'width': expected a whole number of pixels from 4 to 4096, "
+                   "got '2'");
+}
+
 // --- malformed files -----------------------------------------------------------------------------
 
 struct malformed {
@@ -418,7 +428,14 @@ std::vector<malformed> malformed_cases() {
       {"split seed", with_split("seed = x\n"), "seed = x", {"key 'seed'"}},
       // tools
       {"tool kind", with_tool("kind = detect\n"), "kind = detect", {"key 'kind'", "locate"}},
-      {"tool width", with_tool("width = 0\n"), "width", {"key 'width'", "positive"}},
+      {"tool width", with_tool("width = 0\n"), "width", {"key 'width'", "from 4 to 4096"}},
+      {"tool height", with_tool("height = 5000\n"), "height", {"key 'height'", "4096"}},
+      {"tool model width", with_tool("model_width = 2000\n"), "model_width",
+       {"key 'model_width'", "from 1 to 1024"}},
+      {"segment tool too small", with_tool("kind = segment\nwidth = 6\n"), "width = 6",
+       {"key 'width'", "segment tool needs width and height of at least 8"}},
+      {"locate tool on fashion-mnist", with_tool("kind = locate\n"), "dataset = d",
+       {"[tool.t] key 'dataset'", "locate tool needs a coco dataset"}},
       {"tool model width", with_tool("model_width = wide\n"), "model_width",
        {"model_width", "'wide'"}},
       // missing required keys

@@ -1,0 +1,111 @@
+#include "config/campaign_keys.hpp"
+
+#include <iomanip>
+#include <sstream>
+#include <type_traits>
+
+#include "runtime/core/fields.hpp"
+
+namespace trainyard {
+
+namespace {
+
+template <class T>
+std::string default_text(const field_def<T>& def) {
+  const T& v = *def.value;
+  if (def.form == ini_form::reference)
+    return "(required)";
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else if constexpr (std::is_enum_v<T>) {
+    return name_of(*def.choices, v);
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    if (def.zero_is_auto && v == 0)
+      return "auto";
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v.empty() ? "(none)" : v;
+  } else {
+    return "";
+  }
+}
+
+// Lists the campaign keys of a table; nested settings whose keys sit in the same section inline.
+struct key_lister {
+  std::vector<campaign_key>& out;
+
+  template <class... Fields>
+  void operator()(const char*, const Fields&... defs) {
+    (add(defs), ...);
+  }
+
+  template <class T>
+  void add(const field_def<T>& def) {
+    if (def.form == ini_form::none)
+      return;
+    if constexpr (has_fields_v<T>) {
+      if (def.form == ini_form::flat) {
+        fields_of(*this, *def.value);
+        return;
+      }
+    }
+    out.push_back(campaign_key{def.ini_key, def.key, default_text(def), def.description});
+  }
+};
+
+template <class Spec>
+std::vector<campaign_key> keys_of() {
+  std::vector<campaign_key> out;
+  Spec defaults;
+  fields_of(key_lister{out}, defaults);
+  return out;
+}
+
+}  // namespace
+
+const char* name_of(section_kind kind) {
+  switch (kind) {
+    case section_kind::campaign: return "campaign";
+    case section_kind::dataset: return "dataset";
+    case section_kind::split: return "split";
+    case section_kind::tool: return "tool";
+    case section_kind::job: return "job";
+  }
+  return "";
+}
+
+const std::vector<campaign_key>& campaign_keys(section_kind kind) {
+  // [campaign] is the file's own setting, not a spec: its one key is listed here.
+  static const std::vector<campaign_key> campaign_section = {
+      {"workspace", "workspace", "yard",
+       "folder of the state database and trained tools, relative to the campaign file"}};
+  static const std::vector<campaign_key> dataset = keys_of<dataset_spec>();
+  static const std::vector<campaign_key> split = keys_of<split_spec>();
+  static const std::vector<campaign_key> tool = keys_of<tool_spec>();
+  static const std::vector<campaign_key> job = keys_of<job_spec>();
+  switch (kind) {
+    case section_kind::campaign: return campaign_section;
+    case section_kind::dataset: return dataset;
+    case section_kind::split: return split;
+    case section_kind::tool: return tool;
+    case section_kind::job: return job;
+  }
+  return campaign_section;
+}
+
+std::string campaign_keys_help() {
+  std::ostringstream out;
+  out << "Campaign keys (key, default, what it sets):\n";
+  for (auto kind : {section_kind::campaign, section_kind::dataset, section_kind::split,
+                    section_kind::tool, section_kind::job}) {
+    out << "  [" << name_of(kind) << (kind == section_kind::campaign ? "" : ".NAME") << "]\n";
+    for (const auto& k : campaign_keys(kind))
+      out << "    " << std::left << std::setw(16) << k.key << " " << std::setw(11)
+          << k.default_text << " " << k.description << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace trainyard

@@ -1,0 +1,30 @@
+// The keys of each campaign section, generated from the field tables of the specs
+// (runtime/core/fields.hpp): what the campaign reader accepts and what `--help` lists.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace trainyard {
+
+/// The sections of a campaign file; every kind but `campaign` takes a name ([job.NAME]).
+enum class section_kind { campaign, dataset, split, tool, job };
+
+/// One key of a campaign section.
+struct campaign_key {
+  std::string key;          ///< as written in the file, e.g. "width"
+  std::string field;        ///< the field's key in its table (and in JSON), e.g. "input_width"
+  std::string default_text; ///< "28", "auto", "(required)"
+  std::string description;
+};
+
+/// "dataset", "job", ...: the word of a section header.
+const char* name_of(section_kind kind);
+
+/// The keys a section takes, in table order (the keys of nested settings inline).
+const std::vector<campaign_key>& campaign_keys(section_kind kind);
+
+/// Every section's keys with default and description, for `trainyard run --help`.
+std::string campaign_keys_help();
+
+}  // namespace trainyard

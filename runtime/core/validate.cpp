@@ -1,0 +1,188 @@
+#include "runtime/core/validate.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <type_traits>
+
+#include "runtime/core/fields.hpp"
+
+namespace trainyard {
+
+namespace {
+
+using problem = std::optional<spec_problem>;
+
+template <class T>
+std::string text_of(const T& v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+template <class Spec>
+problem bounds_problem(const Spec& x, const char* section);
+
+// The bounds and choices of one field; nested specs that sit in the same section are walked,
+// referenced ones (a job's tool) are checked on their own.
+template <class T>
+void check_field(const field_def<T>& def, const char* section, problem& found) {
+  if (found)
+    return;
+  const T& v = *def.value;
+  auto fail = [&](const std::string& message) {
+    found = spec_problem{section, {def.key}, message};
+  };
+  if constexpr (has_fields_v<T>) {
+    if (def.form == ini_form::flat)
+      found = bounds_problem(v, section);
+  } else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    if (!def.range.admits(static_cast<double>(v)))
+      fail("expected " + def.range.expectation(std::is_integral_v<T>, def.unit) + ", got " +
+           text_of(v));
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (def.form == ini_form::reference && v.empty())
+      fail(std::string("names no ") + def.key + "; name one, e.g. " + def.key + " = NAME");
+    bool known = !def.choices;
+    for (std::size_t i = 0; def.choices && i < def.choices->size(); ++i)
+      known = known || (*def.choices)[i].value == v;
+    if (!known)
+      fail("expected one of " + names_of(*def.choices) + ", got '" + v + "'");
+  }
+}
+
+template <class Spec>
+problem bounds_problem(const Spec& x, const char* section) {
+  problem found;
+  fields_of([&](const char*, const auto&... defs) { (check_field(defs, section, found), ...); },
+            x);
+  return found;
+}
+
+problem job_problem(const job_spec& job) {
+  if (job.continue_training && job.settings.iterations == 0)
+    return spec_problem{"job", {"continue_training", "iterations"},
+                        "continue training needs an explicit iterations count, e.g. "
+                        "iterations = 2"};
+  return std::nullopt;
+}
+
+// --- what one tool kind needs ---------------------------------------------------------------------
+// Kept together until each tool kind describes its own checks.
+problem tool_kind_problem(const tool_spec& tool, const dataset_spec* dataset) {
+  switch (tool.kind) {
+    case tool_kind::segment:
+      if (tool.input_width < 8 || tool.input_height < 8)
+        return spec_problem{"tool", {"input_width", "input_height"},
+                            "a segment tool needs width and height of at least 8 pixels (its "
+                            "U-Net halves the image three times); raise them"};
+      if (dataset && (dataset->annotations.empty() || dataset->masks.empty()))
+        return spec_problem{"tool", {"dataset"},
+                            "a segment tool needs a dataset with label masks: dataset '" +
+                                dataset->name + "' must name its label table (annotations) and "
+                                "mask folder (masks)"};
+      return std::nullopt;
+    case tool_kind::locate:
+      if (dataset && dataset->kind != dataset_kind::coco)
+        return spec_problem{"tool", {"dataset"},
+                            "a locate tool needs a coco dataset (boxes in a COCO file): dataset '" +
+                                dataset->name + "' is " + to_string(dataset->kind) +
+                                "; set its kind to coco and its annotations to the COCO file"};
+      return std::nullopt;
+    case tool_kind::classify:
+    case tool_kind::anomaly:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+problem dataset_kind_problem(const dataset_spec& d) {
+  if (d.kind != dataset_kind::fashion_mnist && d.path.empty())
+    return spec_problem{"dataset", {"path"},
+                        std::string("a ") + to_string(d.kind) + " dataset needs the folder of "
+                        "its images (folder: one sub-folder per label), e.g. path = images"};
+  if (d.kind == dataset_kind::coco && d.annotations.empty())
+    return spec_problem{"dataset", {"annotations"},
+                        "a coco dataset needs its COCO JSON file of boxes, e.g. "
+                        "annotations = boxes.json"};
+  if (d.kind == dataset_kind::masks && d.masks.empty())
+    return spec_problem{"dataset", {"masks"},
+                        "a masks dataset needs the folder of label masks (one PNG per image, "
+                        "same name), e.g. masks = masks"};
+  return std::nullopt;
+}
+
+problem split_sets_problem(const split_spec& p) {
+  const char* keys[] = {"train", "validation", "test"};
+  const double sets[] = {p.train, p.validation, p.test};
+  for (int i = 0; i < 3; ++i) {
+    if (p.mode == split_mode::count && std::floor(sets[i]) != sets[i])
+      return spec_problem{"split", {keys[i]},
+                          "expected a whole number of images (mode = count), got " +
+                              text_of(sets[i])};
+    if (p.mode == split_mode::proportion && sets[i] > 1)
+      return spec_problem{"split", {keys[i]},
+                          "expected a fraction of the dataset <= 1 (mode = proportion), got " +
+                              text_of(sets[i])};
+  }
+  double sum = p.train + p.validation + p.test;
+  if (p.mode == split_mode::proportion && sum > 1 + 1e-9)
+    return spec_problem{"split", {"train", "validation", "test"},
+                        "train + validation + test = " + text_of(sum) +
+                            ", but proportions must sum to at most 1; lower one of them"};
+  return std::nullopt;
+}
+
+expected<void> as_expected(const problem& p, const std::string& job_name,
+                           const std::string& tool_name, const std::string& other_name) {
+  if (!p)
+    return {};
+  const std::string& name =
+      p->section == "job" ? job_name : p->section == "tool" ? tool_name : other_name;
+  std::string keys;
+  for (const auto& key : p->keys)
+    keys += (keys.empty() ? "" : ", ") + key;
+  return make_failure(error_code::invalid_config,
+                      p->section + " '" + name + "': " + keys + ": " + p->message);
+}
+
+}  // namespace
+
+problem find_problem(const dataset_spec& dataset) {
+  if (auto p = bounds_problem(dataset, "dataset"))
+    return p;
+  return dataset_kind_problem(dataset);
+}
+
+problem find_problem(const split_spec& split) {
+  if (auto p = bounds_problem(split, "split"))
+    return p;
+  return split_sets_problem(split);
+}
+
+problem find_problem(const job_spec& job, const dataset_spec* dataset) {
+  if (auto p = bounds_problem(job.tool, "tool"))
+    return p;
+  if (auto p = bounds_problem(job, "job"))
+    return p;
+  if (auto p = job_problem(job))
+    return p;
+  return tool_kind_problem(job.tool, dataset);
+}
+
+expected<void> validate(const dataset_spec& dataset) {
+  return as_expected(find_problem(dataset), "", "", dataset.name);
+}
+
+expected<void> validate(const split_spec& split) {
+  return as_expected(find_problem(split), "", "", split.name);
+}
+
+expected<void> validate(const job_spec& job, const dataset_spec& dataset) {
+  return as_expected(find_problem(job, &dataset), job.name, job.tool.name, dataset.name);
+}
+
+expected<void> validate(const job_spec& job) {
+  return as_expected(find_problem(job, nullptr), job.name, job.tool.name, "");
+}
+
+}  // namespace trainyard

@@ -20,6 +20,7 @@
 
 #include "actors/rendezvous.hpp"
 #include "actors/scheduler_state.hpp"
+#include "runtime/core/validate.hpp"
 #include "runtime/store/spec_json.hpp"
 
 namespace trainyard {
@@ -79,10 +80,6 @@ std::optional<caf::error> check_tool_history(const scheduler_state& st, const jo
     }
   const auto& tool = spec.tool.name;
   if (spec.continue_training) {
-    if (spec.settings.iterations <= 0)
-      return make_caf_error(error_code::invalid_config,
-                            "job '" + spec.name + "': continue training needs an explicit "
-                            "iterations count (iterations = N)");
     if (!previous)
       return make_caf_error(error_code::unknown_tool,
                             "job '" + spec.name + "': tool '" + tool +
@@ -102,6 +99,19 @@ std::optional<caf::error> check_tool_history(const scheduler_state& st, const jo
                             "' is already trained by job '" + previous->rec.spec.name +
                             "'; to train it further set continue = true with an explicit "
                             "iterations count, or name a new tool");
+  return std::nullopt;
+}
+
+// What every submission passes before it is stored or queued (a remote client may send any
+// job_spec): validate(), against the tool's dataset when this workspace declares it.
+std::optional<caf::error> check_spec(const scheduler_state& st, const job_spec& spec) {
+  expected<void> ok = validate(spec);
+  if (auto datasets = st.db->load_datasets())
+    for (const auto& dataset : *datasets)
+      if (ok && dataset.name == spec.tool.dataset)
+        ok = validate(spec, dataset);
+  if (!ok)
+    return make_caf_error(ok.error());
   return std::nullopt;
 }
 
@@ -146,7 +156,7 @@ void reload(self_ptr self) {
   }
 }
 
-// Queues a job (persisted first) unless its name or its tool's history refuses it.
+// Queues a job (persisted first) unless its name, validate() or its tool's history refuses it.
 caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
   auto& st = self->state;
   if (auto known = st.by_name.find(spec.name); known != st.by_name.end()) {
@@ -160,6 +170,8 @@ caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
                             ") with other settings; give the changed job a new name, or use "
                             "another workspace");
   }
+  if (auto err = check_spec(st, spec))
+    return std::move(*err);
   if (auto err = check_tool_history(st, spec))
     return std::move(*err);
   job_record rec;

@@ -29,6 +29,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "runtime/core/validate.hpp"
 #include "runtime/data/dataset_index.hpp"
 #include "runtime/policy/early_stopping.hpp"
 #include "runtime/store/spec_json.hpp"
@@ -729,24 +730,11 @@ class torch_engine final : public training_engine {
 };
 
 expected<void> validate(const training_request& request) {
-  const job_spec& spec = request.spec;
-  const training_settings& s = spec.settings;
+  // The spec's own rules (bounds, tool kind) are validate()'s; here only what the request adds.
+  if (auto ok = trainyard::validate(request.spec); !ok)
+    return ok;
+  const training_settings& s = request.spec.settings;
   const auto bad = [](std::string m) { return make_failure(error_code::invalid_config, std::move(m)); };
-  if (spec.tool.input_width < 4 || spec.tool.input_height < 4 || spec.tool.input_width > 4096 ||
-      spec.tool.input_height > 4096)
-    return bad("tool " + spec.tool.name + ": input_width and input_height must be 4..4096 pixels");
-  if (spec.tool.kind == tool_kind::segment &&
-      (spec.tool.input_width < 8 || spec.tool.input_height < 8))
-    return bad("tool " + spec.tool.name + ": a segment tool needs width and height of at least 8 "
-               "pixels (its U-Net halves the image three times); raise them");
-  if (spec.tool.model_width < 1 || spec.tool.model_width > 1024)
-    return bad("tool " + spec.tool.name + ": model_width must be 1..1024");
-  if (s.batch_size < 0)
-    return bad("batch_size must be a positive number or auto");
-  if (!(s.learning_rate > 0))
-    return bad("learning_rate must be positive");
-  if (s.iterations < 0 || (s.iterations == 0 && s.max_iterations < 1))
-    return bad("iterations must be a positive number, or auto with max_iterations >= 1");
   const rank_assignment& p = request.parallel;
   if (p.world_size < 1 || p.rank < 0 || p.rank >= p.world_size)
     return bad("rank " + std::to_string(p.rank) + " does not fit a data-parallel group of " +

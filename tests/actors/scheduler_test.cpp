@@ -241,6 +241,46 @@ TEST_F(Scheduler, TheSplitOfATrainedToolIsLocked) {
   EXPECT_EQ(shrunk.error().code, error_code::split_locked);
 }
 
+TEST_F(Scheduler, AJobThatValidateRefusesIsNeitherStoredNorQueuedAndLocksNoSplit) {
+  // A worker is idle, so a job that got into the queue would be dispatched and lock its split.
+  add_worker();
+  job_spec narrow = small_job("narrow", "tool_narrow", 1);
+  narrow.tool.input_width = 2;
+  job_spec small_segment = small_job("small_segment", "tool_segment", 1);
+  small_segment.tool.kind = tool_kind::segment;
+  small_segment.tool.input_width = small_segment.tool.input_height = 6;
+  job_spec locate_on_fashion = small_job("locate", "tool_locate", 1);
+  locate_on_fashion.tool.kind = tool_kind::locate;  // the declared fashion dataset has no boxes
+  struct refused_case {
+    job_spec job;
+    std::string mentions;
+  };
+  for (const auto& c : {refused_case{narrow, "input_width: expected a whole number of pixels "
+                                             "from 4 to 4096, got 2"},
+                        refused_case{small_segment, "at least 8 pixels"},
+                        refused_case{locate_on_fashion, "needs a coco dataset"}}) {
+    SCOPED_TRACE(c.job.name);
+    auto id = ask<job_id>(submit_atom::value, c.job);
+    ASSERT_FALSE(id) << "job " << *id << " was accepted";
+    EXPECT_EQ(id.error().code, error_code::invalid_config);
+    EXPECT_NE(id.error().message.find(c.mentions), std::string::npos) << id.error().message;
+  }
+  auto listed = ask<std::vector<job_info>>(list_atom::value);
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_TRUE(listed->empty());
+  auto db = store::open(workspace_ + "/trainyard.db");
+  ASSERT_TRUE(db);
+  auto stored = (*db)->load_jobs();
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->empty());
+  auto grant = ask_datasets<split_grant>(split_atom::value, std::string("small"), false);
+  ASSERT_TRUE(grant) << grant.error().message;
+  EXPECT_FALSE(grant->locked);
+  // Unlocked, so the split may still be redrawn.
+  auto redrawn = ask_datasets<split_summary>(define_atom::value, small_split("small", 99));
+  EXPECT_TRUE(redrawn) << redrawn.error().message;
+}
+
 TEST_F(Scheduler, AJobWhoseWorkerDiesResumesOnAnotherFromItsLastIteration) {
   book_->script("fragile", {{}, {1, 2}});
   auto id = submit(small_job("fragile", "tool_fragile", 5));

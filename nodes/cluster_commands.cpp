@@ -37,12 +37,7 @@ void catch_stop_signals() {
 
 int fail(const std::string& command, const failure& f) {
   std::cerr << "trainyard " << command << ": " << f.message << std::endl;
-  switch (f.code) {
-    case error_code::invalid_config: return 2;
-    case error_code::timeout: return 5;
-    case error_code::interrupted: return 6;  // the scheduler is unreachable or went away
-    default: return 1;
-  }
+  return exit_code_of(f.code);
 }
 
 expected<cluster_credentials> credentials_of(const cluster_options& c) {
@@ -338,12 +333,7 @@ int wait_command(const wait_options& options) {
     std::cout << "job " << result->name << " " << to_string(result->state) << " after "
               << result->trained_iterations << " iterations (best " << result->best_iteration
               << ")" << (result->message.empty() ? "" : ": " + result->message) << std::endl;
-  switch (result->state) {
-    case job_state::completed: return 0;
-    case job_state::stopped: return 3;
-    case job_state::cancelled: return 4;
-    default: return 1;
-  }
+  return exit_code_of(result->state);
 }
 
 int online_queue_command(const queue_options& options) {

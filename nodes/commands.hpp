@@ -1,9 +1,8 @@
-// The trainyard program's subcommands. Each returns the process exit code:
-// 0 success, 1 a job failed or a request was refused, 2 bad input, 3 stopped, 4 cancelled,
-// 5 timed out, 6 the scheduler is unreachable or went away, 130 interrupted.
+// The trainyard program's subcommands. Each returns the process exit code (nodes/exit_codes.hpp).
 #pragma once
 
 #include "config/command_line.hpp"
+#include "nodes/exit_codes.hpp"
 #include "nodes/control/scheduler_command.hpp"
 
 namespace trainyard {

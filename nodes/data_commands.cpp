@@ -23,7 +23,7 @@ int make_datasets_command(const make_datasets_options& options) {
   auto summary = make_synthetic_datasets(o);
   if (!summary) {
     std::cerr << "trainyard make-datasets: " << summary.error().message << std::endl;
-    return summary.error().code == error_code::invalid_config ? 2 : 1;
+    return exit_code_of(summary.error().code);
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -41,14 +41,14 @@ int augment_preview_command(const augment_preview_options& options) {
   auto c = load_campaign(options.campaign);
   if (!c) {
     std::cerr << "trainyard augment-preview: " << c.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   auto job = std::find_if(c->jobs.begin(), c->jobs.end(),
                           [&](const job_spec& j) { return j.name == options.job; });
   if (job == c->jobs.end()) {
     std::cerr << "trainyard augment-preview: " << options.campaign << " has no [job."
               << options.job << "] section; name one of its jobs with --job" << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   auto dataset = std::find_if(c->datasets.begin(), c->datasets.end(),
                               [&](const dataset_spec& d) { return d.name == job->tool.dataset; });
@@ -56,7 +56,7 @@ int augment_preview_command(const augment_preview_options& options) {
     std::cerr << "trainyard augment-preview: job '" << options.job << "' uses dataset '"
               << job->tool.dataset << "', which " << options.campaign << " does not declare"
               << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   preview_request r;
   r.dataset = *dataset;
@@ -69,7 +69,7 @@ int augment_preview_command(const augment_preview_options& options) {
   auto written = write_augment_preview(r);
   if (!written) {
     std::cerr << "trainyard augment-preview: " << written.error().message << std::endl;
-    return written.error().code == error_code::invalid_config ? 2 : 1;
+    return exit_code_of(written.error().code);
   }
   std::cout << "wrote " << options.out << ": " << written->rows << " images x "
             << written->columns << " columns (original, lower limit, upper limit, "

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   auto cl = parse_command_line(argc, argv);
   if (!cl) {
     std::cerr << cl.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   if (cl->help) {
     std::cout << cl->help_text;
@@ -63,5 +63,5 @@ int main(int argc, char** argv) {
   if (cl->command == "augment-preview")
     return augment_preview_command(cl->augment_preview);
   std::cerr << "trainyard: unknown command " << cl->command << std::endl;
-  return 2;
+  return bad_input_exit_code;
 }

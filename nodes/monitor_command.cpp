@@ -108,7 +108,7 @@ int run_terminal(caf::actor_system& system, scheduler_connector connect,
     std::cerr << "trainyard monitor: needs a terminal (stdin and stdout); for scripts use "
                  "`trainyard queue --json`"
               << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   std::mutex curses_mutex;
   bool colours = false;
@@ -190,7 +190,7 @@ int monitor_main(int argc, const char* const* argv) {
   auto options = parse_monitor_options(argc, argv);
   if (!options) {
     std::cerr << options.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   if (options->help) {
     std::cout << options->help_text;
@@ -203,13 +203,13 @@ int monitor_main(int argc, const char* const* argv) {
   auto endpoint = parse_endpoint(options->cluster.scheduler);
   if (!endpoint) {
     std::cerr << "trainyard monitor: " << endpoint.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   const auto& c = options->cluster;
   auto credentials = load_credentials(c.secret_file, c.tls_certificate, c.tls_key, c.tls_ca);
   if (!credentials) {
     std::cerr << "trainyard monitor: " << credentials.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   caf::actor_system_config cfg;
   configure_remote_system(cfg, *credentials);

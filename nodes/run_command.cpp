@@ -32,7 +32,7 @@ extern "C" void on_sigint(int) { interrupted.store(true); }
 
 int report_failure(const std::string& what, const failure& f) {
   std::cerr << "trainyard run: " << what << ": " << f.message << std::endl;
-  return f.code == error_code::invalid_config ? 2 : 1;
+  return exit_code_of(f.code);
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ int run_command(const run_options& options) {
   auto campaign = load_campaign(options.campaign);
   if (!campaign) {
     std::cerr << "trainyard run: " << campaign.error().message << std::endl;
-    return 2;
+    return exit_code_of(campaign.error().code);
   }
   scheduler_options sched;
   sched.workspace = options.workspace.empty() ? campaign->workspace : options.workspace;
@@ -116,7 +116,7 @@ int run_command(const run_options& options) {
     caf::anon_send_exit(progress, caf::exit_reason::user_shutdown);
     std::cerr << "trainyard run: stopped. Unfinished jobs stay queued in " << sched.workspace
               << "; run the same command again to resume them." << std::endl;
-    return 130;
+    return interrupted_exit_code;
   }
   caf::anon_send_exit(progress, caf::exit_reason::user_shutdown);
 

@@ -41,7 +41,7 @@ expected<workspace_jobs> load_workspace_jobs(const std::string& workspace) {
 
 int fail(const failure& f) {
   std::cerr << "trainyard: " << f.message << std::endl;
-  return f.code == error_code::invalid_config ? 2 : 1;
+  return exit_code_of(f.code);
 }
 
 }  // namespace

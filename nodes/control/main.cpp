@@ -6,13 +6,14 @@
 
 #include "config/command_line.hpp"
 #include "nodes/control/scheduler_command.hpp"
+#include "nodes/exit_codes.hpp"
 
 int main(int argc, char** argv) {
   using namespace trainyard;
   auto cl = parse_command_line(argc, argv);
   if (!cl) {
     std::cerr << cl.error().message << std::endl;
-    return 2;
+    return bad_input_exit_code;
   }
   if (cl->help) {
     std::cout << cl->help_text;
@@ -22,5 +23,5 @@ int main(int argc, char** argv) {
     return scheduler_command(cl->scheduler);
   std::cerr << "trainyard-control runs the scheduler only; use trainyard " << cl->command
             << std::endl;
-  return 2;
+  return bad_input_exit_code;
 }

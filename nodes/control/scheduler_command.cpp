@@ -15,6 +15,7 @@
 #include "actors/embedded_yard.hpp"
 #include "actors/remote.hpp"
 #include "nodes/control/scheduler_command.hpp"
+#include "nodes/exit_codes.hpp"
 
 namespace trainyard {
 
@@ -26,7 +27,7 @@ extern "C" void on_scheduler_signal(int) { stopping.store(true); }
 
 int fail(const failure& f) {
   std::cerr << "trainyard scheduler: " << f.message << std::endl;
-  return f.code == error_code::invalid_config ? 2 : 1;
+  return exit_code_of(f.code);
 }
 
 }  // namespace

@@ -80,6 +80,36 @@ TEST_F(Cli, RunRefusesAJobOfMoreDevicesThanItsOneWorker) {
     << out;
 }
 
+TEST_F(Cli, RunAndSubmitHelpListTheCampaignKeysWithDefaultsAndMeaning) {
+  for (auto cmd : {"run", "submit"}) {
+    auto [code, out] = run_program({binary, cmd, "--help"}, 30s);
+    EXPECT_EQ(code, 0) << out;
+    for (auto text : {"[campaign]", "[dataset.NAME]", "[split.NAME]", "[tool.NAME]", "[job.NAME]",
+                      "threshold", "flip_horizontal", "continue",
+                      "auto: iterations without improvement before stopping"})
+      EXPECT_NE(out.find(text), std::string::npos) << cmd << " --help lacks " << text << "\n"
+                                                   << out;
+  }
+}
+
+TEST_F(Cli, ACampaignThatValidateRefusesExitsWithBadInputAndTheLine) {
+  auto path = write("narrow.ini", "[dataset.fashion]\n[split.s]\ndataset = fashion\n[tool.t]\n"
+                                  "dataset = fashion\nwidth = 2\n[job.j]\ntool = t\nsplit = s\n");
+  // submit reads the campaign before it connects: the scheduler address is never reached.
+  const std::vector<std::vector<std::string>> commands = {
+      {binary, "run", path, "--workspace", workspace()},
+      {binary, "submit", path, "--scheduler", "127.0.0.1:1"}};
+  for (const auto& args : commands) {
+    auto [code, out] = run_program(args, 30s);
+    EXPECT_EQ(code, 2) << args[1] << ": " << out;
+    EXPECT_NE(out.find("narrow.ini:6: [tool.t] key 'width': expected a whole number of pixels "
+                       "from 4 to 4096, got '2'"),
+              std::string::npos)
+        << args[1] << ": " << out;
+  }
+  EXPECT_FALSE(fs::exists(workspace())) << "a refused campaign must not create a workspace";
+}
+
 TEST_F(Cli, AMissingDatasetGivesAClearError) {
   auto path = write("missing.ini",
                     "[dataset.fashion]\nkind = fashion-mnist\npath = " + (dir_ / "nowhere").string() +

@@ -51,7 +51,13 @@ struct key_lister {
         return;
       }
     }
-    out.push_back(campaign_key{def.ini_key, def.key, default_text(def), def.description});
+    std::string description = def.description;
+    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+      auto limits = def.zero_is_auto ? std::string("auto or >= 1") : def.range.limits();
+      if (!limits.empty())
+        description += " (" + limits + ")";
+    }
+    out.push_back(campaign_key{def.ini_key, def.key, default_text(def), description});
   }
 };
 
@@ -102,7 +108,7 @@ std::string campaign_keys_help() {
                     section_kind::tool, section_kind::job}) {
     out << "  [" << name_of(kind) << (kind == section_kind::campaign ? "" : ".NAME") << "]\n";
     for (const auto& k : campaign_keys(kind))
-      out << "    " << std::left << std::setw(16) << k.key << " " << std::setw(11)
+      out << "    " << std::left << std::setw(16) << k.key << " " << std::setw(13)
           << k.default_text << " " << k.description << "\n";
   }
   return out.str();

@@ -6,6 +6,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "config/campaign_keys.hpp"
+
 namespace po = boost::program_options;
 
 namespace trainyard {
@@ -66,31 +68,14 @@ failure bad(const std::string& what, const std::string& usage_text) {
   return make_failure(error_code::invalid_config, what + "\n\n" + usage_text);
 }
 
-}  // namespace
+// --- one pair of functions per family of subcommands: `declare_*` adds a command's options and
+// synopsis (false: not a command of this family), `check_*` says what is wrong after parsing
+// ("" when nothing is).
 
-expected<command_line> parse_command_line(int argc, const char* const* argv) {
-  command_line cl;
-  if (argc < 2) {
-    cl.help = true;
-    cl.help_text = overview;
-    return cl;
-  }
-  std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    cl.help = true;
-    cl.help_text = overview;
-    return cl;
-  }
-  if (command == "--version") {
-    cl.help = true;
-    cl.help_text = "trainyard 0.3.0\n";
-    return cl;
-  }
-  po::options_description desc("options");
-  po::positional_options_description positional;
-  std::string synopsis;
-  bool help = false;
-  desc.add_options()("help,h", po::bool_switch(&help), "show this help");
+using positional_options = po::positional_options_description;
+
+bool declare_local(const std::string& command, command_line& cl, po::options_description& desc,
+                   positional_options& positional, std::string& synopsis) {
   if (command == "run") {
     synopsis = "run CAMPAIGN.ini [options]";
     desc.add_options()
@@ -117,20 +102,68 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("workspace,w", po::value(&cl.predict.workspace)->default_value("yard"), "workspace folder")
       ("json", po::bool_switch(&cl.predict.json), "print JSON");
     positional.add("tool", 1).add("image", -1);
-  } else if (command == "queue") {
-    synopsis = "queue [list | move JOB POSITION | top JOB | cancel JOB | stop JOB] [options]";
-    std::string position;
-    desc.add_options()
-      ("action", po::value(&cl.queue.action)->default_value("list"), "list, move, top, cancel, stop")
-      ("job", po::value(&cl.queue.job), "job id or name")
-      ("position", po::value(&cl.queue.position), "move: 1-based queue position")
-      ("workspace,w", po::value(&cl.queue.workspace)->default_value("yard"),
-       "offline: the workspace folder to read (list only)")
-      ("reason", po::value(&cl.queue.reason), "stop: why (shown to everyone)")
-      ("json", po::bool_switch(&cl.queue.json), "print JSON");
-    add_cluster_options(desc, cl.queue.cluster);
-    positional.add("action", 1).add("job", 1).add("position", 1);
-  } else if (command == "scheduler") {
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string check_local(const std::string& command, command_line& cl) {
+  if (command == "run" && cl.run.campaign.empty())
+    return "trainyard run: name a campaign file, e.g. config/examples/quickstart.ini";
+  if (command == "evaluate") {
+    if (cl.evaluate.tool.empty())
+      return "trainyard evaluate: name a tool";
+    if (cl.evaluate.set != "test" && cl.evaluate.set != "validation" && cl.evaluate.set != "train")
+      return "trainyard evaluate: --split must be test, validation or train, not '" +
+             cl.evaluate.set + "'";
+  }
+  if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
+    return "trainyard predict: name a tool and at least one image";
+  return "";
+}
+
+bool declare_queue(const std::string& command, command_line& cl, po::options_description& desc,
+                   positional_options& positional, std::string& synopsis) {
+  if (command != "queue")
+    return false;
+  synopsis = "queue [list | move JOB POSITION | top JOB | cancel JOB | stop JOB] [options]";
+  desc.add_options()
+    ("action", po::value(&cl.queue.action)->default_value("list"), "list, move, top, cancel, stop")
+    ("job", po::value(&cl.queue.job), "job id or name")
+    ("position", po::value(&cl.queue.position), "move: 1-based queue position")
+    ("workspace,w", po::value(&cl.queue.workspace)->default_value("yard"),
+     "offline: the workspace folder to read (list only)")
+    ("reason", po::value(&cl.queue.reason), "stop: why (shown to everyone)")
+    ("json", po::bool_switch(&cl.queue.json), "print JSON");
+  add_cluster_options(desc, cl.queue.cluster);
+  positional.add("action", 1).add("job", 1).add("position", 1);
+  return true;
+}
+
+std::string check_queue(const std::string& command, command_line& cl) {
+  if (command != "queue")
+    return "";
+  auto& q = cl.queue;
+  q.online = !q.cluster.scheduler.empty() || std::getenv("TRAINYARD_SCHEDULER");
+  default_scheduler(q.cluster);
+  static const std::vector<std::string> actions = {"list", "move", "top", "cancel", "stop"};
+  if (std::find(actions.begin(), actions.end(), q.action) == actions.end())
+    return "trainyard queue: unknown action '" + q.action +
+           "'; use list, move, top, cancel or stop";
+  if (q.action != "list" && q.job.empty())
+    return "trainyard queue " + q.action + ": name the job (id or name)";
+  if (q.action == "move" && q.position < 1)
+    return "trainyard queue move: give the 1-based position to move the job to";
+  if (q.action != "list" && !q.online)
+    return "trainyard queue " + q.action + ": needs a running scheduler; pass "
+           "--scheduler HOST:PORT (or set TRAINYARD_SCHEDULER)";
+  return "";
+}
+
+bool declare_cluster(const std::string& command, command_line& cl, po::options_description& desc,
+                     positional_options& positional, std::string& synopsis) {
+  if (command == "scheduler") {
     synopsis = "scheduler [--listen HOST:PORT] [--workspace DIR] [options]";
     desc.add_options()
       ("listen", po::value(&cl.scheduler.listen)->default_value("127.0.0.1:7207"),
@@ -172,7 +205,33 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("json", po::bool_switch(&cl.wait.json), "print JSON");
     add_cluster_options(desc, cl.wait.cluster);
     positional.add("job", 1);
-  } else if (command == "make-datasets") {
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string check_cluster(const std::string& command, command_line& cl) {
+  if (command == "node")
+    default_scheduler(cl.node.cluster);
+  if (command == "submit") {
+    default_scheduler(cl.submit.cluster);
+    if (cl.submit.campaign.empty())
+      return "trainyard submit: name a campaign file";
+  }
+  if (command == "wait") {
+    default_scheduler(cl.wait.cluster);
+    if (cl.wait.job.empty())
+      return "trainyard wait: name the job (id or name)";
+    if (cl.wait.timeout_s < 0)
+      return "trainyard wait: --timeout must be >= 0 seconds";
+  }
+  return "";
+}
+
+bool declare_data(const std::string& command, command_line& cl, po::options_description& desc,
+                  positional_options& positional, std::string& synopsis) {
+  if (command == "make-datasets") {
     synopsis = "make-datasets --out DIR [--seed N] [--images N] [options]";
     auto& m = cl.make_datasets;
     desc.add_options()
@@ -197,9 +256,49 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
       ("seed", po::value(&a.seed)->default_value(1), "seed of the images picked and the draws");
     positional.add("campaign", 1);
   } else {
+    return false;
+  }
+  return true;
+}
+
+std::string check_data(const std::string& command, command_line& cl) {
+  if (command == "make-datasets") {
+    if (cl.make_datasets.out.empty())
+      return "trainyard make-datasets: --out DIR is required";
+    if (cl.make_datasets.images < 0 || cl.make_datasets.anomaly_images < 0)
+      return "trainyard make-datasets: --images and --anomaly-images must be >= 0";
+  }
+  if (command == "augment-preview") {
+    const auto& a = cl.augment_preview;
+    if (a.campaign.empty() || a.job.empty() || a.out.empty())
+      return "trainyard augment-preview: name a campaign file, --job and --out";
+    if (a.samples < 0 || a.samples > 32 || a.images < 1 || a.images > 32)
+      return "trainyard augment-preview: --samples must be 0-32 and --images 1-32";
+  }
+  return "";
+}
+
+}  // namespace
+
+expected<command_line> parse_command_line(int argc, const char* const* argv) {
+  command_line cl;
+  std::string command = argc < 2 ? "help" : argv[1];
+  if (command == "--help" || command == "-h" || command == "help" || command == "--version") {
+    cl.help = true;
+    cl.help_text = command == "--version" ? "trainyard 0.3.0\n" : overview;
+    return cl;
+  }
+  po::options_description desc("options");
+  positional_options positional;
+  std::string synopsis;
+  bool help = false;
+  desc.add_options()("help,h", po::bool_switch(&help), "show this help");
+  if (!declare_local(command, cl, desc, positional, synopsis) &&
+      !declare_queue(command, cl, desc, positional, synopsis) &&
+      !declare_cluster(command, cl, desc, positional, synopsis) &&
+      !declare_data(command, cl, desc, positional, synopsis))
     return make_failure(error_code::invalid_config,
                         "unknown command '" + command + "'\n\n" + overview);
-  }
   auto text = usage(synopsis, desc);
   try {
     po::variables_map vm;
@@ -215,64 +314,14 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
   cl.command = command;
   if (help) {
     cl.help = true;
-    cl.help_text = text;
+    // The commands that read a campaign file list its keys.
+    cl.help_text = command == "run" || command == "submit" ? text + "\n" + campaign_keys_help()
+                                                           : text;
     return cl;
   }
-  if (command == "run" && cl.run.campaign.empty())
-    return bad("trainyard run: name a campaign file, e.g. config/examples/quickstart.ini", text);
-  if (command == "evaluate") {
-    if (cl.evaluate.tool.empty())
-      return bad("trainyard evaluate: name a tool", text);
-    if (cl.evaluate.set != "test" && cl.evaluate.set != "validation" && cl.evaluate.set != "train")
-      return bad("trainyard evaluate: --split must be test, validation or train, not '" +
-                   cl.evaluate.set + "'",
-                 text);
-  }
-  if (command == "make-datasets") {
-    if (cl.make_datasets.out.empty())
-      return bad("trainyard make-datasets: --out DIR is required", text);
-    if (cl.make_datasets.images < 0 || cl.make_datasets.anomaly_images < 0)
-      return bad("trainyard make-datasets: --images and --anomaly-images must be >= 0", text);
-  }
-  if (command == "augment-preview") {
-    const auto& a = cl.augment_preview;
-    if (a.campaign.empty() || a.job.empty() || a.out.empty())
-      return bad("trainyard augment-preview: name a campaign file, --job and --out", text);
-    if (a.samples < 0 || a.samples > 32 || a.images < 1 || a.images > 32)
-      return bad("trainyard augment-preview: --samples must be 0-32 and --images 1-32", text);
-  }
-  if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
-    return bad("trainyard predict: name a tool and at least one image", text);
-  if (command == "queue") {
-    auto& q = cl.queue;
-    q.online = !q.cluster.scheduler.empty() || std::getenv("TRAINYARD_SCHEDULER");
-    default_scheduler(q.cluster);
-    static const std::vector<std::string> actions = {"list", "move", "top", "cancel", "stop"};
-    if (std::find(actions.begin(), actions.end(), q.action) == actions.end())
-      return bad("trainyard queue: unknown action '" + q.action +
-                   "'; use list, move, top, cancel or stop", text);
-    if (q.action != "list" && q.job.empty())
-      return bad("trainyard queue " + q.action + ": name the job (id or name)", text);
-    if (q.action == "move" && q.position < 1)
-      return bad("trainyard queue move: give the 1-based position to move the job to", text);
-    if (q.action != "list" && !q.online)
-      return bad("trainyard queue " + q.action + ": needs a running scheduler; pass "
-                   "--scheduler HOST:PORT (or set TRAINYARD_SCHEDULER)", text);
-  }
-  if (command == "node")
-    default_scheduler(cl.node.cluster);
-  if (command == "submit") {
-    default_scheduler(cl.submit.cluster);
-    if (cl.submit.campaign.empty())
-      return bad("trainyard submit: name a campaign file", text);
-  }
-  if (command == "wait") {
-    default_scheduler(cl.wait.cluster);
-    if (cl.wait.job.empty())
-      return bad("trainyard wait: name the job (id or name)", text);
-    if (cl.wait.timeout_s < 0)
-      return bad("trainyard wait: --timeout must be >= 0 seconds", text);
-  }
+  for (auto check : {check_local, check_queue, check_cluster, check_data})
+    if (auto problem = check(command, cl); !problem.empty())
+      return bad(problem, text);
   return cl;
 }
 

@@ -7,8 +7,10 @@
 //     before any section, a line without '=') with the line where it happens;
 //  2. Boost parses the text against the keys allowed in the sections found, all as strings, and
 //     rejects unknown and repeated keys;
-//  3. each section's strings become typed fields with strict checks, then references between
-//     sections are resolved and each job gets a copy of its tool_spec.
+//  3. each section's strings become typed fields through the specs' field tables
+//     (runtime/core/fields.hpp: keys, bounds), then references between sections are resolved,
+//     each job gets a copy of its tool_spec, and validate() checks every spec; what it refuses
+//     is reported at the line of the key at fault.
 #include "config/campaign.hpp"
 
 #include <boost/program_options.hpp>

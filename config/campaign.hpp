@@ -6,33 +6,27 @@
 // Format (see config/examples/*.ini for commented examples):
 //
 //   # a comment; '#' starts a comment anywhere on a line, so values cannot contain '#'
-//   [campaign]                  at most once, optional
-//   workspace = yard            folder of the state database and trained tools
-//   [dataset.NAME]              kind = fashion-mnist | folder (default fashion-mnist)
-//                               path (folder: required; fashion-mnist: default
-//                                     /usr/share/datasets/fashion-mnist)
-//                               subset = all | train | test (fashion-mnist only; default all)
-//                               color = BOOL (folder only; default false)
-//   [split.NAME]                dataset (required), mode = proportion | count,
-//                               train, validation, test, seed, stratified
-//   [tool.NAME]                 kind = classify, dataset (required), width, height, model_width
-//   [job.NAME]                  tool, split (both required), continue, iterations, max_iterations,
-//                               patience, min_delta, batch_size, learning_rate, deterministic,
-//                               seed, threads, memory_share, devices, and the augmentation ranges
-//                               flip_horizontal, flip_vertical, rotation, scale, shift, shear,
-//                               brightness, contrast, noise
+//   [campaign]                  at most once, optional; workspace = FOLDER
+//   [dataset.NAME]              kind, path, subset, color, annotations, masks
+//   [split.NAME]                dataset (required), mode, train, validation, test, seed, ...
+//   [tool.NAME]                 kind, dataset (required), width, height, model_width, ...
+//   [job.NAME]                  tool, split (both required), iterations, ... and augmentation
+//
+// `trainyard run --help` lists every key of every section with its default and meaning; the list
+// is generated from the field tables of the specs (runtime/core/fields.hpp), which the reader
+// also reads the keys through.
 //
 // NAME is one or more of [A-Za-z0-9_-]; each kind has its own namespace. Sections may come in
 // any order and refer to sections declared later. Keys are `key = value`, each at most once per
 // section; a value may be wrapped in one pair of double quotes. Booleans are true/false, yes/no,
 // 1/0. `iterations` and `batch_size` take a positive integer or `auto`. Every key that is left
-// out keeps the default documented in runtime/core/specs.hpp.
+// out keeps its default. A file is refused when validate() (runtime/core/validate.hpp) refuses
+// one of its specs, at the line of the key at fault.
 //
 // Paths: load_campaign resolves a relative dataset `path` and an explicit relative `workspace`
 // against the folder holding the campaign file, so a campaign runs the same from any directory.
 // Without a `workspace` key the workspace is `yard`, relative to the directory the command runs
-// in (DESIGN.md: "default ./yard"). parse_campaign has no file, so it resolves nothing and keeps
-// relative paths as written.
+// in. parse_campaign has no file, so it resolves nothing and keeps relative paths as written.
 #pragma once
 
 #include <iosfwd>

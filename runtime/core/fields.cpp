@@ -22,19 +22,25 @@ bool field_bounds::admits(double v) const {
   return true;
 }
 
+std::string field_bounds::limits() const {
+  if (lo && hi && !lo_open && !hi_open)
+    return "from " + number_text(*lo) + " to " + number_text(*hi);
+  std::string out;
+  if (lo)
+    out += (lo_open ? "> " : ">= ") + number_text(*lo);
+  if (lo && hi)
+    out += " and ";
+  if (hi)
+    out += (hi_open ? "< " : "<= ") + number_text(*hi);
+  return out;
+}
+
 std::string field_bounds::expectation(bool whole, const char* unit) const {
   std::string out = whole ? "a whole number" : "a number";
   if (unit)
     out += std::string(" of ") + unit;
-  if (lo && hi && !lo_open && !hi_open)
-    return out + " from " + number_text(*lo) + " to " + number_text(*hi);
-  if (lo)
-    out += (lo_open ? " > " : " >= ") + number_text(*lo);
-  if (lo && hi)
-    out += " and";
-  if (hi)
-    out += (hi_open ? " < " : " <= ") + number_text(*hi);
-  return out;
+  auto range = limits();
+  return range.empty() ? out : out + " " + range;
 }
 
 const std::vector<choice<dataset_kind>>& dataset_kind_choices() {

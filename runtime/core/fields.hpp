@@ -36,6 +36,8 @@ struct field_bounds {
   bool hi_open = false;
 
   bool admits(double v) const;
+  /// The limits alone, e.g. "from 4 to 4096", ">= 0 and < 1"; "" when there are none.
+  std::string limits() const;
   /// What a value must be, e.g. "a whole number of pixels from 4 to 4096", "a number >= 0 and < 1".
   std::string expectation(bool whole, const char* unit) const;
 };
@@ -123,7 +125,8 @@ decltype(auto) fields(F&& f, dataset_spec& x) {
            field("path", x.path).as_path()
                .describe("folder of the images; fashion-mnist: /usr/share/datasets/fashion-mnist"),
            field("subset", x.subset).one_of(fashion_subset_choices())
-               .describe("fashion-mnist only: all (70,000 images), train (60,000) or test (10,000)"),
+               .describe("fashion-mnist only: all (70,000 images), train (60,000) or "
+                         "test (10,000)"),
            field("color", x.color).describe("folder only: decode images as RGB, not grayscale"),
            field("annotations", x.annotations).as_path()
                .describe("coco: the COCO JSON file of boxes; masks: the label table file"),
@@ -212,7 +215,8 @@ decltype(auto) fields(F&& f, training_settings& x) {
                .describe("images per step; auto = the largest that fits memory"),
            field("learning_rate", x.learning_rate).above(0).describe("Adam step size"),
            field("deterministic", x.deterministic).describe("bit-identical reruns (slower)"),
-           field("seed", x.seed).at_least(0).describe("seed of weights, shuffling and augmentation"),
+           field("seed", x.seed).at_least(0)
+               .describe("seed of weights, shuffling and augmentation"),
            field("threads", x.threads).at_least(0)
                .describe("intra-op CPU threads; 0 = all cores"),
            field("memory_share", x.memory_share).above(0).at_most(1)

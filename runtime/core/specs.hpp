@@ -1,7 +1,8 @@
 // What a user declares: datasets, splits, tools, training settings and jobs. Plain structs with
-// defaults, one comment per field (unit, default). They are parsed from campaign files
-// (config/campaign.hpp), stored as JSON (runtime/store/spec_json.hpp) and carried inside actor messages
-// (actors/protocol.hpp gives them inspect overloads). No CAF, no torch here.
+// defaults, one comment per field (unit, default). Each configured struct has a field table in
+// runtime/core/fields.hpp (keys, bounds, descriptions) through which it is parsed from campaign
+// files (config/campaign.hpp), stored as JSON (runtime/store/spec_json.hpp) and carried inside
+// actor messages (actors/protocol.hpp); a new member goes into its table too. No CAF, no torch.
 #pragma once
 
 #include <cstdint>

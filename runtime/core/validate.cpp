@@ -66,7 +66,7 @@ problem job_problem(const job_spec& job) {
   return std::nullopt;
 }
 
-// --- what one tool kind needs ---------------------------------------------------------------------
+// --- what one tool kind needs --------------------------------------------------------------------
 // Kept together until each tool kind describes its own checks.
 problem tool_kind_problem(const tool_spec& tool, const dataset_spec* dataset) {
   switch (tool.kind) {
@@ -84,7 +84,8 @@ problem tool_kind_problem(const tool_spec& tool, const dataset_spec* dataset) {
     case tool_kind::locate:
       if (dataset && dataset->kind != dataset_kind::coco)
         return spec_problem{"tool", {"dataset"},
-                            "a locate tool needs a coco dataset (boxes in a COCO file): dataset '" +
+                            "a locate tool needs a coco dataset (boxes in a COCO file): "
+                            "dataset '" +
                                 dataset->name + "' is " + to_string(dataset->kind) +
                                 "; set its kind to coco and its annotations to the COCO file"};
       return std::nullopt;

@@ -23,7 +23,8 @@ template <class Spec>
 problem bounds_problem(const Spec& x, const char* section);
 
 // The bounds and choices of one field; nested specs that sit in the same section are walked,
-// referenced ones (a job's tool) are checked on their own.
+// referenced ones (a job's tool) are checked on their own. Whether a referenced name is declared
+// is for the reader of the whole campaign or workspace to say.
 template <class T>
 void check_field(const field_def<T>& def, const char* section, problem& found) {
   if (found)
@@ -40,8 +41,6 @@ void check_field(const field_def<T>& def, const char* section, problem& found) {
       fail("expected " + def.range.expectation(std::is_integral_v<T>, def.unit) + ", got " +
            text_of(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
-    if (def.form == ini_form::reference && v.empty())
-      fail(std::string("names no ") + def.key + "; name one, e.g. " + def.key + " = NAME");
     bool known = !def.choices;
     for (std::size_t i = 0; def.choices && i < def.choices->size(); ++i)
       known = known || (*def.choices)[i].value == v;

@@ -731,7 +731,7 @@ class torch_engine final : public training_engine {
 
 expected<void> validate(const training_request& request) {
   // The spec's own rules (bounds, tool kind) are validate()'s; here only what the request adds.
-  if (auto ok = trainyard::validate(request.spec); !ok)
+  if (auto ok = trainyard::validate(request.spec, request.dataset); !ok)
     return ok;
   const training_settings& s = request.spec.settings;
   const auto bad = [](std::string m) { return make_failure(error_code::invalid_config, std::move(m)); };

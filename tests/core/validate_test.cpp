@@ -61,8 +61,6 @@ TEST(Validate, RefusedJobsNameTheSpecTheFieldAndWhatToDo) {
        "job 'j': devices: expected a whole number of devices >= 1, got 0"},
       {"rotation", [](job_spec& j, dataset_spec&) { j.settings.augmentation.rotation = 200; },
        "job 'j': rotation: expected a number of degrees from 0 to 180, got 200"},
-      {"no split", [](job_spec& j, dataset_spec&) { j.split.clear(); },
-       "job 'j': split: names no split; name one, e.g. split = NAME"},
       {"continue on auto", [](job_spec& j, dataset_spec&) { j.continue_training = true; },
        "job 'j': continue_training, iterations: continue training needs an explicit "
        "iterations count, e.g. iterations = 2"},

@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libtorch-dev libgloo-dev libopenblas0-openmp
   libopencv-dev libboost-program-options-dev
   libgtest-dev googletest libsqlite3-dev zlib1g-dev
-  nlohmann-json3-dev libncurses-dev tmux libssl-dev openssl procps
+  nlohmann-json3-dev libncurses-dev tmux libssl-dev openssl procps python3
   dataset-fashion-mnist
 )
 

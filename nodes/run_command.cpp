@@ -1,14 +1,15 @@
 // `trainyard run CAMPAIGN.ini`: the whole system in this process. Declares the campaign's datasets
 // and splits, submits its jobs (a job already known to the workspace by name is found again, so a
 // rerun resumes unfinished jobs and skips finished ones), shows live progress, waits for every
-// job, and prints each trained tool's test-set metrics. Ctrl-C interrupts running jobs at a step
-// boundary; their last checkpoints stay, and the next run resumes them.
+// job, and prints what each job reported, its test-set metrics included. Ctrl-C interrupts running
+// jobs at a step boundary; their last checkpoints stay, and the next run resumes them.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <set>
+#include <optional>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -19,6 +20,7 @@
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
+#include "runtime/data/dataset_index.hpp"
 #include "runtime/policy/placement.hpp"
 #include "runtime/train/engine.hpp"
 
@@ -33,6 +35,140 @@ extern "C" void on_sigint(int) { interrupted.store(true); }
 int report_failure(const std::string& what, const failure& f) {
   std::cerr << "trainyard run: " << what << ": " << f.message << std::endl;
   return exit_code_of(f.code);
+}
+
+// Submits the campaign's jobs in file order. A job the yard refuses is reported and sets the exit
+// code to 1; the others run.
+std::vector<job_id> submit_jobs(embedded_yard& yard, const campaign& c,
+                                std::map<job_id, const job_spec*>& spec_of, int& exit_code) {
+  std::vector<job_id> ids;
+  // The yard this command trains on: one slot, this machine's CPU worker.
+  const std::vector<slot_view> slots(1);
+  for (const auto& job : c.jobs) {
+    if (!placeable(placement_need{job.settings.devices}, slots)) {
+      std::cerr << "trainyard run: job '" << job.name << "' refused: devices = "
+                << job.settings.devices << " but 'trainyard run' trains on this machine's one "
+                << "CPU worker; set devices = 1, or submit the campaign to a cluster "
+                   "(trainyard scheduler / node / submit)"
+                << std::endl;
+      exit_code = 1;
+      continue;
+    }
+    auto id = yard.submit(job);
+    if (!id) {
+      std::cerr << "trainyard run: job '" << job.name << "' refused: " << id.error().message
+                << std::endl;
+      exit_code = 1;
+      continue;
+    }
+    ids.push_back(*id);
+    spec_of[*id] = &job;
+  }
+  return ids;
+}
+
+// Waits for every job: the answers arrive as messages when the jobs finish (no polling); the
+// receive timeout only lets this thread notice Ctrl-C. Fewer results than jobs: interrupted.
+std::map<job_id, job_result> wait_for_jobs(caf::actor_system& system,
+                                           const scheduler_actor& scheduler,
+                                           const std::vector<job_id>& ids, int& exit_code) {
+  std::map<job_id, job_result> results;
+  caf::scoped_actor self{system};
+  for (auto id : ids)
+    self->send(scheduler, wait_atom::value, id, std::int64_t{0});
+  while (results.size() < ids.size() && !interrupted.load()) {
+    self->receive([&](job_result& r) { results[r.id] = std::move(r); },
+                  [&](caf::error& err) {
+                    std::cerr << "trainyard run: " << describe(err) << std::endl;
+                    exit_code = 1;
+                    interrupted.store(true);
+                  },
+                  caf::after(std::chrono::milliseconds(200)) >> [] {});
+  }
+  return results;
+}
+
+// The test-set evaluation a finished job reported: its final metrics named test_*, without the
+// prefix; none when the job evaluated no test set.
+std::optional<evaluation> reported_test(const job_result& r, tool_kind kind,
+                                        std::int64_t images) {
+  const std::string prefix = "test_";
+  evaluation e;
+  e.kind = kind;
+  e.images = images;
+  for (const auto& [name, value] : r.final_metrics)
+    if (name.compare(0, prefix.size(), prefix) == 0)
+      e.metrics[name.substr(prefix.size())] = value;
+  if (e.metrics.empty())
+    return std::nullopt;
+  if (auto accuracy = e.metrics.find("accuracy"); accuracy != e.metrics.end())
+    e.accuracy = accuracy->second;
+  return e;
+}
+
+// The number of test images of a split (0 when the split cannot be read).
+std::int64_t test_images(caf::actor_system& system, const dataset_actor& datasets,
+                         const std::string& split) {
+  auto grant = ask<split_grant>(system, datasets, caf::infinite, split_atom::value, split, false);
+  return grant ? static_cast<std::int64_t>(images_in(grant->assignment, test_set).size()) : 0;
+}
+
+// One job's result as `run --json` prints it, with the test metrics the job reported.
+nlohmann::json result_json(const job_result& r, const std::optional<evaluation>& test) {
+  nlohmann::json jr = {{"id", r.id},
+                       {"job", r.name},
+                       {"state", to_string(r.state)},
+                       {"trained_iterations", r.trained_iterations},
+                       {"best_iteration", r.best_iteration},
+                       {"final_metrics", r.final_metrics},
+                       {"message", r.message},
+                       {"error", to_string(r.error)}};
+  if (test) {
+    // Every kind's test metrics; classify's accuracy as before (other kinds have none, and a 0
+    // there would read as a result).
+    jr["test"] = {{"images", test->images}, {"metrics", test->metrics}};
+    if (test->kind == tool_kind::classify)
+      jr["test"]["accuracy"] = test->accuracy;
+  }
+  return jr;
+}
+
+// Prints every job's outcome and the test-set metrics it reported (the engine evaluated the test
+// set once when the job finished; nothing is evaluated here). Returns 1 when a job failed.
+int report_results(caf::actor_system& system, const embedded_yard& yard,
+                   const std::vector<job_id>& ids, std::map<job_id, job_result>& results,
+                   const std::map<job_id, const job_spec*>& spec_of, const run_options& options,
+                   const std::string& workspace) {
+  int exit_code = 0;
+  nlohmann::json out = nlohmann::json::array();
+  if (!options.json)
+    std::cout << "\n";
+  for (auto id : ids) {
+    const job_result& r = results[id];
+    const job_spec& spec = *spec_of.at(id);
+    if (r.state == job_state::failed)
+      exit_code = 1;
+    if (!options.json)
+      std::printf("job %-18s %-9s iterations %d (best %d)%s%s\n", r.name.c_str(),
+                  to_string(r.state), r.trained_iterations, r.best_iteration,
+                  r.message.empty() ? "" : ": ", r.message.c_str());
+    std::optional<evaluation> test;
+    if (r.trained_iterations > 0)
+      test = reported_test(r, spec.tool.kind, test_images(system, yard.datasets(), spec.split));
+    if (test && !options.json) {
+      print_evaluation(spec.tool.name, "test", *test, false);
+      if (test->kind == tool_kind::classify)
+        std::printf("  per class and confusion matrix: trainyard evaluate %s -w %s\n",
+                    spec.tool.name.c_str(), workspace.c_str());
+    }
+    out.push_back(result_json(r, test));
+  }
+  if (options.json)
+    std::cout << out.dump() << std::endl;
+  else
+    std::cout << "workspace: " << workspace << " (trainyard queue -w " << workspace
+              << " lists the jobs)" << std::endl;
+  return exit_code;
 }
 
 }  // namespace
@@ -56,30 +192,8 @@ int run_command(const run_options& options) {
     return report_failure("cannot declare the campaign's data", ok.error());
 
   int exit_code = 0;
-  std::vector<job_id> ids;
   std::map<job_id, const job_spec*> spec_of;
-  // The yard this command trains on: one slot, this machine's CPU worker.
-  const std::vector<slot_view> slots(1);
-  for (const auto& job : campaign->jobs) {
-    if (!placeable(placement_need{job.settings.devices}, slots)) {
-      std::cerr << "trainyard run: job '" << job.name << "' refused: devices = "
-                << job.settings.devices << " but 'trainyard run' trains on this machine's one "
-                << "CPU worker; set devices = 1, or submit the campaign to a cluster "
-                   "(trainyard scheduler / node / submit)"
-                << std::endl;
-      exit_code = 1;
-      continue;
-    }
-    auto id = (*yard)->submit(job);
-    if (!id) {
-      std::cerr << "trainyard run: job '" << job.name << "' refused: " << id.error().message
-                << std::endl;
-      exit_code = 1;
-      continue;
-    }
-    ids.push_back(*id);
-    spec_of[*id] = &job;
-  }
+  const std::vector<job_id> ids = submit_jobs(**yard, *campaign, spec_of, exit_code);
   if (ids.empty())
     return exit_code;
 
@@ -92,23 +206,7 @@ int run_command(const run_options& options) {
   if (auto worker = (*yard)->add_worker(make_torch_engine()); !worker)
     return report_failure("cannot start the CPU worker", worker.error());
 
-  // Wait for every job: the answers arrive as messages when the jobs finish (no polling); the
-  // receive timeout only lets this thread notice Ctrl-C.
-  std::map<job_id, job_result> results;
-  {
-    caf::scoped_actor self{system};
-    for (auto id : ids)
-      self->send((*yard)->scheduler(), wait_atom::value, id, std::int64_t{0});
-    while (results.size() < ids.size() && !interrupted.load()) {
-      self->receive([&](job_result& r) { results[r.id] = std::move(r); },
-                    [&](caf::error& err) {
-                      std::cerr << "trainyard run: " << describe(err) << std::endl;
-                      exit_code = 1;
-                      interrupted.store(true);
-                    },
-                    caf::after(std::chrono::milliseconds(200)) >> [] {});
-    }
-  }
+  auto results = wait_for_jobs(system, (*yard)->scheduler(), ids, exit_code);
   if (results.size() < ids.size()) {
     std::cerr << "\ntrainyard run: interrupted; saving running jobs at a step boundary..."
               << std::endl;
@@ -119,58 +217,9 @@ int run_command(const run_options& options) {
     return interrupted_exit_code;
   }
   caf::anon_send_exit(progress, caf::exit_reason::user_shutdown);
-
-  // Test-set metrics of every tool this campaign trained.
-  nlohmann::json out = nlohmann::json::array();
-  std::set<std::string> evaluated;
-  if (!options.json)
-    std::cout << "\n";
-  for (auto id : ids) {
-    const auto& r = results[id];
-    const job_spec* spec = spec_of[id];
-    if (r.state == job_state::failed)
-      exit_code = 1;
-    if (!options.json)
-      std::printf("job %-18s %-9s iterations %d (best %d)%s%s\n", r.name.c_str(),
-                  to_string(r.state), r.trained_iterations, r.best_iteration,
-                  r.message.empty() ? "" : ": ", r.message.c_str());
-    nlohmann::json jr = {{"id", r.id},       {"job", r.name},
-                         {"state", to_string(r.state)},
-                         {"trained_iterations", r.trained_iterations},
-                         {"best_iteration", r.best_iteration},
-                         {"final_metrics", r.final_metrics},
-                         {"message", r.message},
-                         {"error", to_string(r.error)}};
-    if (r.trained_iterations > 0 && !evaluated.count(spec->tool.name)) {
-      evaluated.insert(spec->tool.name);
-      auto grant = ask<split_grant>(system, (*yard)->datasets(), caf::infinite, split_atom::value,
-                                    spec->split, false);
-      auto e = grant ? evaluate_tool(sched.workspace, spec->tool.name, grant->dataset,
-                                     grant->assignment, test_set)
-                     : expected<evaluation>(grant.error());
-      if (!e) {
-        std::cerr << "trainyard run: cannot evaluate " << spec->tool.name << ": "
-                  << e.error().message << std::endl;
-      } else {
-        // Every kind's test metrics; classify's accuracy fields as before (other kinds have
-        // none, and a 0 there would read as a result).
-        jr["test"] = {{"images", e->images}, {"metrics", e->metrics}};
-        if (e->kind == tool_kind::classify) {
-          jr["test"]["accuracy"] = e->accuracy;
-          jr["test"]["per_class_accuracy"] = e->per_class_accuracy;
-        }
-        if (!options.json)
-          print_evaluation(spec->tool.name, "test", *e, false);
-      }
-    }
-    out.push_back(jr);
-  }
-  if (options.json)
-    std::cout << out.dump() << std::endl;
-  else
-    std::cout << "workspace: " << sched.workspace << " (trainyard queue -w " << sched.workspace
-              << " lists the jobs)" << std::endl;
-  return exit_code;
+  const int reported =
+      report_results(system, **yard, ids, results, spec_of, options, sched.workspace);
+  return std::max(exit_code, reported);
 }
 
 }  // namespace trainyard

@@ -73,6 +73,13 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
   }
   std::printf("%s on the %s set: accuracy %.4f (%lld images)\n", tool.c_str(), set.c_str(),
               e.accuracy, static_cast<long long>(e.images));
+  if (e.per_class_accuracy.empty() && e.confusion.empty()) {
+    // What a job reported: its metrics, without the per-class figures `evaluate` computes.
+    for (const auto& [name, value] : e.metrics)
+      if (name != "accuracy")
+        std::printf("  %-24s %9.4f\n", name.c_str(), value);
+    return;
+  }
   std::printf("  %-14s %9s\n", "class", "accuracy");
   for (std::size_t c = 0; c < e.class_names.size() && c < e.per_class_accuracy.size(); ++c)
     std::printf("  %-14s %9.4f\n", e.class_names[c].c_str(), e.per_class_accuracy[c]);

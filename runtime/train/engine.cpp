@@ -37,6 +37,7 @@
 #include "runtime/train/classifier.hpp"
 #include "runtime/train/data_parallel.hpp"
 #include "runtime/train/diagnostics.hpp"
+#include "runtime/train/evaluation_count.hpp"
 #include "runtime/train/images.hpp"
 #include "runtime/train/tool_files.hpp"
 #include "runtime/train/tool_task.hpp"
@@ -1274,9 +1275,11 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   if (task->save_state(task_archive))
     save_atomically(file(tool_files::task_state),
                     [&task_archive](const std::string& p) { task_archive.save_to(p); });
-  if (test.size() > 0)
+  if (test.size() > 0) {
+    count_test_evaluation();
     for (const auto& [name, value] : task->evaluate(test, "test_"))
       final_metrics[name] = value;
+  }
   final_metrics["trained_iterations"] = state.completed;
   final_metrics["best_iteration"] = state.stopping.best_iteration;
   need(write_file_atomically(file(tool_files::metrics_json), to_json(final_metrics) + "\n"));

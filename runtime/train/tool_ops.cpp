@@ -15,6 +15,7 @@
 #include "runtime/train/classifier.hpp"
 #include "runtime/train/diagnostics.hpp"
 #include "runtime/train/engine.hpp"
+#include "runtime/train/evaluation_count.hpp"
 #include "runtime/train/images.hpp"
 #include "runtime/train/tool_files.hpp"
 #include "runtime/train/tool_task.hpp"
@@ -175,6 +176,8 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
     auto data = t.task->targets(*index, rows, *images, set == train_set ? validation_set : set);
     if (!data)
       return data.error();
+    if (set == test_set)
+      count_test_evaluation();
     evaluation out;
     out.kind = t.record.tool.kind;
     out.images = data->size();

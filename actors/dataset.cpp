@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/store/spec_json.hpp"
 #include "runtime/store/store.hpp"
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 
 namespace trainyard::bench {
 

@@ -20,7 +20,7 @@
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/policy/placement.hpp"
 #include "runtime/train/engine.hpp"
 

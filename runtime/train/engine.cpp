@@ -31,6 +31,7 @@
 
 #include "runtime/core/validate.hpp"
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/policy/early_stopping.hpp"
 #include "runtime/store/spec_json.hpp"
 #include "runtime/train/augmenter.hpp"

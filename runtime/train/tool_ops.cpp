@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/metrics/detection_results.hpp"
 #include "runtime/train/classifier.hpp"

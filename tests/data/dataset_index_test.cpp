@@ -2,6 +2,7 @@
 // image folders and damaged IDX files written to a temporary folder; seeded, stratified splits
 // and the locked-split rules.
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

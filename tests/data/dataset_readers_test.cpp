@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "tests/support/temp_folder.hpp"
 
 namespace trainyard {

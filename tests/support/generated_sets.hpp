@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/train/images.hpp"
 
 namespace trainyard::testing {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/train/engine.hpp"
 #include "tests/support/temp_folder.hpp"
 

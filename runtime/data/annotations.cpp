@@ -108,9 +108,8 @@ std::string entry_name(const char* array, std::size_t i, std::int64_t id) {
   return entry_name(array, i) + " (id " + std::to_string(id) + ")";
 }
 
-}  // namespace
-
-expected<box_dataset> read_coco(const std::string& json_path, const std::string& image_root) {
+// The parsed COCO file, or why it cannot be read.
+expected<json> parse_coco_file(const std::string& json_path) {
   std::error_code ec;
   if (!fs::is_regular_file(json_path, ec)) {
     return make_failure(error_code::dataset_unreadable,
@@ -124,32 +123,23 @@ expected<box_dataset> read_coco(const std::string& json_path, const std::string&
     return make_failure(error_code::dataset_unreadable,
                         "cannot open the COCO file " + json_path + "; check its permissions");
   }
-  json root;
   try {
-    root = json::parse(in);
+    return json::parse(in);
   } catch (const json::parse_error& e) {
     return invalid(json_path + " is not valid JSON (byte " + std::to_string(e.byte) +
                    "): " + e.what() + "; fix the file or export it again");
   }
-  coco_reader r(json_path);
-  if (!root.is_object()) {
-    return invalid(json_path + ": the top level is a " + type_name(root) +
-                   ", not an object with \"images\", \"annotations\" and \"categories\"");
-  }
-  auto images = r.array(root, "images", "the images (id, file_name, width, height)");
-  if (!images) return images.error();
-  auto annotations =
-      r.array(root, "annotations", "the boxes (image_id, category_id, bbox [x, y, width, height])");
-  if (!annotations) return annotations.error();
-  auto categories = r.array(root, "categories", "the labels (id, name)");
-  if (!categories) return categories.error();
+}
 
-  box_dataset out;
-  // Categories: labels are numbered in ascending category id, whatever order the file uses.
+// The categories: labels are numbered in ascending category id, whatever order the file uses.
+// Fills the labels and category ids of `out`; answers each category id's label.
+expected<std::map<std::int64_t, int>> read_categories(const coco_reader& r, const json& categories,
+                                                      const std::string& json_path,
+                                                      box_dataset& out) {
   std::map<std::int64_t, std::string> by_id;
   std::set<std::string> names;
-  for (std::size_t i = 0; i < (*categories)->size(); ++i) {
-    const json& c = (**categories)[i];
+  for (std::size_t i = 0; i < categories.size(); ++i) {
+    const json& c = categories[i];
     std::string where = entry_name("categories", i);
     if (!c.is_object()) return r.bad(where, "is a " + type_name(c) + ", not an object");
     auto id = r.integer(c, where, "id");
@@ -173,11 +163,18 @@ expected<box_dataset> read_coco(const std::string& json_path, const std::string&
     out.labels.push_back(name);
     out.category_ids.push_back(id);
   }
+  return label_of;
+}
 
-  // Images.
+// The images, in file order; answers each image id's place in `out.images`.
+expected<std::map<std::int64_t, std::size_t>> read_images(const coco_reader& r, const json& images,
+                                                         const std::string& json_path,
+                                                         const std::string& image_root,
+                                                         box_dataset& out) {
+  std::error_code ec;
   std::map<std::int64_t, std::size_t> image_at;
-  for (std::size_t i = 0; i < (*images)->size(); ++i) {
-    const json& im = (**images)[i];
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const json& im = images[i];
     std::string where = entry_name("images", i);
     if (!im.is_object()) return r.bad(where, "is a " + type_name(im) + ", not an object");
     auto id = r.integer(im, where, "id");
@@ -213,10 +210,15 @@ expected<box_dataset> read_coco(const std::string& json_path, const std::string&
     image_at.emplace(*id, out.images.size());
     out.images.push_back(std::move(bi));
   }
+  return image_at;
+}
 
-  // Annotations.
-  for (std::size_t i = 0; i < (*annotations)->size(); ++i) {
-    const json& a = (**annotations)[i];
+// The boxes, each onto its image (clipped to it within the tolerance).
+expected<void> read_annotations(const coco_reader& r, const json& annotations,
+                                const std::map<std::int64_t, std::size_t>& image_at,
+                                const std::map<std::int64_t, int>& label_of, box_dataset& out) {
+  for (std::size_t i = 0; i < annotations.size(); ++i) {
+    const json& a = annotations[i];
     std::string where = entry_name("annotations", i);
     if (!a.is_object()) return r.bad(where, "is a " + type_name(a) + ", not an object");
     if (a.contains("id")) {
@@ -276,6 +278,34 @@ expected<box_dataset> read_coco(const std::string& json_path, const std::string&
     b.height = static_cast<float>(y1 - y0);
     bi.boxes.push_back(b);
   }
+  return {};
+}
+
+}  // namespace
+
+expected<box_dataset> read_coco(const std::string& json_path, const std::string& image_root) {
+  auto root = parse_coco_file(json_path);
+  if (!root) return root.error();
+  coco_reader r(json_path);
+  if (!root->is_object()) {
+    return invalid(json_path + ": the top level is a " + type_name(*root) +
+                   ", not an object with \"images\", \"annotations\" and \"categories\"");
+  }
+  auto images = r.array(*root, "images", "the images (id, file_name, width, height)");
+  if (!images) return images.error();
+  auto annotations =
+      r.array(*root, "annotations", "the boxes (image_id, category_id, bbox [x, y, width, height])");
+  if (!annotations) return annotations.error();
+  auto categories = r.array(*root, "categories", "the labels (id, name)");
+  if (!categories) return categories.error();
+
+  box_dataset out;
+  auto label_of = read_categories(r, **categories, json_path, out);
+  if (!label_of) return label_of.error();
+  auto image_at = read_images(r, **images, json_path, image_root, out);
+  if (!image_at) return image_at.error();
+  if (auto ok = read_annotations(r, **annotations, *image_at, *label_of, out); !ok)
+    return ok.error();
   return out;
 }
 

@@ -36,6 +36,15 @@ split_summary summarize(const split_record& split) {
   return s;
 }
 
+// The folders and files a dataset is made of.
+std::vector<std::string> roots_of(const dataset_spec& d) {
+  std::vector<std::string> roots;
+  for (const auto& r : {d.path, d.annotations, d.masks})
+    if (!r.empty())
+      roots.push_back(r);
+  return roots;
+}
+
 struct dataset_state {
   std::unique_ptr<store> db;
   std::map<std::string, dataset_spec> datasets;      // declared or stored
@@ -53,15 +62,100 @@ struct dataset_state {
                           "[split." + name + "] section of the campaign");
     return std::move(**found);
   }
+
+  // Declares (or re-declares identically) a dataset; answers its image count.
+  expected<std::int64_t> define(const dataset_spec& spec) {
+    auto known = datasets.find(spec.name);
+    if (known != datasets.end() && same(known->second, spec) && sizes.count(spec.name))
+      return sizes[spec.name];
+    if (known != datasets.end() && !same(known->second, spec))
+      // Splits (maybe locked by trained tools) index this dataset's images: changing what the
+      // name means would silently change them.
+      return make_failure(error_code::already_exists,
+                          "dataset '" + spec.name + "' is already declared in this workspace "
+                          "with other settings (path '" + known->second.path +
+                            "'); keep them or declare the dataset under a new name");
+    auto index = load_dataset_index(spec);
+    if (!index)
+      return index.error();
+    if (auto ok = db->save_dataset(spec); !ok)
+      return ok.error();
+    datasets[spec.name] = spec;
+    sizes[spec.name] = static_cast<std::int64_t>(index->size());
+    return sizes[spec.name];
+  }
+
+  // Declares a split: drawn once, kept while unchanged, redrawn only while unlocked.
+  expected<split_summary> define(const split_spec& spec) {
+    auto ds = datasets.find(spec.dataset);
+    if (ds == datasets.end())
+      return make_failure(error_code::unknown_dataset,
+                          "split '" + spec.name + "' names dataset '" + spec.dataset +
+                            "', which is not declared; add a [dataset." + spec.dataset +
+                            "] section");
+    auto stored = db->load_split(spec.name);
+    if (!stored)
+      return stored.error();
+    if (*stored) {
+      auto& existing = **stored;
+      if (same(existing.spec, spec))
+        return summarize(existing);
+      if (existing.locked)
+        return make_failure(error_code::split_locked,
+                            "split '" + spec.name + "' is locked (a trained tool uses it) and "
+                            "cannot be redrawn with other settings; keep its settings or "
+                            "declare a split with a new name");
+    }
+    auto index = load_dataset_index(ds->second);
+    if (!index)
+      return index.error();
+    auto assignment = make_split(*index, spec);
+    if (!assignment)
+      return assignment.error();
+    split_record rec{spec, std::move(*assignment), false};
+    if (auto ok = db->save_split(rec); !ok)
+      return ok.error();
+    return summarize(rec);
+  }
+
+  // Hands out a split, locking it first when `lock` is set.
+  expected<split_grant> grant(const std::string& name, bool lock) {
+    auto found = split(name);
+    if (!found)
+      return found.error();
+    auto ds = datasets.find(found->spec.dataset);
+    if (ds == datasets.end())
+      return make_failure(error_code::unknown_dataset,
+                          "split '" + name + "' is on dataset '" + found->spec.dataset +
+                            "', which this workspace does not know");
+    if (lock && !found->locked) {
+      found->locked = true;
+      if (auto ok = db->save_split(*found); !ok)
+        return ok.error();
+    }
+    return split_grant{ds->second, found->spec, std::move(found->assignment), found->locked};
+  }
+
+  // Moves images of a split into the set `to` and saves the split.
+  expected<split_summary> move(const std::string& name, const std::vector<std::int64_t>& images,
+                               split_set to) {
+    auto found = split(name);
+    if (!found)
+      return found.error();
+    if (auto ok = move_images(found->assignment, images, to, found->locked); !ok)
+      return make_failure(ok.error().code, "split '" + name + "': " + ok.error().message);
+    if (auto ok = db->save_split(*found); !ok)
+      return ok.error();
+    return summarize(*found);
+  }
 };
 
-// The folders and files a dataset is made of.
-std::vector<std::string> roots_of(const dataset_spec& d) {
-  std::vector<std::string> roots;
-  for (const auto& r : {d.path, d.annotations, d.masks})
-    if (!r.empty())
-      roots.push_back(r);
-  return roots;
+// An answer for the requester: the value, or the failure as a CAF error.
+template <class T>
+caf::result<T> answer(expected<T> x) {
+  if (!x)
+    return make_caf_error(x.error());
+  return std::move(*x);
 }
 
 dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_state> self,
@@ -72,89 +166,18 @@ dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_sta
     for (auto& d : *stored)
       self->state.datasets[d.name] = d;
   return {
-    [=](define_atom, dataset_spec& spec) -> caf::result<std::int64_t> {
-      auto& st = self->state;
-      auto known = st.datasets.find(spec.name);
-      if (known != st.datasets.end() && same(known->second, spec) && st.sizes.count(spec.name))
-        return st.sizes[spec.name];
-      if (known != st.datasets.end() && !same(known->second, spec))
-        // Splits (maybe locked by trained tools) index this dataset's images: changing what the
-        // name means would silently change them.
-        return make_caf_error(error_code::already_exists,
-                              "dataset '" + spec.name + "' is already declared in this workspace "
-                              "with other settings (path '" + known->second.path +
-                                "'); keep them or declare the dataset under a new name");
-      auto index = load_dataset_index(spec);
-      if (!index)
-        return make_caf_error(index.error());
-      if (auto ok = st.db->save_dataset(spec); !ok)
-        return make_caf_error(ok.error());
-      st.datasets[spec.name] = spec;
-      st.sizes[spec.name] = static_cast<std::int64_t>(index->size());
-      return st.sizes[spec.name];
+    [=](define_atom, const dataset_spec& spec) -> caf::result<std::int64_t> {
+      return answer(self->state.define(spec));
     },
-    [=](define_atom, split_spec& spec) -> caf::result<split_summary> {
-      auto& st = self->state;
-      auto ds = st.datasets.find(spec.dataset);
-      if (ds == st.datasets.end())
-        return make_caf_error(error_code::unknown_dataset,
-                              "split '" + spec.name + "' names dataset '" + spec.dataset +
-                                "', which is not declared; add a [dataset." + spec.dataset +
-                                "] section");
-      auto stored = st.db->load_split(spec.name);
-      if (!stored)
-        return make_caf_error(stored.error());
-      if (*stored) {
-        auto& existing = **stored;
-        if (same(existing.spec, spec))
-          return summarize(existing);
-        if (existing.locked)
-          return make_caf_error(error_code::split_locked,
-                                "split '" + spec.name + "' is locked (a trained tool uses it) and "
-                                "cannot be redrawn with other settings; keep its settings or "
-                                "declare a split with a new name");
-      }
-      auto index = load_dataset_index(ds->second);
-      if (!index)
-        return make_caf_error(index.error());
-      auto assignment = make_split(*index, spec);
-      if (!assignment)
-        return make_caf_error(assignment.error());
-      split_record rec{spec, std::move(*assignment), false};
-      if (auto ok = st.db->save_split(rec); !ok)
-        return make_caf_error(ok.error());
-      return summarize(rec);
+    [=](define_atom, const split_spec& spec) -> caf::result<split_summary> {
+      return answer(self->state.define(spec));
     },
     [=](split_atom, const std::string& name, bool lock) -> caf::result<split_grant> {
-      auto& st = self->state;
-      auto split = st.split(name);
-      if (!split)
-        return make_caf_error(split.error());
-      auto ds = st.datasets.find(split->spec.dataset);
-      if (ds == st.datasets.end())
-        return make_caf_error(error_code::unknown_dataset,
-                              "split '" + name + "' is on dataset '" + split->spec.dataset +
-                                "', which this workspace does not know");
-      if (lock && !split->locked) {
-        split->locked = true;
-        if (auto ok = st.db->save_split(*split); !ok)
-          return make_caf_error(ok.error());
-      }
-      return split_grant{ds->second, split->spec, std::move(split->assignment), split->locked};
+      return answer(self->state.grant(name, lock));
     },
     [=](images_atom, const std::string& name, const std::vector<std::int64_t>& images,
         std::uint8_t to) -> caf::result<split_summary> {
-      auto& st = self->state;
-      auto split = st.split(name);
-      if (!split)
-        return make_caf_error(split.error());
-      if (auto ok = move_images(split->assignment, images, static_cast<split_set>(to),
-                                split->locked);
-          !ok)
-        return make_caf_error(ok.error().code, "split '" + name + "': " + ok.error().message);
-      if (auto ok = st.db->save_split(*split); !ok)
-        return make_caf_error(ok.error());
-      return summarize(*split);
+      return answer(self->state.move(name, images, static_cast<split_set>(to)));
     },
     [=](files_atom, const dataset_spec& spec) -> caf::result<std::vector<file_entry>> {
       auto known = self->state.datasets.find(spec.name);

@@ -150,6 +150,47 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5))];
 }
 
+// Declares the benchmark's dataset (Fashion-MNIST's test subset) and a 200-image split of it.
+expected<void> declare_tiny_split(caf::actor_system& system, const dataset_actor& datasets) {
+  dataset_spec dataset;
+  dataset.name = "fashion";
+  dataset.path = "/usr/share/datasets/fashion-mnist";
+  dataset.subset = "test";
+  split_spec split;
+  split.name = "tiny";
+  split.dataset = "fashion";
+  split.mode = split_mode::count;
+  split.train = 100;
+  split.validation = 50;
+  split.test = 50;
+  return declare_data(system, datasets, {dataset}, {split});
+}
+
+// Registers one worker on an engine that trains nothing (tests/support/scripted_engine.hpp) and
+// measures the gaps between the one-iteration jobs it is handed (at most `jobs` of them, at most
+// two minutes).
+std::vector<double> next_job_gaps_ms(caf::actor_system& system, const scheduler_actor& scheduler,
+                                     int jobs) {
+  auto book = std::make_shared<testing::script_book>();
+  auto engine = std::make_shared<testing::scripted_engine>(book);
+  auto info = cpu_worker_info();
+  info.node = "bench";
+  auto worker = spawn_worker(system, engine, info);
+  ask<std::uint32_t>(system, scheduler, std::chrono::seconds(30), register_atom::value, worker,
+                     info);
+  auto until = clock_type::now() + std::chrono::seconds(120);
+  auto ended = [&] {
+    auto calls = book->calls();
+    return std::count_if(calls.begin(), calls.end(), [](const testing::training_call& c) {
+      return c.ended != std::chrono::steady_clock::time_point{};
+    });
+  };
+  while (ended() < jobs && clock_type::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  return gaps_ms(book->calls());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,18 +214,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "control_plane: %s\n", handles.error().message.c_str());
       return 1;
     }
-    dataset_spec dataset;
-    dataset.name = "fashion";
-    dataset.path = "/usr/share/datasets/fashion-mnist";
-    dataset.subset = "test";
-    split_spec split;
-    split.name = "tiny";
-    split.dataset = "fashion";
-    split.mode = split_mode::count;
-    split.train = 100;
-    split.validation = 50;
-    split.test = 50;
-    if (auto ok = declare_data(system, handles->datasets, {dataset}, {split}); !ok) {
+    if (auto ok = declare_tiny_split(system, handles->datasets); !ok) {
       std::fprintf(stderr, "control_plane: %s\n", ok.error().message.c_str());
       return 1;
     }
@@ -238,25 +268,7 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
 
     // Next-job latency on one worker while the queue still holds the rest.
-    // Jobs of one iteration on an engine that trains nothing (tests/support/scripted_engine.hpp).
-    auto book = std::make_shared<testing::script_book>();
-    auto engine = std::make_shared<testing::scripted_engine>(book);
-    auto info = cpu_worker_info();
-    info.node = "bench";
-    auto worker = spawn_worker(system, engine, info);
-    ask<std::uint32_t>(system, scheduler_handle, std::chrono::seconds(30), register_atom::value,
-                       worker, info);
-    auto until = clock_type::now() + std::chrono::seconds(120);
-    auto ended = [&] {
-      auto calls = book->calls();
-      return std::count_if(calls.begin(), calls.end(), [](const testing::training_call& c) {
-        return c.ended != std::chrono::steady_clock::time_point{};
-      });
-    };
-    while (ended() < latency_jobs && clock_type::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
-    auto gaps = gaps_ms(book->calls());
+    auto gaps = next_job_gaps_ms(system, scheduler_handle, latency_jobs);
 
     out = {
       {"bench", "control_plane"},

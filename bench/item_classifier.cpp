@@ -24,6 +24,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include <malloc.h>
 
@@ -60,43 +61,100 @@ std::pair<torch::Tensor, torch::Tensor> load_scenes(const fs::path& root, int fi
   return {torch::cat(images), torch::cat(masks)};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-
+// The command line's settings (see the comment at the top of this file).
+struct settings {
   std::string scenes = "datasets/scenes", arch = "small";
   int train_count = 16000, validation_count = 2000, width = 32, epochs = 8, views = 2, batch = 32,
       threads = 0;
   double lr = 0.002;
   std::uint64_t seed = 42;
   bool augment = false;
+};
+
+// The augmentation --augment applies to whole scenes.
+augmentation_settings scene_augmentation() {
+  augmentation_settings ranges;
+  ranges.flip_horizontal = true;
+  ranges.rotation = 10;
+  ranges.scale = 0.1;
+  ranges.shift = 0.05;
+  ranges.shear = 5;
+  ranges.brightness = 0.1;
+  ranges.contrast = 0.1;
+  ranges.noise = 0.02;
+  return ranges;
+}
+
+// The settings, or an exit code after a message on stderr.
+std::variant<settings, int> parse(int argc, char** argv) {
+  settings o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return bench::option_value(argc, argv, i); };
-    if (a == "--scenes") scenes = next();
-    else if (a == "--train") train_count = std::stoi(next());
-    else if (a == "--validation") validation_count = std::stoi(next());
-    else if (a == "--arch") arch = next();
-    else if (a == "--width") width = std::stoi(next());
-    else if (a == "--epochs") epochs = std::stoi(next());
-    else if (a == "--views") views = std::stoi(next());
-    else if (a == "--batch") batch = std::stoi(next());
-    else if (a == "--lr") lr = std::stod(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else if (a == "--augment") augment = true;
+    if (a == "--scenes") o.scenes = next();
+    else if (a == "--train") o.train_count = std::stoi(next());
+    else if (a == "--validation") o.validation_count = std::stoi(next());
+    else if (a == "--arch") o.arch = next();
+    else if (a == "--width") o.width = std::stoi(next());
+    else if (a == "--epochs") o.epochs = std::stoi(next());
+    else if (a == "--views") o.views = std::stoi(next());
+    else if (a == "--batch") o.batch = std::stoi(next());
+    else if (a == "--lr") o.lr = std::stod(next());
+    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--seed") o.seed = std::stoull(next());
+    else if (a == "--augment") o.augment = true;
     else {
       std::cerr << "unknown option " << a << " (see the comment at the top of "
                 << "bench/item_classifier.cpp)\n";
       return 2;
     }
   }
-  if (arch != "small" && arch != "deep") {
-    std::cerr << "--arch must be small or deep, not " << arch << "\n";
+  if (o.arch != "small" && o.arch != "deep") {
+    std::cerr << "--arch must be small or deep, not " << o.arch << "\n";
     return 2;
   }
+  return o;
+}
+
+// The run's figures as the JSON line the benchmark prints.
+nlohmann::json report(const settings& o, std::int64_t parameters, std::int64_t validation_items,
+                      double data_seconds, double train_seconds, std::int64_t crops_seen,
+                      const nlohmann::json& epoch_loss, const nlohmann::json& epoch_accuracy) {
+  return nlohmann::json{{"arch", o.arch},
+                        {"width", o.width},
+                        {"parameters", parameters},
+                        {"train_scenes", o.train_count},
+                        {"validation_items", validation_items},
+                        {"epochs", o.epochs},
+                        {"views", o.views},
+                        {"augment", o.augment},
+                        {"batch_scenes", o.batch},
+                        {"learning_rate", o.lr},
+                        {"threads", torch::get_num_threads()},
+                        {"data_seconds", data_seconds},
+                        {"train_seconds", train_seconds},
+                        {"crops_per_second", static_cast<double>(crops_seen) / train_seconds},
+                        {"epoch_loss", epoch_loss},
+                        {"label_accuracy", epoch_accuracy}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+
+  const auto parsed = parse(argc, argv);
+  if (const int* code = std::get_if<int>(&parsed))
+    return *code;
+  const settings& o = std::get<settings>(parsed);
+  const std::string& scenes = o.scenes;
+  const std::string& arch = o.arch;
+  const int train_count = o.train_count, validation_count = o.validation_count, width = o.width,
+            epochs = o.epochs, views = o.views, batch = o.batch, threads = o.threads;
+  const double lr = o.lr;
+  const std::uint64_t seed = o.seed;
+  const bool augment = o.augment;
   torch::set_num_threads(threads > 0 ? threads
                                      : static_cast<int>(std::thread::hardware_concurrency()));
   torch::manual_seed(seed);
@@ -116,16 +174,7 @@ int main(int argc, char** argv) {
   const double data_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  augmentation_settings ranges;
-  ranges.flip_horizontal = true;
-  ranges.rotation = 10;
-  ranges.scale = 0.1;
-  ranges.shift = 0.05;
-  ranges.shear = 5;
-  ranges.brightness = 0.1;
-  ranges.contrast = 0.1;
-  ranges.noise = 0.02;
-  const augmenter scenes_augmenter(ranges, static_cast<int>(train_u8.size(3)),
+  const augmenter scenes_augmenter(scene_augmentation(), static_cast<int>(train_u8.size(3)),
                                    static_cast<int>(train_u8.size(2)));
 
   Classifier model = make_box_classifier(1, width, 10, true, arch == "deep");
@@ -198,22 +247,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "epoch %d loss %.4f label accuracy %.4f (%.0f s)\n", epoch + 1,
                  loss_sum / std::max(1, steps), accuracy, train_seconds);
   }
-  nlohmann::json out{{"arch", arch},
-                     {"width", width},
-                     {"parameters", parameters},
-                     {"train_scenes", train_count},
-                     {"validation_items", val_truth.size(0)},
-                     {"epochs", epochs},
-                     {"views", views},
-                     {"augment", augment},
-                     {"batch_scenes", batch},
-                     {"learning_rate", lr},
-                     {"threads", torch::get_num_threads()},
-                     {"data_seconds", data_seconds},
-                     {"train_seconds", train_seconds},
-                     {"crops_per_second", static_cast<double>(crops_seen) / train_seconds},
-                     {"epoch_loss", epoch_loss},
-                     {"label_accuracy", epoch_accuracy}};
-  std::cout << out.dump() << std::endl;
+  std::cout << report(o, parameters, val_truth.size(0), data_seconds, train_seconds, crops_seen,
+                      epoch_loss, epoch_accuracy)
+                   .dump()
+            << std::endl;
   return 0;
 }

@@ -11,7 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec python3 - "${1:-15}" <<'PY'
-import os, re, subprocess, sys
+import os, re, signal, subprocess, sys
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 MAX_FUNCTION, MAX_FILE = 120, 700
 count = int(sys.argv[1])

@@ -1,6 +1,7 @@
 // The one protocol of trainyard: typed actor interfaces of every role, the atoms that name
-// commands and events, the message structs that cross actors (and, later, processes), their
-// `inspect` overloads, and the registration of all of it with an actor_system_config.
+// commands and events, the `inspect` overloads of the message structs that cross actors and
+// processes (the structs themselves are plain data in runtime/core/), and the registration of
+// all of it with an actor_system_config.
 //
 // Commands are verbs (submit, move, cancel, stop), events past tense (iterated, finished,
 // changed), data nouns (job_spec, job_info). Messages carry plain types only: ids, strings,
@@ -20,6 +21,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/fields.hpp"
+#include "runtime/core/jobs.hpp"
 #include "runtime/store/file_transfer.hpp"
 #include "runtime/core/reports.hpp"
 #include "runtime/core/specs.hpp"
@@ -62,77 +64,6 @@ using prove_atom = caf::atom_constant<caf::atom("prove")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;
-
-// -- data --------------------------------------------------------------------------------------
-
-/// A job as clients see it: its record plus live progression.
-struct job_info {
-  job_id id = 0;
-  std::string name;
-  std::string tool;
-  std::string split;
-  job_state state = job_state::queued;
-  std::int64_t queue_position = -1;  ///< 0-based while queued
-  std::int64_t run_order = 0;        ///< 1, 2, ... in the order jobs started; 0 = not yet
-  int iteration = 0;                 ///< tool iterations completed
-  int target_iterations = 0;         ///< expected end (see runtime/policy/progression.hpp)
-  int best_iteration = 0;
-  double best_value = 0;
-  double fraction = 0;               ///< progression in [0, 1]
-  double eta_seconds = -1;           ///< -1 = unknown
-  int batch_size = 0;
-  metric_map last_metrics;           ///< latest iteration's metrics
-  metric_map final_metrics;          ///< once finished
-  std::string message;               ///< stop/failure reason
-  /// The validation metric the tool's kind monitors (a key of last_metrics once an iteration
-  /// reported): val_accuracy, val_ap50, val_mean_iou, val_auroc.
-  std::string monitored_name;
-};
-
-/// Answer to a wait for completion.
-struct job_result {
-  job_id id = 0;
-  std::string name;
-  job_state state = job_state::failed;
-  int trained_iterations = 0;
-  int best_iteration = 0;
-  metric_map final_metrics;
-  std::string message;
-  error_code error = error_code::none;  ///< why it failed; none unless failed
-};
-
-/// What a worker's device is.
-struct worker_info {
-  std::string name;                 ///< "cpu", "cuda:0"
-  std::string kind;                 ///< "cpu" or "cuda"
-  std::uint64_t memory_bytes = 0;   ///< total memory of the device
-  int threads = 0;                  ///< CPU threads it trains with
-  std::string node;                 ///< the node process hosting it, e.g. "gpu3:4711"; "embedded"
-  std::string address;              ///< where the node's collectives listen (Gloo); "127.0.0.1"
-};
-
-/// A worker as the scheduler sees it, for monitors.
-struct worker_status {
-  std::uint32_t index = 0;  ///< the scheduler's slot number
-  worker_info info;
-  job_id job = 0;           ///< the job it trains; 0 = idle
-  bool alive = true;        ///< false once its node went away (kept for the display)
-};
-
-/// A split as the dataset actor hands it to a worker: the dataset and which image is where.
-struct split_grant {
-  dataset_spec dataset;
-  split_spec split;
-  std::vector<std::uint8_t> assignment;
-  bool locked = false;
-};
-
-/// Sizes of a split's sets.
-struct split_summary {
-  std::string name;
-  std::int64_t train = 0, validation = 0, test = 0, unused = 0;
-  bool locked = false;
-};
 
 // -- typed interfaces --------------------------------------------------------------------------
 

@@ -26,35 +26,6 @@ std::string local_time_text() {
   return buf;
 }
 
-monitor_job to_view(const job_info& j) {
-  monitor_job m;
-  m.id = j.id;
-  m.name = j.name;
-  m.tool = j.tool;
-  m.split = j.split;
-  m.state = j.state;
-  m.queue_position = j.queue_position;
-  m.run_order = j.run_order;
-  m.iteration = j.iteration;
-  m.target_iterations = j.target_iterations;
-  m.best_iteration = j.best_iteration;
-  m.fraction = j.fraction;
-  m.eta_seconds = j.eta_seconds;
-  m.batch_size = j.batch_size;
-  m.last_metrics = j.last_metrics;
-  m.final_metrics = j.final_metrics;
-  m.message = j.message;
-  m.monitored_name = j.monitored_name;
-  return m;
-}
-
-std::vector<monitor_worker> to_view(const std::vector<worker_status>& ws) {
-  std::vector<monitor_worker> out;
-  for (const auto& w : ws)
-    out.push_back({w.index, w.info.node, w.info.name, w.info.memory_bytes, w.job, w.alive});
-  return out;
-}
-
 struct monitor_state {
   monitor_view view;
   scheduler_connector connect;
@@ -110,11 +81,7 @@ void refresh_jobs(self_ptr self) {
         if (st.scheduler != from)
           return;  // an answer from a scheduler that went away since
         st.list_in_flight = false;
-        std::vector<monitor_job> jobs;
-        jobs.reserve(all.size());
-        for (const auto& j : all)
-          jobs.push_back(to_view(j));
-        st.view.set_jobs(jobs);
+        st.view.set_jobs(all);
         request_redraw(self);
         if (std::exchange(st.list_again, false))
           refresh_jobs(self);
@@ -140,7 +107,7 @@ void refresh_workers(self_ptr self) {
       [=](const std::vector<worker_status>& ws) {
         if (self->state.scheduler != from)
           return;
-        self->state.view.set_workers(to_view(ws));
+        self->state.view.set_workers(ws);
         request_redraw(self);
       },
       [=](const caf::error&) {});  // the workers event on subscribe brings them too
@@ -254,13 +221,13 @@ monitor_actor::behavior_type monitor_behavior(self_ptr self, scheduler_connector
       request_redraw(self);
     },
     [=](changed_atom, const job_info& job) {
-      self->state.view.update_job(to_view(job));
+      self->state.view.update_job(job);
       refresh_jobs(self);     // a move changes other jobs' positions too
       refresh_workers(self);  // a start or an end changes what a worker does
       request_redraw(self);
     },
     [=](workers_atom, const std::vector<worker_status>& ws) {
-      self->state.view.set_workers(to_view(ws));
+      self->state.view.set_workers(ws);
       request_redraw(self);
     },
     [=](key_atom, int key) {

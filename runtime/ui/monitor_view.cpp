@@ -146,7 +146,7 @@ std::string fit_width(const std::string& text, int width) {
 
 // -- the model -----------------------------------------------------------------------------------
 
-void monitor_view::set_jobs(const std::vector<monitor_job>& jobs) {
+void monitor_view::set_jobs(const std::vector<job_info>& jobs) {
   auto previous = selected_index();
   jobs_.clear();
   for (const auto& j : jobs) {
@@ -158,7 +158,7 @@ void monitor_view::set_jobs(const std::vector<monitor_job>& jobs) {
   reselect(previous);
 }
 
-void monitor_view::update_job(const monitor_job& job) {
+void monitor_view::update_job(const job_info& job) {
   auto previous = selected_index();
   jobs_[job.id] = job;
   remember(job.id, job.iteration, job.last_metrics, job.monitored_name);
@@ -196,7 +196,7 @@ void monitor_view::finish_job(job_id id, job_state state, const metric_map& fina
   reselect(previous);
 }
 
-void monitor_view::set_workers(const std::vector<monitor_worker>& workers) { workers_ = workers; }
+void monitor_view::set_workers(const std::vector<worker_status>& workers) { workers_ = workers; }
 
 void monitor_view::remember(job_id id, int iteration, const metric_map& metrics,
                             const std::string& monitored) {
@@ -245,11 +245,11 @@ void monitor_view::reconnect_failed(const std::string& why, double retry_seconds
 // -- selection and keys --------------------------------------------------------------------------
 
 std::vector<job_id> monitor_view::queue_order() const {
-  std::vector<const monitor_job*> q;
+  std::vector<const job_info*> q;
   for (const auto& [id, j] : jobs_)
     if (j.state == job_state::queued)
       q.push_back(&j);
-  std::stable_sort(q.begin(), q.end(), [](const monitor_job* a, const monitor_job* b) {
+  std::stable_sort(q.begin(), q.end(), [](const job_info* a, const job_info* b) {
     return a->queue_position < b->queue_position;
   });
   std::vector<job_id> out;
@@ -259,11 +259,11 @@ std::vector<job_id> monitor_view::queue_order() const {
 }
 
 std::vector<job_id> monitor_view::running() const {
-  std::vector<const monitor_job*> r;
+  std::vector<const job_info*> r;
   for (const auto& [id, j] : jobs_)
     if (j.state == job_state::running)
       r.push_back(&j);
-  std::stable_sort(r.begin(), r.end(), [](const monitor_job* a, const monitor_job* b) {
+  std::stable_sort(r.begin(), r.end(), [](const job_info* a, const job_info* b) {
     return a->run_order < b->run_order;
   });
   std::vector<job_id> out;
@@ -272,7 +272,7 @@ std::vector<job_id> monitor_view::running() const {
   return out;
 }
 
-const monitor_job* monitor_view::job(job_id id) const {
+const job_info* monitor_view::job(job_id id) const {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;
 }
@@ -383,54 +383,38 @@ std::optional<monitor_command> monitor_view::handle_key(int key) {
 
 // -- drawing -------------------------------------------------------------------------------------
 
-std::vector<std::string> monitor_view::render(int width, int height) const {
-  std::vector<std::string> out;
-  if (height <= 0)
-    return out;
-  width = std::max(width, 0);
-  auto run_ids = running();
-  auto queue_ids = queue_order();
-
-  // Header: title, connection, and the counts at the right when they fit.
+std::vector<std::string> monitor_view::header_lines(int width, std::size_t running,
+                                                     std::size_t queued) const {
+  // Title, connection, and the counts at the right when they fit.
   std::string header = "trainyard monitor | " + connection_;
-  std::string counts = std::to_string(run_ids.size()) + " running, " +
-                       std::to_string(queue_ids.size()) + " queued, " +
-                       std::to_string(workers_.size()) + " workers";
+  std::string counts = std::to_string(running) + " running, " + std::to_string(queued) +
+                       " queued, " + std::to_string(workers_.size()) + " workers";
   if (display_width(header) + 2 + display_width(counts) <= width)
     header = pad(header, width - display_width(counts)) + counts;
   std::vector<std::string> top{header};
   if (!notice_.empty())
     top.push_back("! " + notice_);
-  std::string help = unicode_ ? "\u2191\u2193/jk select  u/d move up/down  t top  c cancel  "
-                                "s stop  q quit"
-                              : "arrows/jk select  u/d move up/down  t top  c cancel  s stop  "
-                                "q quit";
-  if (display_width(help) > width)
-    help = "jk u/d t=top c=cancel s=stop q=quit";
+  return top;
+}
 
-  int body = height - static_cast<int>(top.size()) - 1;  // minus the help line
-  bool with_help = body >= 2;
-  if (!with_help)
-    body = height - static_cast<int>(top.size());
+std::string monitor_view::name_of(job_id id) const {
+  auto* j = job(id);
+  return j ? j->name : "#" + std::to_string(id);
+}
 
-  auto name_of = [&](job_id id) -> std::string {
-    auto* j = job(id);
-    return j ? j->name : "#" + std::to_string(id);
-  };
-  int name_width = 4;
-  for (const auto& [id, j] : jobs_)
-    name_width = std::max(name_width, display_width(j.name));
-  name_width = std::min(name_width, std::max(8, width / 4));
-  auto cursor = [&](job_id id) { return std::string(id == selected_ ? "> " : "  "); };
+std::string monitor_view::cursor(job_id id) const {
+  return id == selected_ ? "> " : "  ";
+}
 
-  // Running jobs: a progress bar, iteration/target, ETA, best iteration, metrics, the curve.
-  section run_s;
-  run_s.title = "Running (" + std::to_string(run_ids.size()) + ")";
+std::vector<std::string> monitor_view::running_lines(const std::vector<job_id>& ids, int width,
+                                                     int name_width, std::size_t& focus) const {
+  // A progress bar, iteration/target, ETA, best iteration, metrics, the curve.
+  std::vector<std::string> items;
   int bar_width = std::clamp((width - 40) / 5, 5, 30);
-  for (std::size_t k = 0; k < run_ids.size(); ++k) {
-    const auto& j = jobs_.at(run_ids[k]);
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const auto& j = jobs_.at(ids[k]);
     if (j.id == selected_)
-      run_s.focus = k;
+      focus = k;
     auto filled = std::clamp(static_cast<int>(std::floor(j.fraction * bar_width + 1e-9)), 0,
                              bar_width);
     std::string line = cursor(j.id) + pad(fit_width(j.name, name_width), name_width) + " [" +
@@ -455,53 +439,54 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
       line += "  " + fixed(it->second, 0) + " img/s";
     if (j.batch_size > 0)
       line += "  batch " + std::to_string(j.batch_size);
-    run_s.items.push_back(line);
+    items.push_back(line);
   }
+  return items;
+}
 
-  // The queue in order.
-  section queue_s;
-  queue_s.title = "Queue (" + std::to_string(queue_ids.size()) + ")";
-  if (queue_ids.empty())
-    queue_s.title += "  empty";
-  for (std::size_t k = 0; k < queue_ids.size(); ++k) {
-    const auto& j = jobs_.at(queue_ids[k]);
+std::vector<std::string> monitor_view::queue_lines(const std::vector<job_id>& ids,
+                                                   int name_width, std::size_t& focus) const {
+  std::vector<std::string> items;
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const auto& j = jobs_.at(ids[k]);
     if (j.id == selected_)
-      queue_s.focus = k;
+      focus = k;
     std::string line = cursor(j.id) + pad(std::to_string(k + 1) + ".", 4) +
                        pad(fit_width(j.name, name_width), name_width) + "  tool " + j.tool +
                        "  split " + j.split;
     if (j.iteration > 0)
       line += "  resumes at it " + std::to_string(j.iteration);
-    queue_s.items.push_back(line);
+    items.push_back(line);
   }
+  return items;
+}
 
-  // Workers: node, device, memory, job.
-  section work_s;
-  work_s.title = "Workers (" + std::to_string(workers_.size()) + ")";
-  if (workers_.empty())
-    work_s.title += "  none: queued jobs wait for a node to join";
+std::vector<std::string> monitor_view::worker_lines() const {
+  // Node, device, memory, job.
+  std::vector<std::string> items;
   int node_width = 4;
   for (const auto& w : workers_)
-    node_width = std::max(node_width, display_width(w.node));
+    node_width = std::max(node_width, display_width(w.info.node));
   node_width = std::min(node_width, 24);
   for (const auto& w : workers_) {
     std::string what = !w.alive ? "gone" : w.job == 0 ? "idle" : name_of(w.job);
-    work_s.items.push_back("  " + pad(fit_width(w.node.empty() ? "-" : w.node, node_width),
-                                      node_width) + "  " +
-                           pad(w.device, 8) + "  " + pad(memory_text(w.memory_bytes), 9) + "  " +
-                           what);
+    std::string node = fit_width(w.info.node.empty() ? "-" : w.info.node, node_width);
+    items.push_back("  " + pad(node, node_width) + "  " + pad(w.info.name, 8) + "  " +
+                    pad(memory_text(w.info.memory_bytes), 9) + "  " + what);
   }
+  return items;
+}
 
-  // Finished jobs, the latest first.
-  section done_s;
-  std::vector<const monitor_job*> done;
+std::vector<std::string> monitor_view::finished_lines(int name_width) const {
+  // The latest first.
+  std::vector<const job_info*> done;
   for (const auto& [id, j] : jobs_)
     if (is_final(j.state))
       done.push_back(&j);
-  std::stable_sort(done.begin(), done.end(), [](const monitor_job* a, const monitor_job* b) {
+  std::stable_sort(done.begin(), done.end(), [](const job_info* a, const job_info* b) {
     return a->run_order != b->run_order ? a->run_order > b->run_order : a->id > b->id;
   });
-  done_s.title = "Finished (" + std::to_string(done.size()) + ")";
+  std::vector<std::string> items;
   for (auto* j : done) {
     std::string line = "  " + pad(fit_width(j->name, name_width), name_width) + "  " +
                        pad(to_string(j->state), 9);
@@ -514,8 +499,52 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
       line += "  " + short_metric(m->first) + " " + fixed(m->second, 4);
     if (!j->message.empty() && j->state != job_state::completed)
       line += "  (" + j->message + ")";
-    done_s.items.push_back(line);
+    items.push_back(line);
   }
+  return items;
+}
+
+std::vector<std::string> monitor_view::render(int width, int height) const {
+  std::vector<std::string> out;
+  if (height <= 0)
+    return out;
+  width = std::max(width, 0);
+  auto run_ids = running();
+  auto queue_ids = queue_order();
+  const std::vector<std::string> top = header_lines(width, run_ids.size(), queue_ids.size());
+  std::string help = unicode_ ? "\u2191\u2193/jk select  u/d move up/down  t top  c cancel  "
+                                "s stop  q quit"
+                              : "arrows/jk select  u/d move up/down  t top  c cancel  s stop  "
+                                "q quit";
+  if (display_width(help) > width)
+    help = "jk u/d t=top c=cancel s=stop q=quit";
+
+  int body = height - static_cast<int>(top.size()) - 1;  // minus the help line
+  bool with_help = body >= 2;
+  if (!with_help)
+    body = height - static_cast<int>(top.size());
+
+  int name_width = 4;
+  for (const auto& [id, j] : jobs_)
+    name_width = std::max(name_width, display_width(j.name));
+  name_width = std::min(name_width, std::max(8, width / 4));
+
+  section run_s;
+  run_s.title = "Running (" + std::to_string(run_ids.size()) + ")";
+  run_s.items = running_lines(run_ids, width, name_width, run_s.focus);
+  section queue_s;
+  queue_s.title = "Queue (" + std::to_string(queue_ids.size()) + ")";
+  if (queue_ids.empty())
+    queue_s.title += "  empty";
+  queue_s.items = queue_lines(queue_ids, name_width, queue_s.focus);
+  section work_s;
+  work_s.title = "Workers (" + std::to_string(workers_.size()) + ")";
+  if (workers_.empty())
+    work_s.title += "  none: queued jobs wait for a node to join";
+  work_s.items = worker_lines();
+  section done_s;
+  done_s.items = finished_lines(name_width);
+  done_s.title = "Finished (" + std::to_string(done_s.items.size()) + ")";
 
   // Share the body's rows: first what matters most, then the rest in order of interest.
   int left = std::max(body, 0);

@@ -14,41 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/jobs.hpp"
 #include "runtime/core/reports.hpp"
 #include "runtime/core/specs.hpp"
 
 namespace trainyard {
-
-/// What the monitor shows of a job (a plain copy of the protocol's job_info).
-struct monitor_job {
-  job_id id = 0;
-  std::string name;
-  std::string tool;
-  std::string split;
-  job_state state = job_state::queued;
-  std::int64_t queue_position = -1;  ///< 0-based while queued
-  std::int64_t run_order = 0;        ///< 1, 2, ... in the order jobs started; 0 = not yet
-  int iteration = 0;
-  int target_iterations = 0;
-  int best_iteration = 0;
-  double fraction = 0;      ///< in [0, 1]
-  double eta_seconds = -1;  ///< -1 = unknown
-  int batch_size = 0;
-  metric_map last_metrics;
-  metric_map final_metrics;
-  std::string message;  ///< stop/failure reason
-  std::string monitored_name;  ///< the validation metric the tool's kind monitors
-};
-
-/// What the monitor shows of a worker (a plain copy of the protocol's worker_status).
-struct monitor_worker {
-  std::uint32_t index = 0;
-  std::string node;    ///< the node process hosting it, e.g. "gpu3:4711"
-  std::string device;  ///< "cpu", "cuda:0"
-  std::uint64_t memory_bytes = 0;
-  job_id job = 0;      ///< 0 = idle
-  bool alive = true;
-};
 
 /// Keys the view understands besides printable characters; the terminal front end maps its own
 /// codes (curses KEY_UP, ...) to these.
@@ -81,16 +51,16 @@ class monitor_view {
   // -- what the scheduler says ----------------------------------------------------------------
 
   /// The whole job list (answer to `list`): replaces every job; jobs not in it vanish.
-  void set_jobs(const std::vector<monitor_job>& jobs);
+  void set_jobs(const std::vector<job_info>& jobs);
   /// One job changed (event `changed`): replaces or adds it.
-  void update_job(const monitor_job& job);
+  void update_job(const job_info& job);
   /// A job finished an iteration: progress and a point of its validation curve.
   void add_iteration(const iteration_report& report);
   /// A job reached a final state.
   void finish_job(job_id id, job_state state, const metric_map& final_metrics,
                   const std::string& message);
   /// Every worker's status (event or answer to `workers`).
-  void set_workers(const std::vector<monitor_worker>& workers);
+  void set_workers(const std::vector<worker_status>& workers);
 
   // -- the connection -------------------------------------------------------------------------
 
@@ -127,7 +97,7 @@ class monitor_view {
   /// Running jobs' ids in the order they started.
   std::vector<job_id> running() const;
   /// A job by id, or nullptr.
-  const monitor_job* job(job_id id) const;
+  const job_info* job(job_id id) const;
   /// The validation metric history of a job (one value per iteration, oldest first).
   std::vector<double> curve(job_id id) const;
 
@@ -135,6 +105,17 @@ class monitor_view {
   std::vector<std::string> render(int width, int height) const;
 
  private:
+  // The parts of the screen, each as its lines (`focus`: the index of the selected job's line).
+  std::vector<std::string> header_lines(int width, std::size_t running, std::size_t queued) const;
+  std::vector<std::string> running_lines(const std::vector<job_id>& ids, int width,
+                                         int name_width, std::size_t& focus) const;
+  std::vector<std::string> queue_lines(const std::vector<job_id>& ids, int name_width,
+                                       std::size_t& focus) const;
+  std::vector<std::string> worker_lines() const;
+  std::vector<std::string> finished_lines(int name_width) const;
+  std::string name_of(job_id id) const;  // "#id" when the job is unknown
+  std::string cursor(job_id id) const;   // "> " on the selected job, else "  "
+
   std::vector<job_id> selectable() const;
   void reselect(std::size_t previous_index);
   std::size_t selected_index() const;
@@ -142,8 +123,8 @@ class monitor_view {
                 const std::string& monitored);
 
   bool unicode_;
-  std::map<job_id, monitor_job> jobs_;
-  std::vector<monitor_worker> workers_;
+  std::map<job_id, job_info> jobs_;
+  std::vector<worker_status> workers_;
   std::map<job_id, std::map<int, double>> curves_;  // job → iteration → validation metric
   std::map<job_id, std::string> curve_metric_;      // job → the metric's name
   job_id selected_ = 0;

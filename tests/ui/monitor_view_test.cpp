@@ -12,8 +12,8 @@
 namespace trainyard {
 namespace {
 
-monitor_job queued(job_id id, const std::string& name, std::int64_t position) {
-  monitor_job j;
+job_info queued(job_id id, const std::string& name, std::int64_t position) {
+  job_info j;
   j.id = id;
   j.name = name;
   j.tool = "tool_" + name;
@@ -24,9 +24,9 @@ monitor_job queued(job_id id, const std::string& name, std::int64_t position) {
   return j;
 }
 
-monitor_job running(job_id id, const std::string& name, std::int64_t run_order, int iteration,
+job_info running(job_id id, const std::string& name, std::int64_t run_order, int iteration,
                     int target, double val_accuracy) {
-  monitor_job j = queued(id, name, -1);
+  job_info j = queued(id, name, -1);
   j.state = job_state::running;
   j.run_order = run_order;
   j.iteration = iteration;
@@ -43,7 +43,7 @@ monitor_job running(job_id id, const std::string& name, std::int64_t run_order, 
 monitor_view busy_view(bool unicode = true) {
   monitor_view v(unicode);
   v.connected("127.0.0.1:7000", "10:00:00");
-  monitor_job done = queued(9, "old", -1);
+  job_info done = queued(9, "old", -1);
   done.state = job_state::completed;
   done.run_order = 1;
   done.iteration = 5;
@@ -61,8 +61,8 @@ monitor_view busy_view(bool unicode = true) {
     r.monitored_value = r.metrics.at("val_accuracy");
     v.add_iteration(r);
   }
-  v.set_workers({{0, "gpu3:4711", "cuda:0", 24ull << 30, 1, true},
-                 {1, "gpu3:4711", "cuda:1", 24ull << 30, 0, true}});
+  v.set_workers({{0, {"cuda:0", "cuda", 24ull << 30, 0, "gpu3:4711", ""}, 1, true},
+                 {1, {"cuda:1", "cuda", 24ull << 30, 0, "gpu3:4711", ""}, 0, true}});
   return v;
 }
 
@@ -124,7 +124,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MonitorView, QueueIsShownInQueueOrderAndShortScreensKeepTheCursorVisible) {
   monitor_view v;
-  std::vector<monitor_job> jobs;
+  std::vector<job_info> jobs;
   for (int i = 0; i < 30; ++i)
     jobs.push_back(queued(static_cast<job_id>(100 + i), "job" + std::to_string(i), 29 - i));
   v.set_jobs(jobs);
@@ -325,12 +325,12 @@ TEST(MonitorView, FormatsDurationsAndCutsUtf8OnCharacterBoundaries) {
 TEST(MonitorView, ASegmentJobShowsItsMonitoredMeanIouByName) {
   monitor_view v(false);
   v.connected("127.0.0.1:7000", "10:00:00");
-  monitor_job seg = running(1, "masks", 1, 1, 8, 0);
+  job_info seg = running(1, "masks", 1, 1, 8, 0);
   seg.tool = "segmenter";
   seg.monitored_name = "val_mean_iou";
   seg.last_metrics = {{"val_foreground_iou", 0.91}, {"val_label_accuracy", 0.88},
                       {"val_mean_iou", 0.7}, {"images_per_s", 120}};
-  monitor_job done = queued(2, "masks_before", -1);
+  job_info done = queued(2, "masks_before", -1);
   done.state = job_state::completed;
   done.run_order = 0;
   done.iteration = 8;

@@ -9,20 +9,9 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
+#include "runtime/data/index_types.hpp"
 
 namespace trainyard {
-
-/// Labels of every image of a dataset, in a fixed order (the order of split assignments).
-struct dataset_index {
-  dataset_spec spec;
-  std::vector<std::string> class_names;  ///< index = label
-  std::vector<std::int32_t> labels;      ///< one per image
-  std::vector<std::string> files;        ///< image_folder: path of each image; else empty
-  /// masks: the label mask (PNG) of each image; anomaly: the defect mask of each image, or ""
-  /// (always "" for good images); empty for the other kinds.
-  std::vector<std::string> mask_files;
-  std::size_t size() const { return labels.size(); }
-};
 
 /// Reads the labels (and, for folders, the file list sorted by label then name). coco, masks and
 /// anomaly datasets are read by runtime/data/dataset_readers.hpp (see there for their order and

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "runtime/data/annotations.hpp"
-#include "runtime/data/dataset_index.hpp"
+#include "runtime/data/index_types.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
 

@@ -32,7 +32,7 @@
 #include <torch/torch.h>
 
 #include "bench/fashion_split.hpp"
-#include "runtime/train/classifier.hpp"
+#include "runtime/tasks/classify/classifier.hpp"
 #include "runtime/train/data_parallel.hpp"
 #include "runtime/train/engine.hpp"
 

@@ -32,7 +32,7 @@
 #include "actors/blocking_request.hpp"
 #include "actors/embedded_yard.hpp"
 #include "bench/fashion_split.hpp"
-#include "runtime/train/classifier.hpp"
+#include "runtime/tasks/classify/classifier.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace {

@@ -2,16 +2,13 @@
 
 #include <cstdio>
 
+#include "runtime/tasks/kinds.hpp"
+
 namespace trainyard {
 
 std::string monitored_metric_of(tool_kind kind) {
-  switch (kind) {
-    case tool_kind::classify: return "val_accuracy";
-    case tool_kind::locate: return "val_ap50";
-    case tool_kind::segment: return "val_mean_iou";
-    case tool_kind::anomaly: return "val_auroc";
-  }
-  return "val_loss";
+  const tool_kind_info* info = find_tool_kind(to_string(kind));
+  return info ? info->monitored_metric : "val_loss";
 }
 
 std::string test_metric_of(const std::string& monitored) {

@@ -34,8 +34,9 @@ struct iteration_report {
   std::string stop_reason;     ///< why, for the user, when early_stop
 };
 
-/// The validation metric a tool kind monitors: val_accuracy (classify), val_ap50 (locate),
-/// val_mean_iou (segment), val_auroc (anomaly).
+/// The validation metric a tool kind monitors, from the kind's descriptor
+/// (runtime/tasks/kinds.hpp): val_accuracy (classify), val_ap50 (locate), val_mean_iou (segment),
+/// val_auroc (anomaly).
 std::string monitored_metric_of(tool_kind kind);
 
 /// The test-set twin of a validation metric ("val_ap50" → "test_ap50"); empty for other names.

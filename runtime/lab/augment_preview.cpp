@@ -16,6 +16,7 @@
 #include "runtime/data/dataset_index.hpp"
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/core/seeded_rng.hpp"
+#include "runtime/tasks/kinds.hpp"
 #include "runtime/train/annotation_augment.hpp"
 #include "runtime/tasks/common/masks.hpp"
 
@@ -106,7 +107,8 @@ cv::Mat render_cell(const sample& s, int cell, const std::vector<mask_label>& ta
 }  // namespace
 
 expected<preview_summary> write_augment_preview(const preview_request& r) {
-  if (auto ok = check_augmentation(r.augmentation, r.kind); !ok) return ok.error();
+  const tool_kind_info* kind = find_tool_kind(to_string(r.kind));
+  if (auto ok = check_augmentation(r.augmentation, kind && kind->boxes); !ok) return ok.error();
   if (r.images < 1 || r.samples < 0 || r.cell < 16) {
     return make_failure(error_code::invalid_config, "augment-preview: at least one image, no "
                                                     "negative sample count and cells of 16 pixels or more");

@@ -24,7 +24,7 @@ failure invalid(const std::string& what) {
 
 }  // namespace
 
-expected<void> check_augmentation(const augmentation_settings& s, tool_kind kind) {
+expected<void> check_augmentation(const augmentation_settings& s, bool boxes) {
   const std::pair<const char*, double> ranges[] = {
       {"rotation", s.rotation},     {"scale", s.scale},       {"shift", s.shift},
       {"shear", s.shear},           {"brightness", s.brightness}, {"contrast", s.contrast},
@@ -46,7 +46,7 @@ expected<void> check_augmentation(const augmentation_settings& s, tool_kind kind
     return invalid("augmentation contrast = " + std::to_string(s.contrast) +
                    " must be below 1: the factor is drawn in [1 - contrast, 1 + contrast]");
   }
-  if (kind == tool_kind::locate && (s.rotation != 0 || s.shear != 0)) {
+  if (boxes && (s.rotation != 0 || s.shear != 0)) {
     return invalid("rotation and shear cannot keep boxes exact; set them to 0 for locate tools");
   }
   return {};

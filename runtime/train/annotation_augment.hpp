@@ -37,10 +37,11 @@ struct augmentation_draw {
   bool turns_boxes() const { return rotation != 0 || shear != 0; }
 };
 
-/// Refuses settings a tool kind cannot use. For locate: rotation or shear != 0 is invalid_config
-/// ("rotation and shear cannot keep boxes exact; set them to 0 for locate tools"). Negative or
+/// Refuses settings a tool cannot use. With `boxes` (a kind whose predictions are boxes, locate):
+/// rotation or shear != 0 is invalid_config ("rotation and shear cannot keep boxes exact; set them
+/// to 0 for locate tools"). Negative or
 /// non-finite ranges, a scale >= 1 or a shear >= 90 degrees are invalid_config naming the key.
-expected<void> check_augmentation(const augmentation_settings& settings, tool_kind kind);
+expected<void> check_augmentation(const augmentation_settings& settings, bool boxes);
 
 /// Samples one transform from the ranges (flips with probability 1/2 each when enabled).
 /// Deterministic in `seed` on every machine.

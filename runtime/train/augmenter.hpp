@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "runtime/core/specs.hpp"
-#include "runtime/train/classifier.hpp"
+#include "runtime/train/input.hpp"
 
 namespace trainyard {
 

@@ -21,6 +21,7 @@
 #include "runtime/policy/batch_size_probe.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/train/data_parallel.hpp"
+#include "runtime/train/prediction.hpp"
 #include "runtime/core/training_engine.hpp"
 
 namespace trainyard {
@@ -64,27 +65,6 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
                                    const dataset_spec& dataset,
                                    const std::vector<std::uint8_t>& assignment, split_set set);
 
-/// What a tool says about one image file, with its best weights:
-///   classify  label and score (softmax probability);
-///   segment   label = the most frequent non-background label (0 if none), score = share of
-///             pixels given a non-background label; files: <stem>_mask.png (label values),
-///             <stem>_overlay.png (label colours over the image);
-///   anomaly   label 1 "defect" when score >= the tuned threshold else 0 "good", score = anomaly
-///             score; files: <stem>_heatmap.png;
-///   locate    boxes = the detections scoring at least the tool's threshold (at most
-///             max_objects, in the stored image's pixels), label and score = the best box's
-///             (-1, "(no objects)", 0 when none); files: <stem>_boxes.png (the image with its
-///             boxes drawn). The output folder also gets detections.json, every image's boxes in
-///             COCO's result format (image ids of the tool's COCO dataset where the file is one
-///             of its images, else 1, 2, ... in the order given past its largest id).
-struct prediction {
-  std::string image;
-  int label = -1;
-  std::string label_name;
-  double score = 0;
-  std::vector<std::string> files;  ///< images written for this one
-  std::vector<scored_box> boxes;   ///< locate: the boxes found, best first
-};
 /// `output_folder`: where segment and anomaly tools write their images; empty = the tool
 /// folder's predictions/ subfolder.
 expected<std::vector<prediction>> predict_images(const std::string& workspace,

@@ -18,7 +18,7 @@ namespace trainyard {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string to_json(const tool_record& r) {
+std::string to_json(const tool_state& r) {
   json j;
   j["tool"] = json::parse(trainyard::to_json(r.tool));
   j["dataset"] = json::parse(trainyard::to_json(r.dataset));
@@ -28,16 +28,16 @@ std::string to_json(const tool_record& r) {
   j["training"] = json::parse(trainyard::to_json(r.training));
   j["class_names"] = r.class_names;
   j["channels"] = r.channels;
-  j["normalization"] = {{"mean", r.mean}, {"std", r.std}};
+  j["normalization"] = {{"mean", r.norm.mean}, {"std", r.norm.std}};
   j["batch_size"] = r.batch_size;
   j["inference_batch_size"] = r.inference_batch_size;
   j["threads"] = r.threads;
-  j["trained_iterations"] = r.trained_iterations;
-  j["best_iteration"] = r.best_iteration;
+  j["trained_iterations"] = r.completed;
+  j["best_iteration"] = r.stopping.best_iteration;
   return j.dump(2) + "\n";
 }
 
-expected<tool_record> tool_record_from_json(const std::string& text, const std::string& origin) {
+expected<tool_state> tool_state_from_json(const std::string& text, const std::string& origin) {
   const auto bad = [&origin](const std::string& what) {
     return make_failure(error_code::storage_failed,
                         origin + " is malformed (" + what +
@@ -45,7 +45,7 @@ expected<tool_record> tool_record_from_json(const std::string& text, const std::
   };
   try {
     const json j = json::parse(text);
-    tool_record r;
+    tool_state r;
     auto tool = tool_spec_from_json(j.at("tool").dump());
     if (!tool)
       return bad(tool.error().message);
@@ -65,16 +65,17 @@ expected<tool_record> tool_record_from_json(const std::string& text, const std::
     r.job = j.value("job_id", job_id{0});
     r.class_names = j.at("class_names").get<std::vector<std::string>>();
     r.channels = j.at("channels").get<int>();
-    r.mean = j.at("normalization").at("mean").get<std::vector<double>>();
-    r.std = j.at("normalization").at("std").get<std::vector<double>>();
+    r.norm.mean = j.at("normalization").at("mean").get<std::vector<double>>();
+    r.norm.std = j.at("normalization").at("std").get<std::vector<double>>();
     r.batch_size = j.value("batch_size", 0);
     r.inference_batch_size = j.value("inference_batch_size", 0);
     r.threads = j.value("threads", 0);
-    r.trained_iterations = j.value("trained_iterations", 0);
-    r.best_iteration = j.value("best_iteration", 0);
+    r.completed = j.value("trained_iterations", 0);
+    r.stopping.best_iteration = j.value("best_iteration", 0);
     if (r.channels != 1 && r.channels != 3)
       return bad("channels must be 1 or 3");
-    if (r.mean.size() != static_cast<std::size_t>(r.channels) || r.std.size() != r.mean.size())
+    if (r.norm.mean.size() != static_cast<std::size_t>(r.channels) ||
+        r.norm.std.size() != r.norm.mean.size())
       return bad("normalization needs one mean and std per channel");
     if (r.class_names.empty())
       return bad("no class names");
@@ -134,6 +135,20 @@ expected<std::string> read_text_file(const std::string& path) {
   if (!in)
     return make_failure(error_code::storage_failed, "cannot read " + path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void remove_tool_files(const std::string& folder) {
+  std::vector<std::string> names = tool_files::all();
+  names.push_back(tool_files::task_state);
+  for (const std::string& name : names) {
+    const fs::path file = fs::path(folder) / name;
+    std::error_code ec;
+    fs::remove(file, ec);
+    // Temporaries a crash may have left: "x.pt.tmp", and "curves.tmp.png" (images keep their
+    // extension, which picks the encoder).
+    fs::remove(file.string() + ".tmp", ec);
+    fs::remove(fs::path(folder) / (file.stem().string() + ".tmp" + file.extension().string()), ec);
+  }
 }
 
 }  // namespace trainyard

@@ -9,6 +9,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
+#include "runtime/policy/early_stopping.hpp"
 
 namespace trainyard {
 
@@ -32,29 +33,11 @@ inline const std::vector<std::string>& all() {
 }
 }  // namespace tool_files
 
-/// settings.json: what predict and evaluate need to rebuild the model and feed it the same pixels
-/// training saw, plus what the tool was last trained with.
-struct tool_record {
-  tool_spec tool;
-  dataset_spec dataset;
-  std::string split;
-  std::string job_name;        ///< name of the last job that trained the tool
-  job_id job = 0;              ///< its id
-  training_settings training;  ///< that job's settings
-  std::vector<std::string> class_names;
-  int channels = 1;
-  std::vector<double> mean;    ///< per channel, pixels on [0, 1]
+/// Per-channel statistics of the training images, on the [0, 1] scale.
+struct normalization {
+  std::vector<double> mean;
   std::vector<double> std;
-  int batch_size = 0;
-  int inference_batch_size = 0;
-  int threads = 0;             ///< intra-op threads the last job used
-  int trained_iterations = 0;
-  int best_iteration = 0;
 };
-
-std::string to_json(const tool_record& record);
-/// storage_failed naming the file when it is unreadable or malformed.
-expected<tool_record> tool_record_from_json(const std::string& text, const std::string& origin);
 
 /// One row of metrics.csv.
 struct metrics_row {
@@ -68,6 +51,37 @@ struct metrics_row {
   double seconds = 0;
   int batch_size = 0;
 };
+/// A tool's state, one struct for its two files. settings.json holds what predict and evaluate
+/// need to rebuild the model and feed it the same pixels training saw, plus what the tool was
+/// last trained with; checkpoint.pt (checkpoint.hpp) holds what a job needs to go on after the
+/// last completed iteration. Fields marked "settings.json" or "checkpoint" are in one file only.
+struct tool_state {
+  tool_spec tool;
+  dataset_spec dataset;
+  std::string split;
+  std::string job_name;        ///< name of the last job that trained the tool
+  job_id job = 0;              ///< its id
+  std::vector<std::string> class_names;
+  int channels = 1;
+  normalization norm;          ///< of the training images
+  int batch_size = 0;
+  int inference_batch_size = 0;
+  int threads = 0;             ///< intra-op threads it trained with (results depend on the count)
+  int completed = 0;           ///< iterations trained over the tool's life
+                               ///< (settings.json: trained_iterations)
+  early_stopping_state stopping;  ///< settings.json: best_iteration only
+  training_settings training;  ///< settings.json: the last job's settings
+  int target = 0;              ///< checkpoint: the iteration the job that wrote it ends at
+  std::uint64_t seed = 0;      ///< checkpoint: the seed of the tool's random streams
+  std::vector<metrics_row> history;  ///< checkpoint: one row per completed iteration
+};
+
+/// settings.json's text (the keys predict and evaluate read, and the last job's settings).
+std::string to_json(const tool_state& state);
+/// The tool state settings.json holds; storage_failed naming the file when it is unreadable or
+/// malformed.
+expected<tool_state> tool_state_from_json(const std::string& text, const std::string& origin);
+
 /// The whole metrics.csv, header included: iteration, train_loss, val_loss, the validation
 /// metrics of the first row, images_per_s, seconds, batch_size.
 std::string metrics_csv(const std::vector<metrics_row>& rows);
@@ -77,5 +91,9 @@ std::string metrics_csv(const std::vector<metrics_row>& rows);
 expected<void> write_file_atomically(const std::string& path, const std::string& content);
 /// The whole file; storage_failed naming it when it cannot be read.
 expected<std::string> read_text_file(const std::string& path);
+
+/// Removes the files a job writes into a tool folder (tool_files::all and task.pt) and the
+/// temporaries a crash may have left; a fresh job starts from an empty tool.
+void remove_tool_files(const std::string& folder);
 
 }  // namespace trainyard

@@ -13,7 +13,8 @@
 #include "runtime/data/splits.hpp"
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/metrics/detection_results.hpp"
-#include "runtime/train/classifier.hpp"
+#include "runtime/tasks/kinds.hpp"
+#include "runtime/tasks/classify/classifier.hpp"
 #include "runtime/train/diagnostics.hpp"
 #include "runtime/train/engine.hpp"
 #include "runtime/train/evaluation_count.hpp"
@@ -30,7 +31,8 @@ namespace {
 // A trained tool as predict and evaluate need it: its description, its task with the best weights
 // and the task's extra state (task.pt) loaded.
 struct trained_tool {
-  tool_record record;
+  tool_state record;
+  const tool_kind_info* kind = nullptr;  ///< its kind's descriptor
   std::unique_ptr<tool_task> task;
   image_geometry geometry;
   std::string folder;
@@ -49,11 +51,15 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
     return make_failure(error_code::storage_failed,
                         "tool " + tool + " has weights but no readable " + settings_path +
                             "; train the tool again to rewrite it");
-  auto record = tool_record_from_json(*text, settings_path);
+  auto record = tool_state_from_json(*text, settings_path);
   if (!record)
     return record.error();
   trained_tool t;
   t.record = std::move(*record);
+  auto kind = kind_of(t.record.tool);
+  if (!kind)
+    return kind.error();
+  t.kind = *kind;
   t.folder = folder.string();
   t.geometry = image_geometry{t.record.channels, t.record.tool.input_width,
                               t.record.tool.input_height};
@@ -63,7 +69,7 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
                    t.record.channels,
                    t.record.class_names,
                    task_colours(t.record.dataset, t.record.class_names.size()),
-                   normalization{t.record.mean, t.record.std},
+                   t.record.norm,
                    t.record.training.augmentation};
   auto task = make_tool_task(setup);
   if (!task)
@@ -102,7 +108,7 @@ failure torch_failure(const std::string& what, const std::exception& e) {
 // A locate tool's predictions as one COCO result file, <outputs>/detections.json. Image and
 // category ids come from the tool's COCO dataset when it is still readable (a file that is one
 // of its images keeps its id); otherwise categories are label + 1 and images are numbered on.
-expected<void> write_detections(const tool_record& record, const std::vector<prediction>& found,
+expected<void> write_detections(const tool_state& record, const std::vector<prediction>& found,
                                 const std::string& outputs) {
   std::vector<std::int64_t> categories;
   std::map<std::string, std::int64_t> known;
@@ -174,7 +180,8 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
       return images.error();
     // The set as evaluated: an anomaly tool's training set keeps its defects here (the task
     // drops them only to train), so evaluate sees the set the user named.
-    auto data = t.task->targets(*index, rows, *images, set == train_set ? validation_set : set);
+    auto data = task_targets(t.task->setup(), *index, rows, *images,
+                             set == train_set ? validation_set : set);
     if (!data)
       return data.error();
     if (set == test_set)
@@ -183,7 +190,7 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
     out.kind = t.record.tool.kind;
     out.images = data->size();
     out.class_names = t.record.class_names;
-    if (t.record.tool.kind != tool_kind::classify) {
+    if (!t.kind->confusion_matrix) {
       out.metrics = t.task->evaluate(*data, "");
     } else {
       auto model = std::dynamic_pointer_cast<ClassifierImpl>(t.task->model());
@@ -243,7 +250,7 @@ expected<std::vector<prediction>> predict_images(const std::string& workspace,
       for (prediction& p : *predicted)
         out.push_back(std::move(p));
     }
-    if (t.record.tool.kind == tool_kind::locate)
+    if (t.kind->boxes)
       if (auto written = write_detections(t.record, out, outputs); !written)
         return written.error();
     return out;

@@ -1,5 +1,5 @@
-// The tool-kind dispatch and what the kinds share (tool_task.hpp): class names and colours per
-// kind, mask loading, AUROC.
+// The torch registry of tool kinds and what the kinds share (tool_task.hpp): colours of labels,
+// mask loading, AUROC.
 #include "runtime/train/tool_task.hpp"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/tasks/common/label_masks.hpp"
+#include "runtime/tasks/kinds.hpp"
 
 namespace trainyard {
 
@@ -24,55 +25,40 @@ int good_class(const dataset_index& index) {
   return 0;
 }
 
+// Each kind's torch part, defined in runtime/tasks/<kind>/<kind>_task.cpp.
+const task_kind& classify_task_kind();
+const task_kind& locate_task_kind();
+const task_kind& segment_task_kind();
+const task_kind& anomaly_task_kind();
+
+const std::vector<const task_kind*>& task_kinds() {
+  static const std::vector<const task_kind*> kinds{
+      &classify_task_kind(),
+      &locate_task_kind(),
+      &segment_task_kind(),
+      &anomaly_task_kind(),
+  };
+  return kinds;
+}
+
+expected<const task_kind*> task_kind_of(const tool_spec& tool) {
+  auto kind = kind_of(tool);
+  if (!kind)
+    return kind.error();
+  for (const task_kind* k : task_kinds())
+    if ((*kind)->name == k->name)
+      return k;
+  return make_failure(error_code::invalid_config,
+                      "tool " + tool.name + " is of kind " + (*kind)->name +
+                          ", which this engine does not train");
+}
+
 expected<std::vector<std::string>> task_class_names(const tool_spec& tool,
                                                     const dataset_index& index) {
-  switch (tool.kind) {
-    case tool_kind::classify:
-      return index.class_names;
-    case tool_kind::anomaly:
-      return std::vector<std::string>{"good", "defect"};
-    case tool_kind::segment: {
-      if (index.spec.annotations.empty() || index.spec.masks.empty())
-        return make_failure(error_code::invalid_config,
-                            "segment tool " + tool.name + " needs a dataset with label masks: " +
-                                "dataset " + index.spec.name +
-                                " must name its label table (annotations) and mask folder (masks)");
-      auto entries = read_label_entries(index.spec.annotations);
-      if (!entries)
-        return entries.error();
-      int largest = 0;
-      for (const label_entry& e : *entries)
-        largest = std::max(largest, e.index);
-      std::vector<std::string> names(static_cast<std::size_t>(largest) + 1);
-      for (std::size_t i = 0; i < names.size(); ++i)
-        names[i] = i == 0 ? "background" : "label" + std::to_string(i);
-      for (const label_entry& e : *entries)
-        names[static_cast<std::size_t>(e.index)] = e.name;
-      if (names.size() < 2)
-        return make_failure(error_code::invalid_config,
-                            "label table " + index.spec.annotations +
-                                " has no label besides the background (0); add at least one");
-      return names;
-    }
-    case tool_kind::locate: {
-      if (index.spec.kind != dataset_kind::coco)
-        return make_failure(error_code::invalid_config,
-                            "locate tool " + tool.name + " needs a coco dataset (boxes in a COCO "
-                            "file): dataset " + index.spec.name + " is not one; set its kind to "
-                            "coco and its annotations to the COCO file");
-      auto boxes = load_boxes(index.spec);
-      if (!boxes)
-        return boxes.error();
-      if (boxes->labels.empty())
-        return make_failure(error_code::invalid_config,
-                            "COCO file " + index.spec.annotations +
-                                " has no categories; a locate tool needs at least one");
-      return boxes->labels;
-    }
-  }
-  return make_failure(error_code::invalid_config,
-                      std::string("tool ") + tool.name + " is of kind " + to_string(tool.kind) +
-                          ", which this engine does not train yet");
+  auto kind = task_kind_of(tool);
+  if (!kind)
+    return kind.error();
+  return (*kind)->class_names(tool, index);
 }
 
 std::vector<label_colour> task_colours(const dataset_spec& dataset, std::size_t labels) {
@@ -95,17 +81,23 @@ std::vector<label_colour> task_colours(const dataset_spec& dataset, std::size_t 
 }
 
 expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup) {
-  switch (setup.tool.kind) {
-    case tool_kind::classify:
-      return make_classify_task(setup);
-    case tool_kind::segment:
-      return make_segment_task(setup);
-    case tool_kind::anomaly:
-      return make_anomaly_task(setup);
-    case tool_kind::locate:
-      return make_locate_task(setup);
-  }
-  return make_failure(error_code::invalid_config, "unknown tool kind");
+  auto kind = task_kind_of(setup.tool);
+  if (!kind)
+    return kind.error();
+  return (*kind)->make(setup);
+}
+
+expected<task_data> task_targets(const task_setup& setup, const dataset_index& index,
+                                 const std::vector<std::int64_t>& images, labelled_images decoded,
+                                 split_set set) {
+  auto kind = task_kind_of(setup.tool);
+  if (!kind)
+    return kind.error();
+  return (*kind)->targets(setup, index, images, std::move(decoded), set);
+}
+
+const std::string& tool_task::monitored_metric() const {
+  return (*kind_of(setup_.tool))->monitored_metric;
 }
 
 double auroc(const torch::Tensor& scores, const torch::Tensor& positives) {

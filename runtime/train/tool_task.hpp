@@ -8,8 +8,7 @@
 // Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. One task object per job (or per opened tool),
 // used by one thread.
 //
-// Kinds: classify (classify_task.cpp), segment (segment_task.cpp), anomaly (anomaly_task.cpp),
-// locate (locate_task.cpp).
+// Kinds: one folder each, runtime/tasks/<kind>/ (registered in task_kinds(), tool_task.cpp).
 #pragma once
 
 #include <array>
@@ -26,8 +25,8 @@
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
 #include "runtime/train/augmenter.hpp"
-#include "runtime/train/classifier.hpp"
-#include "runtime/train/engine.hpp"
+#include "runtime/train/input.hpp"
+#include "runtime/train/prediction.hpp"
 
 namespace trainyard {
 
@@ -87,15 +86,9 @@ class tool_task {
   virtual std::shared_ptr<torch::nn::Module> model() const = 0;
   /// A copy with its own weights, for batch-size probe trials.
   virtual std::unique_ptr<tool_task> clone() const = 0;
-  /// The validation metric early stopping and the best iteration maximise ("val_accuracy",
-  /// "val_mean_iou", "val_auroc", "val_ap50").
-  virtual std::string monitored_metric() const = 0;
-
-  /// The targets of decoded images `decoded` (rows = `images`, indices into `index`) of one set.
-  /// The anomaly task drops defects from the training set.
-  virtual expected<task_data> targets(const dataset_index& index,
-                                      const std::vector<std::int64_t>& images,
-                                      labelled_images decoded, split_set set) const = 0;
+  /// The validation metric early stopping and the best iteration maximise: the kind's
+  /// (runtime/tasks/kinds.hpp), e.g. "val_accuracy".
+  const std::string& monitored_metric() const;
 
   /// Mean loss of the training batch made of `rows` of `train` (augmented with `gen`), in the
   /// model's current mode. The engine calls backward and steps the optimizer.
@@ -149,24 +142,46 @@ class tool_task {
   augmenter augment_;
 };
 
-/// Labels of a tool kind on a dataset: classify: the dataset's classes; segment: the label table
-/// (dataset.annotations); anomaly: {"good", "defect"}; locate: the COCO file's categories in
-/// ascending id. invalid_config when the dataset cannot serve the kind.
+/// A tool kind's torch part; its torch-free descriptor (name, monitored metric, checks of its
+/// settings) is runtime/tasks/kinds.hpp's. Each kind's <kind>_task.cpp defines one, registered in
+/// task_kinds() (tool_task.cpp) under the descriptor's name.
+struct task_kind {
+  const char* name;
+  /// The kind's labels on a dataset (classify: the dataset's classes; segment: the label table
+  /// (dataset.annotations); anomaly: {"good", "defect"}; locate: the COCO file's categories in
+  /// ascending id); invalid_config when the dataset cannot serve the kind.
+  expected<std::vector<std::string>> (*class_names)(const tool_spec& tool,
+                                                    const dataset_index& index);
+  /// The targets of decoded images `decoded` (rows = `images`, indices into `index`) of one set:
+  /// they need the setup's tool and class names only, so the engine reads them (and the
+  /// normalisation of the training images) before it builds the task. The anomaly kind drops
+  /// defects from the training set.
+  expected<task_data> (*targets)(const task_setup& setup, const dataset_index& index,
+                                 const std::vector<std::int64_t>& images, labelled_images decoded,
+                                 split_set set);
+  /// The task, with freshly initialised weights drawn from torch's default generator.
+  expected<std::unique_ptr<tool_task>> (*make)(const task_setup& setup);
+};
+
+/// Every kind's torch part.
+const std::vector<const task_kind*>& task_kinds();
+/// The torch part of `tool`'s kind; invalid_config when none is registered.
+expected<const task_kind*> task_kind_of(const tool_spec& tool);
+
+/// task_kind::class_names of the tool's kind.
 expected<std::vector<std::string>> task_class_names(const tool_spec& tool,
                                                     const dataset_index& index);
 /// Display colours of a segment tool's labels: the label table's, or a fixed palette.
 std::vector<label_colour> task_colours(const dataset_spec& dataset, std::size_t labels);
 
-/// The task of `setup.tool.kind`, with freshly initialised weights drawn from torch's default
-/// generator (the engine seeds it first). invalid_config for settings the kind cannot use (a
-/// locate tool with rotation or shear augmentation).
-expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup);
+/// task_kind::targets of the setup's kind.
+expected<task_data> task_targets(const task_setup& setup, const dataset_index& index,
+                                 const std::vector<std::int64_t>& images, labelled_images decoded,
+                                 split_set set);
 
-// The kinds' factories (one file each).
-std::unique_ptr<tool_task> make_classify_task(const task_setup& setup);
-std::unique_ptr<tool_task> make_segment_task(const task_setup& setup);
-std::unique_ptr<tool_task> make_anomaly_task(const task_setup& setup);
-expected<std::unique_ptr<tool_task>> make_locate_task(const task_setup& setup);
+/// The task of `setup.tool.kind`, with freshly initialised weights drawn from torch's default
+/// generator (the engine seeds it first). invalid_config when the kind cannot be built.
+expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup);
 
 /// Mann-Whitney AUROC of scores (higher = positive) against 0/1 targets, ties counted half;
 /// 0.5 when either class is empty. Exposed for tests and the anomaly benchmark.

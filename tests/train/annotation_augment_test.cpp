@@ -163,20 +163,20 @@ TEST(AnnotationAugment, RotationAndShearAreRefusedForBoxes) {
       "rotation and shear cannot keep boxes exact; set them to 0 for locate tools";
   augmentation_settings settings;
   settings.rotation = 10;
-  auto checked = check_augmentation(settings, tool_kind::locate);
+  auto checked = check_augmentation(settings, /*boxes=*/true);
   ASSERT_FALSE(checked);
   EXPECT_EQ(checked.error().code, error_code::invalid_config);
   EXPECT_EQ(checked.error().message, message);
   settings.rotation = 0;
   settings.shear = 5;
-  EXPECT_FALSE(check_augmentation(settings, tool_kind::locate));
-  EXPECT_TRUE(check_augmentation(settings, tool_kind::segment));
-  EXPECT_TRUE(check_augmentation(settings, tool_kind::classify));
+  EXPECT_FALSE(check_augmentation(settings, /*boxes=*/true));
+  EXPECT_TRUE(check_augmentation(settings, /*boxes=*/false));
+  EXPECT_TRUE(check_augmentation(settings, /*boxes=*/false));
   settings.shear = 0;
   settings.flip_horizontal = true;
   settings.scale = 0.2;
   settings.shift = 0.1;
-  EXPECT_TRUE(check_augmentation(settings, tool_kind::locate));
+  EXPECT_TRUE(check_augmentation(settings, /*boxes=*/true));
 
   scene s = rectangle_scene();
   augmentation_draw d;
@@ -189,12 +189,12 @@ TEST(AnnotationAugment, RotationAndShearAreRefusedForBoxes) {
 TEST(AnnotationAugment, BadRangesNameTheKey) {
   augmentation_settings s;
   s.scale = 1.2;
-  auto c = check_augmentation(s, tool_kind::segment);
+  auto c = check_augmentation(s, /*boxes=*/false);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("scale"), std::string::npos);
   s.scale = 0;
   s.noise = -0.1;
-  c = check_augmentation(s, tool_kind::segment);
+  c = check_augmentation(s, /*boxes=*/false);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("noise"), std::string::npos);
 }

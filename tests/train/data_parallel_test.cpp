@@ -173,11 +173,10 @@ equivalence_run run_one_and_two(const std::string& ws, const testing::dataset_sl
   return out;
 }
 
-// The two in-process weight comparisons below once started, in about one run in eight, from
-// other weights than the one-device job (largest difference 0.64 after 8 steps): rank 1 built
-// its first task (for targets()) unlocked, drawing initial weights from the process's default
-// generator between rank 0's seeding and rank 0's model. Every model construction in a job now
-// holds the engine's init lock; 16 runs of both after the fix matched every time.
+// The two in-process weight comparisons below need both ranks to start from the weights of the
+// one-device job: a rank that drew from the process's default generator between the other's
+// seeding and its model's construction would shift them. The engine seeds and builds a job's
+// model under one lock, and builds it once per job.
 TEST(DataParallel, TwoRanksTrainTheWeightsOfOneDeviceWithTwiceTheBatch) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   temp_folder workspace("data-parallel");

@@ -105,16 +105,16 @@ TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
   EXPECT_GE(curves->height, 300);
   EXPECT_GT(curves->distinct_colors, 20);  // lines, text and anti-aliasing, not a blank canvas
 
-  auto record = tool_record_from_json(read_file(tool_file(ws, "shirts", tool_files::settings)),
-                                      "settings.json");
+  auto record = tool_state_from_json(read_file(tool_file(ws, "shirts", tool_files::settings)),
+                                     "settings.json");
   ASSERT_TRUE(record) << record.error().message;
   EXPECT_EQ(record->split, "small");
   EXPECT_EQ(record->class_names.size(), 10u);
   EXPECT_EQ(record->channels, 1);
-  EXPECT_EQ(record->trained_iterations, 3);
-  ASSERT_EQ(record->mean.size(), 1u);
-  EXPECT_NEAR(record->mean[0], 0.286, 0.02);  // Fashion-MNIST's known statistics
-  EXPECT_NEAR(record->std[0], 0.353, 0.02);
+  EXPECT_EQ(record->completed, 3);
+  ASSERT_EQ(record->norm.mean.size(), 1u);
+  EXPECT_NEAR(record->norm.mean[0], 0.286, 0.02);  // Fashion-MNIST's known statistics
+  EXPECT_NEAR(record->norm.std[0], 0.353, 0.02);
 
   EXPECT_FALSE(best_weights(ws, "shirts").empty());
 }
@@ -429,7 +429,7 @@ TEST_F(EngineFolder, ColourFolderDatasetTrains) {
   const training_outcome outcome = shared_engine().train(request(50, "folder-tool"), observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
   EXPECT_GT(outcome.final_metrics.at("test_accuracy"), 0.8);  // trousers vs sneakers is easy
-  auto record = tool_record_from_json(
+  auto record = tool_state_from_json(
       read_file(tool_file(workspace_.str(), "folder-tool", tool_files::settings)), "settings");
   ASSERT_TRUE(record);
   EXPECT_EQ(record->channels, 3);

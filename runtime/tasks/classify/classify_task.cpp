@@ -1,9 +1,8 @@
 // The classify tool as a tool_task: the Classifier (classifier.hpp), cross-entropy on labels,
-// accuracy as the monitored metric, softmax label and score as predictions. Does exactly what
-// the engine did before tasks existed, in the same order, so classify training is unchanged
-// bit for bit.
+// accuracy as the monitored metric, softmax label and score as predictions.
 #include <algorithm>
 
+#include "runtime/tasks/classify/classifier.hpp"
 #include "runtime/train/tool_task.hpp"
 
 namespace trainyard {
@@ -29,15 +28,6 @@ class classify_task final : public tool_task {
     auto copy = std::make_unique<classify_task>(*this);
     copy->model_ = Classifier(std::dynamic_pointer_cast<ClassifierImpl>(model_->clone()));
     return copy;
-  }
-  std::string monitored_metric() const override { return "val_accuracy"; }
-
-  expected<task_data> targets(const dataset_index&, const std::vector<std::int64_t>&,
-                              labelled_images decoded, split_set) const override {
-    task_data d;
-    d.images = std::move(decoded.images);
-    d.labels = std::move(decoded.labels);
-    return d;
   }
 
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
@@ -80,10 +70,30 @@ class classify_task final : public tool_task {
   Classifier model_;
 };
 
+expected<std::unique_ptr<tool_task>> make_classify_task(const task_setup& setup) {
+  return std::unique_ptr<tool_task>(std::make_unique<classify_task>(setup));
+}
+
+expected<task_data> classify_targets(const task_setup&, const dataset_index&,
+                                     const std::vector<std::int64_t>&, labelled_images decoded,
+                                     split_set) {
+  task_data d;
+  d.images = std::move(decoded.images);
+  d.labels = std::move(decoded.labels);
+  return d;
+}
+
+expected<std::vector<std::string>> classify_class_names(const tool_spec&,
+                                                        const dataset_index& index) {
+  return index.class_names;
+}
+
 }  // namespace
 
-std::unique_ptr<tool_task> make_classify_task(const task_setup& setup) {
-  return std::make_unique<classify_task>(setup);
+const task_kind& classify_task_kind() {
+  static const task_kind kind{"classify", classify_class_names, classify_targets,
+                              make_classify_task};
+  return kind;
 }
 
 }  // namespace trainyard

@@ -1,16 +1,13 @@
 // The second stage of the locate and segment tools: a small classifier that labels one item from
 // its square crop, resampled to a fixed size so that an item looks the same at every zoom.
 //
-// The classifier is the classify tool's model (classifier.hpp: 0.92 test accuracy on the whole
-// Fashion-MNIST), so one well-measured network serves all three tools. Segment uses its deep form
-// (two convolutions per stage), which named 0.914 instead of 0.896 of the generated scenes'
-// validation items after 8 epochs at 2.2x the cost (bench/item_classifier); locate, measured and
-// on target with the plain form, keeps it.
+// The classifier is the classify tool's model (runtime/tasks/classify/classifier.hpp), so one
+// network serves all three tools. Segment uses its deep form (two convolutions per stage), which
+// names items better at about twice the cost (bench/item_classifier); locate uses the plain form.
 //
-// Why: on the generated scenes both one-stage models found the items well (class-agnostic AP50
-// 0.98; background IoU 0.94) but told the ten garments apart badly, because each pixel or grid
-// cell saw the item at its own scale and through a narrow field. The crop classifier sees the
-// whole item, framed as Fashion-MNIST frames it (README, "Annotated datasets").
+// Why: a one-stage model sees each item at its own scale through a narrow field per pixel or grid
+// cell, and finds items far better than it names them. The crop classifier sees the whole item,
+// framed as Fashion-MNIST frames it (README, "Annotated datasets").
 //
 // Also here: the crops themselves (bilinear, through an affine grid, with optional jitter for
 // training) and the items of label masks (connected parts of the foreground), which the segment
@@ -26,7 +23,7 @@
 
 #include "runtime/data/annotations.hpp"
 #include "runtime/tasks/common/box_crops.hpp"
-#include "runtime/train/classifier.hpp"
+#include "runtime/tasks/classify/classifier.hpp"
 
 namespace trainyard {
 
@@ -37,8 +34,8 @@ Classifier make_box_classifier(int channels, int width, int classes, bool batch_
                                bool deep = false);
 
 /// The classifier's width for a tool of `model_width`: twice it (32 at the default 16, the
-/// classify tool's own default). Four times (64) trained at 260 instead of 400 images/s in the
-/// locate example and was not better after half of a job (README, "Annotated datasets").
+/// classify tool's own default); wider ones trained slower and not better (README, "Annotated
+/// datasets").
 inline int box_classifier_width(int model_width) { return 2 * (model_width > 0 ? model_width : 1); }
 
 /// The labels of boxes, one vector per image, in order: int64 [M] on the CPU.

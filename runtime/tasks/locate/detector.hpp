@@ -5,9 +5,8 @@
 // boxes, the loss, and the decoding of the heads back into boxes (peaks by 3x3 max-pooling, score
 // threshold, at most max_objects, class-aware NMS from runtime/metrics/detection_metrics.hpp).
 //
-// Internal to the training runtime (runtime/train/, runtime/tasks/): only torch translation units include it (like classifier.hpp),
-// because it includes LibTorch. The torch-free face for tests and benches is
-// runtime/lab/detector_training.hpp.
+// Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. The
+// torch-free face for tests and benches is runtime/lab/detector_training.hpp.
 #pragma once
 
 #include <cstdint>

@@ -8,11 +8,11 @@
 //
 // Augmentation: the box-aware per-image transform of annotation_augment.hpp (flips, zoom, shift,
 // then brightness, contrast, noise), seeded from the engine's augmentation generator so it stays
-// part of the deterministic state. Rotation and shear would turn axis-aligned boxes: the task
-// refuses them when it is made, before any image is decoded.
+// part of the deterministic state. Rotation and shear would turn axis-aligned boxes: the kind's
+// settings check (locate_kind.cpp) refuses them before the job is queued or trained.
 //
 // Learning rate: a cosine from the job's rate to 5% of it over the job's iterations
-// (learning_rate_factor), as fit_detector trains; a constant rate levelled off far lower.
+// (learning_rate_factor), as fit_detector trains; at a constant rate AP levels off far lower.
 //
 // Metrics (names prefixed "val_", "test_", or none for evaluate):
 //   loss                  the detector's training loss (heatmap focal + size + offset)
@@ -74,46 +74,8 @@ class locate_task final : public tool_task {
     copy->model_ = Detector(std::dynamic_pointer_cast<DetectorImpl>(model_->clone()));
     return copy;
   }
-  std::string monitored_metric() const override { return "val_ap50"; }
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
-  }
-
-  expected<task_data> targets(const dataset_index& index, const std::vector<std::int64_t>& images,
-                              labelled_images decoded, split_set) const override {
-    auto boxes = load_boxes(index.spec);
-    if (!boxes)
-      return boxes.error();
-    if (boxes->images.size() != index.size())
-      return make_failure(error_code::invalid_request,
-                          "COCO file " + index.spec.annotations + " lists " +
-                              std::to_string(boxes->images.size()) + " images but dataset " +
-                              index.spec.name + " has " + std::to_string(index.size()) +
-                              "; redraw the split for the current dataset");
-    const auto classes = static_cast<int>(setup_.class_names.size());
-    const float input_w = static_cast<float>(setup_.tool.input_width);
-    const float input_h = static_cast<float>(setup_.tool.input_height);
-    task_data d;
-    d.images = std::move(decoded.images);
-    d.labels = torch::zeros({static_cast<std::int64_t>(images.size())}, torch::kLong);
-    d.boxes.reserve(images.size());
-    for (std::size_t i = 0; i < images.size(); ++i) {
-      const box_image& image = boxes->images.at(static_cast<std::size_t>(images[i]));
-      const float sx = image.width > 0 ? input_w / static_cast<float>(image.width) : 1.0f;
-      const float sy = image.height > 0 ? input_h / static_cast<float>(image.height) : 1.0f;
-      std::vector<box> scaled;
-      for (const box& b : image.boxes) {
-        if (b.label < 0 || b.label >= classes)
-          return make_failure(error_code::invalid_config,
-                              "a box of " + image.file + " has label " + std::to_string(b.label) +
-                                  " but tool " + setup_.tool.name + " knows " +
-                                  std::to_string(classes) + "; train the tool from scratch");
-        scaled.push_back(box{b.label, b.x * sx, b.y * sy, b.width * sx, b.height * sy});
-      }
-      d.labels[static_cast<std::int64_t>(i)] = scaled.empty() ? 0 : 1;
-      d.boxes.push_back(std::move(scaled));
-    }
-    return d;
   }
 
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
@@ -145,16 +107,15 @@ class locate_task final : public tool_task {
     return detector_loss(*model_, x, model_->forward(x), boxes, &gen).total;
   }
 
-  // Cosine from the job's rate down to 5% of it at the last iteration, as fit_detector (whose
-  // settings were measured on these scenes): at a constant rate the validation AP50 of the
-  // example campaign levelled off near 0.65.
+  // Cosine from the job's rate down to 5% of it at the last iteration, as fit_detector
+  // (runtime/lab/detector_training.hpp) trains; at a constant rate AP50 levels off far lower.
   double learning_rate_factor(int iteration, int last_iteration) const override {
     return cosine_learning_rate_factor(iteration, last_iteration);
   }
 
   // Inference as `predict` runs it (the tool's threshold and most boxes): at AP's low threshold
   // every image sends up to 100 weak boxes through the box classifier, which is evaluation's
-  // cost, not a user's (the probe measured 26 images/s that way).
+  // cost, not a user's.
   void infer(const torch::Tensor& x) override {
     (void)detect_boxes(*model_, x, model_->forward(x),
                        static_cast<float>(setup_.tool.detection_threshold), setup_.tool.max_objects,
@@ -287,17 +248,74 @@ class locate_task final : public tool_task {
   bool augmented_ = false;
 };
 
-}  // namespace
-
 expected<std::unique_ptr<tool_task>> make_locate_task(const task_setup& setup) {
-  if (auto ok = check_augmentation(setup.augmentation, tool_kind::locate); !ok)
-    return make_failure(error_code::invalid_config,
-                        "tool " + setup.tool.name + ": " + ok.error().message);
   if (setup.class_names.empty())
     return make_failure(error_code::invalid_config,
                         "locate tool " + setup.tool.name + " has no box labels; its COCO file "
                         "needs at least one category");
   return std::unique_ptr<tool_task>(std::make_unique<locate_task>(setup));
+}
+
+expected<task_data> locate_targets(const task_setup& setup, const dataset_index& index,
+                                   const std::vector<std::int64_t>& images, labelled_images decoded,
+                                   split_set) {
+  auto boxes = load_boxes(index.spec);
+  if (!boxes)
+    return boxes.error();
+  if (boxes->images.size() != index.size())
+    return make_failure(error_code::invalid_request,
+                        "COCO file " + index.spec.annotations + " lists " +
+                            std::to_string(boxes->images.size()) + " images but dataset " +
+                            index.spec.name + " has " + std::to_string(index.size()) +
+                            "; redraw the split for the current dataset");
+  const auto classes = static_cast<int>(setup.class_names.size());
+  const float input_w = static_cast<float>(setup.tool.input_width);
+  const float input_h = static_cast<float>(setup.tool.input_height);
+  task_data d;
+  d.images = std::move(decoded.images);
+  d.labels = torch::zeros({static_cast<std::int64_t>(images.size())}, torch::kLong);
+  d.boxes.reserve(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const box_image& image = boxes->images.at(static_cast<std::size_t>(images[i]));
+    const float sx = image.width > 0 ? input_w / static_cast<float>(image.width) : 1.0f;
+    const float sy = image.height > 0 ? input_h / static_cast<float>(image.height) : 1.0f;
+    std::vector<box> scaled;
+    for (const box& b : image.boxes) {
+      if (b.label < 0 || b.label >= classes)
+        return make_failure(error_code::invalid_config,
+                            "a box of " + image.file + " has label " + std::to_string(b.label) +
+                                " but tool " + setup.tool.name + " knows " +
+                                std::to_string(classes) + "; train the tool from scratch");
+      scaled.push_back(box{b.label, b.x * sx, b.y * sy, b.width * sx, b.height * sy});
+    }
+    d.labels[static_cast<std::int64_t>(i)] = scaled.empty() ? 0 : 1;
+    d.boxes.push_back(std::move(scaled));
+  }
+  return d;
+}
+
+expected<std::vector<std::string>> locate_class_names(const tool_spec& tool,
+                                                      const dataset_index& index) {
+  if (index.spec.kind != dataset_kind::coco)
+    return make_failure(error_code::invalid_config,
+                        "locate tool " + tool.name + " needs a coco dataset (boxes in a COCO "
+                        "file): dataset " + index.spec.name + " is not one; set its kind to "
+                        "coco and its annotations to the COCO file");
+  auto boxes = load_boxes(index.spec);
+  if (!boxes)
+    return boxes.error();
+  if (boxes->labels.empty())
+    return make_failure(error_code::invalid_config,
+                        "COCO file " + index.spec.annotations +
+                            " has no categories; a locate tool needs at least one");
+  return boxes->labels;
+}
+
+}  // namespace
+
+const task_kind& locate_task_kind() {
+  static const task_kind kind{"locate", locate_class_names, locate_targets, make_locate_task};
+  return kind;
 }
 
 }  // namespace trainyard

@@ -18,25 +18,22 @@
 // from the background, and items are found and named whole, in the manner of Panoptic-DeepLab's
 // centre voting (Cheng et al., CVPR 2020) with a Fashion-MNIST classifier on top:
 //   0. a tool trained with horizontal flips runs the U-Net on the image and on its mirror and
-//      averages the outputs (foreground IoU 0.906 instead of 0.900, mean IoU 0.726 instead of
-//      0.720 on the validation set of the example trained 12 iterations with its former
-//      augmentation); its item classifier averages the mirror too;
+//      averages the outputs; its item classifier averages the mirror too;
 //   1. foreground: pixels whose background probability is below one half;
 //   2. items: peaks of the centre heatmap (7x7 local maxima scoring >= 0.3); every foreground
 //      pixel joins the peak nearest to the centre its offset points at, so touching items part;
 //   3. labels: each item is cut out (its own pixels only, on black, as Fashion-MNIST shows its
 //      items), framed square, resampled to 28x28 and named by the item classifier
-//      (box_classifier.hpp, width 2 x model_width; its deep form, two convolutions per stage:
-//      0.914 instead of 0.896 of the validation items named right after 8 epochs,
-//      bench/item_classifier); all its pixels take the label.
+//      (box_classifier.hpp, width 2 x model_width, in its deep form: two convolutions per
+//      stage); all its pixels take the label.
 // Training: per-pixel cross-entropy of item vs background, CenterNet's focal loss on the heatmap
 // (Gaussian bumps at the centres of the true items' boxes), L1 on the offsets of item pixels, and
 // the classifier's cross-entropy on cut-out crops of the true items (two views each, jittered in
 // frame and outline). The true items are the parts of the label mask linked within one label, so
 // touching items of different labels are two items; touching items of one label stay one.
-// Why: on the generated scenes a quarter of the items touch another one, and a U-Net labelling
-// pixels among ten garments both drew poor outlines (foreground IoU 0.65) and named them poorly
-// (mean IoU 0.46 with connected parts named by the classifier). README, "Annotated datasets".
+// Why two stages: items often touch, and a U-Net labelling pixels among many look-alike labels
+// draws poor outlines and names them poorly; finding items whole and naming each from its crop
+// does both better (README, "Annotated datasets").
 //
 // Metrics (names prefixed "val_", "test_"):
 //   loss            mean per-pixel cross-entropy of the head (two stages: item vs background)
@@ -63,6 +60,7 @@
 #include <filesystem>
 
 #include "runtime/tasks/common/box_classifier.hpp"
+#include "runtime/tasks/common/label_masks.hpp"
 #include "runtime/tasks/locate/detector.hpp"
 #include "runtime/train/images.hpp"
 #include "runtime/train/tool_task.hpp"
@@ -340,29 +338,8 @@ class segment_task final : public tool_task {
     copy->model_ = Segmenter(std::dynamic_pointer_cast<SegmenterImpl>(model_->clone()));
     return copy;
   }
-  std::string monitored_metric() const override { return "val_mean_iou"; }
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
-  }
-
-  expected<task_data> targets(const dataset_index& index, const std::vector<std::int64_t>& images,
-                              labelled_images decoded, split_set) const override {
-    auto masks = load_label_masks(index, images, setup_.tool.input_width,
-                                  setup_.tool.input_height, /*required=*/true);
-    if (!masks)
-      return masks.error();
-    const auto labels = static_cast<std::int64_t>(setup_.class_names.size());
-    if (masks->numel() > 0 && masks->max().item<std::int64_t>() >= labels)
-      return make_failure(error_code::invalid_config,
-                          "a mask of dataset " + index.spec.name + " has label " +
-                              std::to_string(masks->max().item<std::int64_t>()) +
-                              " but the label table " + index.spec.annotations + " stops at " +
-                              std::to_string(labels - 1) + "; add the label to the table");
-    task_data d;
-    d.images = std::move(decoded.images);
-    d.masks = *masks;
-    d.labels = masks->gt(0).flatten(1).any(1).to(torch::kLong);
-    return d;
   }
 
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
@@ -565,10 +542,61 @@ class segment_task final : public tool_task {
   Segmenter model_;
 };
 
+expected<std::unique_ptr<tool_task>> make_segment_task(const task_setup& setup) {
+  return std::unique_ptr<tool_task>(std::make_unique<segment_task>(setup));
+}
+
+expected<task_data> segment_targets(const task_setup& setup, const dataset_index& index,
+                                    const std::vector<std::int64_t>& images, labelled_images decoded,
+                                    split_set) {
+  auto masks = load_label_masks(index, images, setup.tool.input_width,
+                                setup.tool.input_height, /*required=*/true);
+  if (!masks)
+    return masks.error();
+  const auto labels = static_cast<std::int64_t>(setup.class_names.size());
+  if (masks->numel() > 0 && masks->max().item<std::int64_t>() >= labels)
+    return make_failure(error_code::invalid_config,
+                        "a mask of dataset " + index.spec.name + " has label " +
+                            std::to_string(masks->max().item<std::int64_t>()) +
+                            " but the label table " + index.spec.annotations + " stops at " +
+                            std::to_string(labels - 1) + "; add the label to the table");
+  task_data d;
+  d.images = std::move(decoded.images);
+  d.masks = *masks;
+  d.labels = masks->gt(0).flatten(1).any(1).to(torch::kLong);
+  return d;
+}
+
+expected<std::vector<std::string>> segment_class_names(const tool_spec& tool,
+                                                       const dataset_index& index) {
+  if (index.spec.annotations.empty() || index.spec.masks.empty())
+    return make_failure(error_code::invalid_config,
+                        "segment tool " + tool.name + " needs a dataset with label masks: " +
+                            "dataset " + index.spec.name +
+                            " must name its label table (annotations) and mask folder (masks)");
+  auto entries = read_label_entries(index.spec.annotations);
+  if (!entries)
+    return entries.error();
+  int largest = 0;
+  for (const label_entry& e : *entries)
+    largest = std::max(largest, e.index);
+  std::vector<std::string> names(static_cast<std::size_t>(largest) + 1);
+  for (std::size_t i = 0; i < names.size(); ++i)
+    names[i] = i == 0 ? "background" : "label" + std::to_string(i);
+  for (const label_entry& e : *entries)
+    names[static_cast<std::size_t>(e.index)] = e.name;
+  if (names.size() < 2)
+    return make_failure(error_code::invalid_config,
+                        "label table " + index.spec.annotations +
+                            " has no label besides the background (0); add at least one");
+  return names;
+}
+
 }  // namespace
 
-std::unique_ptr<tool_task> make_segment_task(const task_setup& setup) {
-  return std::make_unique<segment_task>(setup);
+const task_kind& segment_task_kind() {
+  static const task_kind kind{"segment", segment_class_names, segment_targets, make_segment_task};
+  return kind;
 }
 
 }  // namespace trainyard

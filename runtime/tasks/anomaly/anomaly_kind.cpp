@@ -1,0 +1,13 @@
+// The anomaly kind's descriptor (runtime/tasks/kinds.hpp): good or defect per image, image AUROC
+// monitored. Torch-free.
+#include "runtime/tasks/kinds.hpp"
+
+namespace trainyard {
+
+const tool_kind_info& anomaly_kind() {
+  static const tool_kind_info kind{"anomaly", "val_auroc", nullptr,
+                                   /*confusion_matrix=*/false, /*boxes=*/false};
+  return kind;
+}
+
+}  // namespace trainyard

@@ -1,0 +1,133 @@
+// The classify model (classifier.hpp) and its evaluation.
+#include "runtime/tasks/classify/classifier.hpp"
+
+#include <algorithm>
+
+namespace trainyard {
+
+namespace F = torch::nn::functional;
+
+ClassifierImpl::ClassifierImpl(const classifier_shape& shape) : shape_(shape) { reset(); }
+
+void ClassifierImpl::reset() {
+  namespace nn = torch::nn;
+  const int w = shape_.model_width;
+  // Without batch norm a convolution keeps its bias. BatchNorm2d draws no random numbers, so the
+  // convolutions get the same initial weights either way.
+  const bool norm = shape_.batch_norm;
+  conv1_ = register_module(
+      "conv1", nn::Conv2d(nn::Conv2dOptions(shape_.channels, w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm1_ = register_module("norm1", nn::BatchNorm2d(w));
+  conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm2_ = register_module("norm2", nn::BatchNorm2d(2 * w));
+  conv3_ = register_module("conv3",
+                           nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(!norm)));
+  if (norm)
+    norm3_ = register_module("norm3", nn::BatchNorm2d(2 * w));
+  if (shape_.deep) {
+    // The second convolution of each of the first two stages, registered after the others so
+    // that those draw the same initial weights either way.
+    conv1b_ =
+        register_module("conv1b", nn::Conv2d(nn::Conv2dOptions(w, w, 3).padding(1).bias(!norm)));
+    conv2b_ = register_module(
+        "conv2b", nn::Conv2d(nn::Conv2dOptions(2 * w, 2 * w, 3).padding(1).bias(!norm)));
+    if (norm) {
+      norm1b_ = register_module("norm1b", nn::BatchNorm2d(w));
+      norm2b_ = register_module("norm2b", nn::BatchNorm2d(2 * w));
+    }
+  }
+  // Two 2x2 max-pools; beyond 7x7 the features are averaged down so the first fully connected
+  // layer stays small whatever the input size.
+  const std::int64_t h = shape_.height / 4, wd = shape_.width / 4;
+  adaptive_pool_ = h > 7 || wd > 7;
+  pooled_height_ = std::min<std::int64_t>(h, 7);
+  pooled_width_ = std::min<std::int64_t>(wd, 7);
+  hidden_ = register_module("hidden", nn::Linear(2 * w * pooled_height_ * pooled_width_, 128));
+  output_ = register_module("output", nn::Linear(128, shape_.classes));
+}
+
+namespace {
+
+// 2x2 max-pooling. ATen's own NCHW kernel is scalar and slow; oneDNN's, through a round trip to
+// its tensor format, is faster with identical numbers (a maximum is exact). LibTorch builds
+// without oneDNN use ATen's.
+torch::Tensor max_pool_2x2(const torch::Tensor& x) {
+  static const bool onednn = at::hasMKLDNN();
+  if (onednn && x.scalar_type() == torch::kFloat)
+    return torch::mkldnn_max_pool2d(x.to_mkldnn(), {2, 2}, {2, 2}).to_dense();
+  return torch::max_pool2d(x, 2);
+}
+
+}  // namespace
+
+torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
+  const auto normed = [](torch::nn::BatchNorm2d& norm, torch::Tensor t) {
+    return norm ? norm->forward(t) : t;
+  };
+  if (shape_.deep) {
+    x = normed(norm1b_, conv1_->forward(x)).relu_();
+    x = normed(norm1_, max_pool_2x2(conv1b_->forward(x))).relu_();
+    x = normed(norm2b_, conv2_->forward(x)).relu_();
+    x = normed(norm2_, max_pool_2x2(conv2b_->forward(x))).relu_();
+  } else {
+    x = normed(norm1_, max_pool_2x2(conv1_->forward(x))).relu_();
+    x = normed(norm2_, max_pool_2x2(conv2_->forward(x))).relu_();
+  }
+  x = normed(norm3_, conv3_->forward(x)).relu_();
+  if (adaptive_pool_)
+    x = torch::adaptive_avg_pool2d(x, {pooled_height_, pooled_width_});
+  x = hidden_->forward(x.flatten(1)).relu_();
+  const double p = shape_.dropout;
+  if (p > 0 && is_training() && dropout_generator_.defined()) {
+    // What torch::dropout does on the CPU, with the module's own generator.
+    torch::Tensor noise = torch::empty_like(x).bernoulli_(1 - p, dropout_generator_);
+    x = x * noise.div_(1 - p);
+  } else if (p > 0) {
+    x = torch::dropout(x, p, is_training());
+  }
+  return output_->forward(x);
+}
+
+set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set,
+                                   const input_transform& transform, int batch_size,
+                                   bool confusion) {
+  set_evaluation result;
+  result.images = set.size();
+  const int classes = model->shape().classes;
+  if (confusion)
+    result.confusion.assign(classes, std::vector<std::int64_t>(classes, 0));
+  if (result.images == 0)
+    return result;
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  torch::Tensor counts = torch::zeros({classes * classes}, torch::kLong);
+  const std::int64_t n = result.images, step = std::max(1, batch_size);
+  for (std::int64_t start = 0; start < n; start += step) {
+    const std::int64_t m = std::min(step, n - start);
+    const torch::Tensor y = set.labels.narrow(0, start, m);
+    const torch::Tensor logits = model->forward(transform(set.images.narrow(0, start, m)));
+    loss_sum +=
+        F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    const torch::Tensor predicted = logits.argmax(1);
+    correct += predicted.eq(y).sum().item<std::int64_t>();
+    if (confusion)
+      counts.add_(torch::bincount(y * classes + predicted, {}, classes * classes));
+  }
+  model->train(was_training);
+  result.loss = loss_sum / static_cast<double>(n);
+  result.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  if (confusion) {
+    const auto c = counts.accessor<std::int64_t, 1>();
+    for (int t = 0; t < classes; ++t)
+      for (int p = 0; p < classes; ++p)
+        result.confusion[t][p] = c[t * classes + p];
+  }
+  return result;
+}
+
+}  // namespace trainyard

@@ -1,0 +1,13 @@
+// The classify kind's descriptor (runtime/tasks/kinds.hpp): one label per image, accuracy
+// monitored. Torch-free.
+#include "runtime/tasks/kinds.hpp"
+
+namespace trainyard {
+
+const tool_kind_info& classify_kind() {
+  static const tool_kind_info kind{"classify", "val_accuracy", nullptr,
+                                   /*confusion_matrix=*/true, /*boxes=*/false};
+  return kind;
+}
+
+}  // namespace trainyard

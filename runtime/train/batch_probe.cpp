@@ -1,0 +1,109 @@
+// The batch-size probe's trials (batch_probe.hpp): timed training and inference steps on copies
+// of the job's task, measured by a memory meter.
+#include "runtime/train/batch_probe.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "runtime/train/cpu_memory_meter.hpp"
+#include "runtime/train/failures.hpp"
+
+namespace trainyard {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr int deterministic_auto_batch_cap = 128;
+
+}  // namespace
+
+probe_result probe_batch_size(const torch_engine_options& options,
+                              const training_request& request, const tool_task& task,
+                              const task_data& train_data) {
+  const training_settings& s = request.spec.settings;
+  probe_options po = options.probe;
+  // A batch larger than the training set is never used; do not spend probing time on it.
+  int largest = std::max(1, po.min_batch);
+  while (largest * 2 <= po.max_batch && largest * 2 <= train_data.size())
+    largest *= 2;
+  po.max_batch = std::max(largest, po.min_batch);
+  const int steps = std::max(1, options.probe_steps);
+
+  // Trials run on copies of the model with their own optimizer; the job's model and optimizer are
+  // untouched. Images are the first training images (repeated when the set is small).
+  torch::Generator gen = at::detail::createCPUGenerator(s.seed);
+  const auto rows_for = [&train_data](int b) {
+    return torch::arange(static_cast<std::int64_t>(b), torch::kLong).remainder(train_data.size());
+  };
+  const auto guarded = [](auto&& trial) -> trial_result {
+    try {
+      return trial();
+    } catch (const std::bad_alloc&) {
+      return {false, 0, "std::bad_alloc"};
+    } catch (const c10::Error& e) {
+      return {false, 0, first_line(e.what_without_backtrace())};
+    } catch (const std::exception& e) {
+      return {false, 0, first_line(e.what())};
+    }
+  };
+  const batch_trial train_trial = [&](int b) {
+    return guarded([&]() -> trial_result {
+      std::unique_ptr<tool_task> copy = task.clone();
+      copy->model()->train();
+      torch::optim::Adam optimizer(copy->model()->parameters(),
+                                   torch::optim::AdamOptions(s.learning_rate));
+      const torch::Tensor rows = rows_for(b);
+      const auto step = [&] {
+        optimizer.zero_grad();
+        torch::Tensor loss = copy->batch_loss(train_data, rows, gen);
+        loss.backward();
+        optimizer.step();
+        (void)loss.item<double>();
+      };
+      step();  // warm-up: first-touch allocations, oneDNN primitive creation
+      const auto t0 = clock_type::now();
+      for (int k = 0; k < steps; ++k)
+        step();
+      const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+      return {true, static_cast<double>(b) * steps / std::max(seconds, 1e-9), ""};
+    });
+  };
+  const batch_trial infer_trial = [&](int b) {
+    return guarded([&]() -> trial_result {
+      std::unique_ptr<tool_task> copy = task.clone();
+      copy->model()->eval();
+      torch::NoGradGuard no_grad;
+      const torch::Tensor x = copy->transform()(train_data.images.index_select(0, rows_for(b)));
+      copy->infer(x);
+      const auto t0 = clock_type::now();
+      for (int k = 0; k < steps; ++k)
+        copy->infer(x);
+      const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+      return {true, static_cast<double>(b) * steps / std::max(seconds, 1e-9), ""};
+    });
+  };
+
+  std::unique_ptr<memory_meter> own_meter;
+  memory_meter* meter = options.meter.get();
+  if (!meter) {
+    own_meter = std::make_unique<cpu_memory_meter>(s.memory_share);
+    meter = own_meter.get();
+  }
+  probe_result result = probe_batch_sizes(po, *meter, train_trial, infer_trial);
+  if (s.deterministic && result.train_batch_size > 0) {
+    // The fastest size depends on timing noise; a deterministic job must not. Take the largest
+    // fitting size up to a fixed cap instead: the same on every run with enough memory.
+    int chosen = 0;
+    for (const probe_row& row : result.rows)
+      if (row.fits && row.batch_size <= deterministic_auto_batch_cap)
+        chosen = std::max(chosen, row.batch_size);
+    if (chosen > 0)
+      result.train_batch_size = chosen;
+  }
+  return result;
+}
+
+}  // namespace trainyard

@@ -1,0 +1,43 @@
+// checkpoint.pt: the tool's state after its last completed iteration (tool_state), with the
+// model's and the optimizer's state and the default generator's, so a job resumes where it stopped.
+// Internal to the training runtime (runtime/train/): includes LibTorch.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "runtime/core/error.hpp"
+#include "runtime/train/tool_files.hpp"
+
+namespace trainyard {
+
+/// Saves through a temporary file and a rename: a crash leaves the previous file intact.
+template <class Save>
+void save_atomically(const std::string& path, Save&& save) {
+  const std::string temporary = path + ".tmp";
+  std::forward<Save>(save)(temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+/// Writes `state` (its checkpoint fields) with the model and optimizer; throws on failure.
+void save_checkpoint(const std::string& path, const tool_state& state, torch::nn::Module& model,
+                     torch::optim::Adam& optimizer);
+
+/// The checkpoint's state and its archive (model and optimizer are read once they exist).
+struct loaded_checkpoint {
+  tool_state state;
+  torch::serialize::InputArchive archive;
+};
+
+/// storage_failed naming the file when it is unreadable.
+expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path);
+
+/// Loads the model and optimizer saved in `checkpoint`, and the default generator's state.
+void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
+                      torch::optim::Adam& optimizer);
+
+}  // namespace trainyard

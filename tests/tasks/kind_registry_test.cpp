@@ -1,0 +1,107 @@
+// The registry of tool kinds: its two halves (the torch-free descriptors of runtime/tasks/kinds.hpp
+// and the torch parts of tool_task.hpp) agree, every kind's evaluation reports the metric its
+// descriptor says early stopping watches, and a kind's checks refuse bad settings by name.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "runtime/tasks/kinds.hpp"
+#include "runtime/train/tool_task.hpp"
+
+namespace trainyard {
+namespace {
+
+const tool_kind every_kind[] = {tool_kind::classify, tool_kind::locate, tool_kind::segment,
+                                tool_kind::anomaly};
+
+tool_spec tool_of(tool_kind kind) {
+  tool_spec tool;
+  tool.name = std::string("t-") + to_string(kind);
+  tool.kind = kind;
+  tool.input_width = 16;
+  tool.input_height = 16;
+  tool.model_width = 8;
+  return tool;
+}
+
+TEST(KindRegistry, NamesAreUniqueAndBothHalvesRegisterEveryKind) {
+  std::set<std::string> names;
+  for (const tool_kind_info* kind : tool_kinds()) {
+    EXPECT_TRUE(names.insert(kind->name).second) << kind->name << " is registered twice";
+    EXPECT_EQ(find_tool_kind(kind->name), kind);
+  }
+  std::set<std::string> torch_names;
+  for (const task_kind* kind : task_kinds()) {
+    EXPECT_TRUE(torch_names.insert(kind->name).second) << kind->name << " is registered twice";
+    EXPECT_NE(find_tool_kind(kind->name), nullptr) << kind->name << " has no descriptor";
+  }
+  EXPECT_EQ(names, torch_names);
+  for (tool_kind k : every_kind) {
+    auto kind = kind_of(tool_of(k));
+    ASSERT_TRUE(kind) << kind.error().message;
+    EXPECT_EQ((*kind)->name, to_string(k));
+  }
+  EXPECT_EQ(find_tool_kind("paint"), nullptr);
+}
+
+// A set of four blank 16x16 images with what every kind reads: labels, masks, one box each.
+task_data blank_set() {
+  task_data d;
+  d.images = torch::zeros({4, 1, 16, 16}, torch::kUInt8);
+  d.images.narrow(0, 2, 2).fill_(200);
+  d.labels = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  d.masks = torch::zeros({4, 16, 16}, torch::kUInt8);
+  d.masks.narrow(0, 2, 2).narrow(1, 4, 8).narrow(2, 4, 8).fill_(1);
+  for (int i = 0; i < 4; ++i)
+    d.boxes.push_back({box{0, 4, 4, 8, 8}});
+  return d;
+}
+
+TEST(KindRegistry, EveryKindsEvaluationReportsItsMonitoredMetric) {
+  const task_data set = blank_set();
+  for (tool_kind k : every_kind) {
+    const tool_spec tool = tool_of(k);
+    const tool_kind_info* info = *kind_of(tool);
+    std::vector<std::string> classes{"background", "thing"};
+    if (k == tool_kind::anomaly)
+      classes = {"good", "defect"};
+    if (k == tool_kind::locate)
+      classes = {"thing"};
+    task_setup setup{tool, 1, classes, {{0, 0, 0}, {255, 0, 0}}, normalization{{0.4}, {0.4}}, {}};
+    torch::manual_seed(1);
+    auto task = make_tool_task(setup);
+    ASSERT_TRUE(task) << info->name << ": " << task.error().message;
+    EXPECT_EQ((*task)->monitored_metric(), info->monitored_metric);
+    (*task)->prepare(set);
+    const metric_map metrics = (*task)->evaluate(set, "val_");
+    EXPECT_EQ(metrics.count(info->monitored_metric), 1u)
+        << info->name << " reports no " << info->monitored_metric;
+    EXPECT_EQ(metrics.count("val_loss"), 1u) << info->name;
+  }
+}
+
+TEST(KindRegistry, BadSettingsOfAKindAreRefusedNamingTheSetting) {
+  training_settings settings;
+  tool_spec segment = tool_of(tool_kind::segment);
+  segment.input_width = 6;
+  auto refused = check_tool_kind(segment, settings);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, error_code::invalid_config);
+  EXPECT_NE(refused.error().message.find("input_width"), std::string::npos)
+      << refused.error().message;
+  segment.input_width = 8;
+  EXPECT_TRUE(check_tool_kind(segment, settings));
+
+  const tool_spec locate = tool_of(tool_kind::locate);
+  settings.augmentation.rotation = 10;
+  refused = check_tool_kind(locate, settings);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("rotation"), std::string::npos)
+      << refused.error().message;
+  // The same settings suit the kinds whose annotations turn with the image.
+  EXPECT_TRUE(check_tool_kind(tool_of(tool_kind::segment), settings));
+  EXPECT_TRUE(check_tool_kind(tool_of(tool_kind::classify), settings));
+}
+
+}  // namespace
+}  // namespace trainyard

@@ -1,5 +1,5 @@
-// Batch augmentation (augmenter.hpp). Moved out of engine.cpp unchanged for images, so classify
-// training draws the same numbers as before; masks follow the images' flips and warps.
+// Batch augmentation (augmenter.hpp): random draws per image from the job's augmentation
+// generator; masks follow the images' flips and warps.
 #include "runtime/train/augmenter.hpp"
 
 #include <cmath>

@@ -1,8 +1,8 @@
 // Augmentation of whole training batches on [0, 1] pixels, before normalisation, and the one
 // function that turns rows of a decoded training set into a model's input batch. Shared by every
 // tool task (tool_task.hpp); label masks (segment) go through the same geometric warp as their
-// images, with nearest sampling so labels stay labels. Internal to the training runtime (runtime/train/, runtime/tasks/): includes
-// LibTorch.
+// images, with nearest sampling so labels stay labels. Internal to the training runtime
+// (runtime/train/, runtime/tasks/): includes LibTorch.
 #pragma once
 
 #include <torch/torch.h>

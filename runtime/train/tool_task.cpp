@@ -8,6 +8,7 @@
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/tasks/common/label_masks.hpp"
 #include "runtime/tasks/kinds.hpp"
+#include "runtime/train/diagnostics.hpp"
 
 namespace trainyard {
 
@@ -39,6 +40,34 @@ const std::vector<const task_kind*>& task_kinds() {
       &anomaly_task_kind(),
   };
   return kinds;
+}
+
+std::vector<std::string> registered_task_kinds() {
+  std::vector<std::string> names;
+  for (const task_kind* k : task_kinds())
+    names.push_back(k->name);
+  return names;
+}
+
+expected<metric_map> evaluate_blank_set(const tool_spec& tool,
+                                        const std::vector<std::string>& class_names) {
+  const std::int64_t h = tool.input_height, w = tool.input_width;
+  task_data set;
+  set.images = torch::zeros({4, 1, h, w}, torch::kUInt8);
+  set.images.narrow(0, 2, 2).fill_(200);
+  set.labels = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  set.masks = torch::zeros({4, h, w}, torch::kUInt8);
+  set.masks.narrow(0, 2, 2).narrow(1, h / 4, h / 2).narrow(2, w / 4, w / 2).fill_(1);
+  const box item{0, static_cast<float>(w) / 4, static_cast<float>(h) / 4,
+                 static_cast<float>(w) / 2, static_cast<float>(h) / 2};
+  set.boxes.assign(4, std::vector<box>{item});
+  const task_setup setup{tool, 1, class_names, task_colours(dataset_spec{}, class_names.size()),
+                         normalization{{0.4}, {0.4}}, augmentation_settings{}};
+  auto task = make_tool_task(setup);
+  if (!task)
+    return task.error();
+  (*task)->prepare(set);
+  return (*task)->evaluate(set, "val_");
 }
 
 expected<const task_kind*> task_kind_of(const tool_spec& tool) {

@@ -5,8 +5,8 @@
 // Everything else — shuffling, batches, the optimizer step, the batch-size probe, checkpoints,
 // determinism, metrics files — stays in the engine, the same for every kind.
 //
-// Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. One task object per job (or per opened tool),
-// used by one thread.
+// Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. One task
+// object per job (or per opened tool), used by one thread.
 //
 // Kinds: one folder each, runtime/tasks/<kind>/ (registered in task_kinds(), tool_task.cpp).
 #pragma once

@@ -5,8 +5,9 @@
 
 #include <set>
 
+#include "runtime/core/reports.hpp"
 #include "runtime/tasks/kinds.hpp"
-#include "runtime/train/tool_task.hpp"
+#include "runtime/train/diagnostics.hpp"
 
 namespace trainyard {
 namespace {
@@ -31,52 +32,33 @@ TEST(KindRegistry, NamesAreUniqueAndBothHalvesRegisterEveryKind) {
     EXPECT_EQ(find_tool_kind(kind->name), kind);
   }
   std::set<std::string> torch_names;
-  for (const task_kind* kind : task_kinds()) {
-    EXPECT_TRUE(torch_names.insert(kind->name).second) << kind->name << " is registered twice";
-    EXPECT_NE(find_tool_kind(kind->name), nullptr) << kind->name << " has no descriptor";
+  for (const std::string& name : registered_task_kinds()) {
+    EXPECT_TRUE(torch_names.insert(name).second) << name << " is registered twice";
+    EXPECT_NE(find_tool_kind(name), nullptr) << name << " has no descriptor";
   }
   EXPECT_EQ(names, torch_names);
   for (tool_kind k : every_kind) {
     auto kind = kind_of(tool_of(k));
     ASSERT_TRUE(kind) << kind.error().message;
     EXPECT_EQ((*kind)->name, to_string(k));
+    EXPECT_EQ(monitored_metric_of(k), (*kind)->monitored_metric);
   }
   EXPECT_EQ(find_tool_kind("paint"), nullptr);
 }
 
-// A set of four blank 16x16 images with what every kind reads: labels, masks, one box each.
-task_data blank_set() {
-  task_data d;
-  d.images = torch::zeros({4, 1, 16, 16}, torch::kUInt8);
-  d.images.narrow(0, 2, 2).fill_(200);
-  d.labels = torch::tensor({0, 0, 1, 1}, torch::kLong);
-  d.masks = torch::zeros({4, 16, 16}, torch::kUInt8);
-  d.masks.narrow(0, 2, 2).narrow(1, 4, 8).narrow(2, 4, 8).fill_(1);
-  for (int i = 0; i < 4; ++i)
-    d.boxes.push_back({box{0, 4, 4, 8, 8}});
-  return d;
-}
-
 TEST(KindRegistry, EveryKindsEvaluationReportsItsMonitoredMetric) {
-  const task_data set = blank_set();
   for (tool_kind k : every_kind) {
-    const tool_spec tool = tool_of(k);
-    const tool_kind_info* info = *kind_of(tool);
+    const tool_kind_info* info = *kind_of(tool_of(k));
     std::vector<std::string> classes{"background", "thing"};
     if (k == tool_kind::anomaly)
       classes = {"good", "defect"};
     if (k == tool_kind::locate)
       classes = {"thing"};
-    task_setup setup{tool, 1, classes, {{0, 0, 0}, {255, 0, 0}}, normalization{{0.4}, {0.4}}, {}};
-    torch::manual_seed(1);
-    auto task = make_tool_task(setup);
-    ASSERT_TRUE(task) << info->name << ": " << task.error().message;
-    EXPECT_EQ((*task)->monitored_metric(), info->monitored_metric);
-    (*task)->prepare(set);
-    const metric_map metrics = (*task)->evaluate(set, "val_");
-    EXPECT_EQ(metrics.count(info->monitored_metric), 1u)
+    auto metrics = evaluate_blank_set(tool_of(k), classes);
+    ASSERT_TRUE(metrics) << info->name << ": " << metrics.error().message;
+    EXPECT_EQ(metrics->count(info->monitored_metric), 1u)
         << info->name << " reports no " << info->monitored_metric;
-    EXPECT_EQ(metrics.count("val_loss"), 1u) << info->name;
+    EXPECT_EQ(metrics->count("val_loss"), 1u) << info->name;
   }
 }
 

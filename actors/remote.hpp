@@ -20,7 +20,7 @@
 namespace trainyard {
 
 /// The trainyard version peers must share (their protocols must match).
-inline constexpr const char* trainyard_version = "0.3.0";
+inline constexpr const char* trainyard_version = "0.4.0";
 
 /// Where a scheduler listens.
 struct cluster_endpoint {

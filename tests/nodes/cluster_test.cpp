@@ -158,7 +158,7 @@ TEST_F(Cluster, PeersWithoutTheSecretOrSpeakingGarbageAreRefusedAndDisturbNothin
   ::close(fd);
 
   auto [w, result] = client({"wait", "steady", "--timeout", "300", "--json"}, 330s);
-  EXPECT_EQ(w, 0) << result;
+  EXPECT_EQ(w, 0) << result << "\nscheduler:\n" << scheduler_->output();
   EXPECT_NE(result.find("\"state\":\"completed\""), std::string::npos) << result;
 }
 

@@ -1,6 +1,6 @@
 // The one-process trainyard: a dataset actor, a scheduler and local workers in one actor system,
 // wired together. `trainyard run`, the actor tests and the benchmarks build on it; a cluster
-// node (a later issue) spawns the same roles in separate processes.
+// spreads the same roles over processes (`trainyard scheduler`, `trainyard node`).
 #pragma once
 
 #include <memory>

@@ -20,6 +20,7 @@
 #include "actors/worker.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
+#include "nodes/job_json.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -107,17 +108,6 @@ nlohmann::json to_json(const job_info& j) {
           {"final_metrics", j.final_metrics},
           {"monitored_name", j.monitored_name},
           {"message", j.message}};
-}
-
-nlohmann::json to_json(const job_result& r) {
-  return {{"id", r.id},
-          {"job", r.name},
-          {"state", to_string(r.state)},
-          {"trained_iterations", r.trained_iterations},
-          {"best_iteration", r.best_iteration},
-          {"final_metrics", r.final_metrics},
-          {"message", r.message},
-          {"error", to_string(r.error)}};
 }
 
 void print_jobs(std::vector<job_info> jobs, bool json) {

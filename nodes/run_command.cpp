@@ -20,6 +20,7 @@
 #include "actors/embedded_yard.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
+#include "nodes/job_json.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/policy/placement.hpp"
 #include "runtime/train/engine.hpp"
@@ -115,14 +116,7 @@ std::int64_t test_images(caf::actor_system& system, const dataset_actor& dataset
 
 // One job's result as `run --json` prints it, with the test metrics the job reported.
 nlohmann::json result_json(const job_result& r, const std::optional<evaluation>& test) {
-  nlohmann::json jr = {{"id", r.id},
-                       {"job", r.name},
-                       {"state", to_string(r.state)},
-                       {"trained_iterations", r.trained_iterations},
-                       {"best_iteration", r.best_iteration},
-                       {"final_metrics", r.final_metrics},
-                       {"message", r.message},
-                       {"error", to_string(r.error)}};
+  nlohmann::json jr = to_json(r);
   if (test) {
     // Every kind's test metrics; classify's accuracy as before (other kinds have none, and a 0
     // there would read as a result).

@@ -21,9 +21,4 @@ std::string metric_text(const std::string& name, double value) {
   return name + buf;
 }
 
-std::string monitored_text(const iteration_report& report) {
-  return report.monitored_name.empty() ? std::string{}
-                                       : metric_text(report.monitored_name, report.monitored_value);
-}
-
 }  // namespace trainyard

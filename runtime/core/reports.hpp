@@ -45,8 +45,6 @@ std::string test_metric_of(const std::string& monitored);
 /// "name 0.7490": a metric as consoles print it (four decimals).
 std::string metric_text(const std::string& name, double value);
 
-/// The monitored metric of a report as "val_mean_iou 0.7490"; empty when the report has none.
-std::string monitored_text(const iteration_report& report);
 
 /// One row of the batch-size probe.
 struct probe_row {

@@ -212,9 +212,17 @@ expected<cluster_handles> connect_scheduler(caf::actor_system& system,
                                             const cluster_endpoint& where,
                                             const cluster_credentials& creds,
                                             std::int64_t timeout_ms) {
-  auto g = creds.tls()
-             ? caf::openssl::remote_actor<gate_actor>(system, where.host, where.port)
-             : system.middleman().remote_actor<gate_actor>(where.host, where.port);
+  auto connect = [&] {
+    return creds.tls() ? caf::openssl::remote_actor<gate_actor>(system, where.host, where.port)
+                       : system.middleman().remote_actor<gate_actor>(where.host, where.port);
+  };
+  auto g = connect();
+  // CAF 0.17's broker starts an outgoing connection with a "last seen" time of zero, so its
+  // heartbeat tick cuts the connection (connection_timeout) when the peer's handshake has not
+  // arrived by the next tick, even though the peer is alive and only a moment slow. That error
+  // before any answer is not the scheduler's; a few more tries ride it out.
+  for (int tries = 1; !g && g.error() == caf::sec::connection_timeout && tries < 4; ++tries)
+    g = connect();
   if (!g) {
     auto why = system.render(g.error());
     auto hint = g.error() == caf::sec::unexpected_actor_messaging_interface

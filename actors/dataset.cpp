@@ -232,7 +232,10 @@ expected<dataset_actor> spawn_dataset_actor(caf::actor_system& system,
   auto db = store::open(workspace + "/trainyard.db");
   if (!db)
     return db.error();
-  return system.spawn<caf::detached>(dataset, std::move(*db), workspace);
+  // Scheduled, not detached: its handle goes to every node and client, and a detached actor's
+  // thread waits for the last reference to go, which a peer's proxy bookkeeping can keep past
+  // shutdown (the scheduler then hung on Ctrl-C). Its SQLite calls and file listings are short.
+  return system.spawn(dataset, std::move(*db), workspace);
 }
 
 }  // namespace trainyard

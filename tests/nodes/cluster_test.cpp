@@ -160,6 +160,7 @@ TEST_F(Cluster, PeersWithoutTheSecretOrSpeakingGarbageAreRefusedAndDisturbNothin
   auto [w, result] = client({"wait", "steady", "--timeout", "300", "--json"}, 330s);
   EXPECT_EQ(w, 0) << result << "\nscheduler:\n" << scheduler_->output();
   EXPECT_NE(result.find("\"state\":\"completed\""), std::string::npos) << result;
+  expect_scheduler_stops_on_sigterm();
 }
 
 TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
@@ -183,6 +184,7 @@ TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
   auto [gone, g_out] =
     run_program({binary(), "wait", "done", "--scheduler", "127.0.0.1:1"}, 30s);
   EXPECT_EQ(gone, 6) << g_out;
+  expect_scheduler_stops_on_sigterm();
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     scored.labels = test.labels.ne(k).to(torch::kLong);
 
     task_setup setup;
-    setup.tool.kind = tool_kind::anomaly;
+    setup.tool.kind = "anomaly";
     setup.tool.model_width = 32;
     setup.channels = 1;
     setup.class_names = {"good", "defect"};

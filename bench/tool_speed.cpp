@@ -23,7 +23,7 @@ using namespace trainyard;
 
 namespace {
 
-nlohmann::json measure(const std::string& kind_name, tool_kind kind, const dataset_spec& dataset,
+nlohmann::json measure(const std::string& kind_name, const std::string& kind, const dataset_spec& dataset,
                        const std::vector<std::uint8_t>& assignment, int size,
                        const std::string& workspace) {
   training_request r;
@@ -74,13 +74,13 @@ int main() {
       (std::filesystem::temp_directory_path() / ("tool-speed-" + std::to_string(::getpid()))).string();
   nlohmann::json out = nlohmann::json::array();
   const auto slice = trainyard::testing::make_fashion_slice(7, 2000, 500, 500);
-  out.push_back(measure("classify", tool_kind::classify, slice.dataset, slice.assignment, 28,
+  out.push_back(measure("classify", "classify", slice.dataset, slice.assignment, 28,
                         root + "/ws"));
   const auto seg = trainyard::testing::make_segment_set(root + "/segment", trainyard::testing::fashion_mnist_folder());
-  out.push_back(measure("segment", tool_kind::segment, seg.dataset, seg.assignment, 40, root + "/ws"));
+  out.push_back(measure("segment", "segment", seg.dataset, seg.assignment, 40, root + "/ws"));
   const auto ano =
       trainyard::testing::make_anomaly_set(root + "/anomaly", trainyard::testing::fashion_mnist_folder(), 0);
-  out.push_back(measure("anomaly", tool_kind::anomaly, ano.dataset, ano.assignment, 28, root + "/ws"));
+  out.push_back(measure("anomaly", "anomaly", ano.dataset, ano.assignment, 28, root + "/ws"));
   synthetic_options scenes;
   scenes.out = root + "/scenes";
   scenes.scenes = 400;
@@ -99,7 +99,7 @@ int main() {
     std::fprintf(stderr, "%s\n", index.error().message.c_str());
     return 1;
   }
-  out.push_back(measure("locate", tool_kind::locate, boxes,
+  out.push_back(measure("locate", "locate", boxes,
                         trainyard::testing::split_counts(*index, 300, 50, 50), 96, root + "/ws"));
   std::error_code ec;
   std::filesystem::remove_all(root, ec);

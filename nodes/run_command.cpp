@@ -23,6 +23,7 @@
 #include "nodes/job_json.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/policy/placement.hpp"
+#include "runtime/tasks/kinds.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -91,7 +92,7 @@ std::map<job_id, job_result> wait_for_jobs(caf::actor_system& system,
 
 // The test-set evaluation a finished job reported: its final metrics named test_*, without the
 // prefix; none when the job evaluated no test set.
-std::optional<evaluation> reported_test(const job_result& r, tool_kind kind,
+std::optional<evaluation> reported_test(const job_result& r, const std::string& kind,
                                         std::int64_t images) {
   const std::string prefix = "test_";
   evaluation e;
@@ -121,7 +122,7 @@ nlohmann::json result_json(const job_result& r, const std::optional<evaluation>&
     // Every kind's test metrics; classify's accuracy as before (other kinds have none, and a 0
     // there would read as a result).
     jr["test"] = {{"images", test->images}, {"metrics", test->metrics}};
-    if (test->kind == tool_kind::classify)
+    if (reports_confusion_matrix(test->kind))
       jr["test"]["accuracy"] = test->accuracy;
   }
   return jr;
@@ -151,7 +152,7 @@ int report_results(caf::actor_system& system, const embedded_yard& yard,
       test = reported_test(r, spec.tool.kind, test_images(system, yard.datasets(), spec.split));
     if (test && !options.json) {
       print_evaluation(spec.tool.name, "test", *test, false);
-      if (test->kind == tool_kind::classify)
+      if (reports_confusion_matrix(test->kind))
         std::printf("  per class and confusion matrix: trainyard evaluate %s -w %s\n",
                     spec.tool.name.c_str(), workspace.c_str());
     }

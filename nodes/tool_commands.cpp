@@ -8,6 +8,7 @@
 
 #include "nodes/commands.hpp"
 #include "runtime/store/store.hpp"
+#include "runtime/tasks/kinds.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -51,12 +52,12 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
   if (json) {
     nlohmann::json j;
     j["tool"] = tool;
-    j["kind"] = to_string(e.kind);
+    j["kind"] = e.kind;
     j["set"] = set;
     j["images"] = e.images;
     j["metrics"] = e.metrics;
     j["class_names"] = e.class_names;
-    if (e.kind == tool_kind::classify) {
+    if (reports_confusion_matrix(e.kind)) {
       j["accuracy"] = e.accuracy;
       j["per_class_accuracy"] = e.per_class_accuracy;
       j["confusion"] = e.confusion;
@@ -64,8 +65,8 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
     std::cout << j.dump() << std::endl;
     return;
   }
-  if (e.kind != tool_kind::classify) {
-    std::printf("%s (%s) on the %s set, %lld images\n", tool.c_str(), to_string(e.kind),
+  if (!reports_confusion_matrix(e.kind)) {
+    std::printf("%s (%s) on the %s set, %lld images\n", tool.c_str(), e.kind.c_str(),
                 set.c_str(), static_cast<long long>(e.images));
     for (const auto& [name, value] : e.metrics)
       std::printf("  %-24s %9.4f\n", name.c_str(), value);

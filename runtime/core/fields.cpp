@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "runtime/tasks/kinds.hpp"
+
 namespace trainyard {
 
 namespace {
@@ -63,11 +65,13 @@ const std::vector<choice<split_mode>>& split_mode_choices() {
   return all;
 }
 
-const std::vector<choice<tool_kind>>& tool_kind_choices() {
-  static const std::vector<choice<tool_kind>> all = {{"classify", tool_kind::classify},
-                                                     {"locate", tool_kind::locate},
-                                                     {"segment", tool_kind::segment},
-                                                     {"anomaly", tool_kind::anomaly}};
+const std::vector<choice<std::string>>& tool_kind_choices() {
+  static const std::vector<choice<std::string>> all = [] {
+    std::vector<choice<std::string>> names;
+    for (const tool_kind_info* kind : tool_kinds())
+      names.push_back({kind->name.c_str(), kind->name});  // descriptors are static
+    return names;
+  }();
   return all;
 }
 

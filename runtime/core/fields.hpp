@@ -91,7 +91,8 @@ field_def<T> field(const char* key, T& value) {
 
 const std::vector<choice<dataset_kind>>& dataset_kind_choices();
 const std::vector<choice<split_mode>>& split_mode_choices();
-const std::vector<choice<tool_kind>>& tool_kind_choices();
+/// The registered tool kinds' names (runtime/tasks/kinds.hpp), in registration order.
+const std::vector<choice<std::string>>& tool_kind_choices();
 const std::vector<choice<std::string>>& fashion_subset_choices();
 
 /// The written name of a value (the first non-alias choice holding it); "" when none does.

@@ -6,8 +6,8 @@
 
 namespace trainyard {
 
-std::string monitored_metric_of(tool_kind kind) {
-  const tool_kind_info* info = find_tool_kind(to_string(kind));
+std::string monitored_metric_of(const std::string& kind) {
+  const tool_kind_info* info = find_tool_kind(kind);
   return info ? info->monitored_metric : "val_loss";
 }
 

@@ -37,7 +37,7 @@ struct iteration_report {
 /// The validation metric a tool kind monitors, from the kind's descriptor
 /// (runtime/tasks/kinds.hpp): val_accuracy (classify), val_ap50 (locate), val_mean_iou (segment),
 /// val_auroc (anomaly).
-std::string monitored_metric_of(tool_kind kind);
+std::string monitored_metric_of(const std::string& kind);
 
 /// The test-set twin of a validation metric ("val_ap50" → "test_ap50"); empty for other names.
 std::string test_metric_of(const std::string& monitored);

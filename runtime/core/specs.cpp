@@ -21,9 +21,4 @@ const char* to_string(dataset_kind kind) {
   return *name ? name : "unknown";
 }
 
-const char* to_string(tool_kind kind) {
-  const char* name = name_of(tool_kind_choices(), kind);
-  return *name ? name : "unknown";
-}
-
 }  // namespace trainyard

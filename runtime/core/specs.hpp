@@ -60,17 +60,13 @@ struct split_spec {
   bool stratified = true;               ///< keep class proportions in every set; default true
 };
 
-enum class tool_kind : std::uint8_t {
-  classify = 0,  ///< one label per image
-  locate = 1,    ///< axis-aligned boxes with labels
-  segment = 2,   ///< a label per pixel
-  anomaly = 3,   ///< trained on good images; a score per image and a defect map per pixel
-};
-
 /// A model of one kind with its settings. Its trained state lives in `<workspace>/tools/<name>/`.
 struct tool_spec {
   std::string name;                       ///< unique within a workspace
-  tool_kind kind = tool_kind::classify;   ///< default classify
+  /// The tool kind's name, one of the registered kinds (runtime/tasks/kinds.hpp): classify (a
+  /// label per image), locate (boxes), segment (a label per pixel), anomaly (a score per image
+  /// and a defect map); default classify.
+  std::string kind = "classify";
   std::string dataset;                    ///< dataset it is trained on (fixes classes, channels)
   int input_width = 28;                   ///< pixels; images are resized to it; default 28
   int input_height = 28;                  ///< pixels; default 28
@@ -131,6 +127,5 @@ const char* to_string(job_state state);
 inline bool is_final(job_state s) { return s != job_state::queued && s != job_state::running; }
 
 const char* to_string(dataset_kind kind);
-const char* to_string(tool_kind kind);
 
 }  // namespace trainyard

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "runtime/core/fields.hpp"
+#include "runtime/tasks/kinds.hpp"
 
 namespace trainyard {
 
@@ -62,36 +63,6 @@ problem job_problem(const job_spec& job) {
     return spec_problem{"job", {"continue_training", "iterations"},
                         "continue training needs an explicit iterations count, e.g. "
                         "iterations = 2"};
-  return std::nullopt;
-}
-
-// --- what one tool kind needs --------------------------------------------------------------------
-// Kept together until each tool kind describes its own checks.
-problem tool_kind_problem(const tool_spec& tool, const dataset_spec* dataset) {
-  switch (tool.kind) {
-    case tool_kind::segment:
-      if (tool.input_width < 8 || tool.input_height < 8)
-        return spec_problem{"tool", {"input_width", "input_height"},
-                            "a segment tool needs width and height of at least 8 pixels (its "
-                            "U-Net halves the image three times); raise them"};
-      if (dataset && (dataset->annotations.empty() || dataset->masks.empty()))
-        return spec_problem{"tool", {"dataset"},
-                            "a segment tool needs a dataset with label masks: dataset '" +
-                                dataset->name + "' must name its label table (annotations) and "
-                                "mask folder (masks)"};
-      return std::nullopt;
-    case tool_kind::locate:
-      if (dataset && dataset->kind != dataset_kind::coco)
-        return spec_problem{"tool", {"dataset"},
-                            "a locate tool needs a coco dataset (boxes in a COCO file): "
-                            "dataset '" +
-                                dataset->name + "' is " + to_string(dataset->kind) +
-                                "; set its kind to coco and its annotations to the COCO file"};
-      return std::nullopt;
-    case tool_kind::classify:
-    case tool_kind::anomaly:
-      return std::nullopt;
-  }
   return std::nullopt;
 }
 
@@ -166,7 +137,7 @@ problem find_problem(const job_spec& job, const dataset_spec* dataset) {
     return p;
   if (auto p = job_problem(job))
     return p;
-  return tool_kind_problem(job.tool, dataset);
+  return tool_kind_problem(job.tool, job.settings, dataset);
 }
 
 expected<void> validate(const dataset_spec& dataset) {

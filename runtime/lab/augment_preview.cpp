@@ -107,7 +107,7 @@ cv::Mat render_cell(const sample& s, int cell, const std::vector<mask_label>& ta
 }  // namespace
 
 expected<preview_summary> write_augment_preview(const preview_request& r) {
-  const tool_kind_info* kind = find_tool_kind(to_string(r.kind));
+  const tool_kind_info* kind = find_tool_kind(r.kind);
   if (auto ok = check_augmentation(r.augmentation, kind && kind->boxes); !ok) return ok.error();
   if (r.images < 1 || r.samples < 0 || r.cell < 16) {
     return make_failure(error_code::invalid_config, "augment-preview: at least one image, no "

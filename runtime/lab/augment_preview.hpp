@@ -15,7 +15,7 @@ namespace trainyard {
 /// What to show.
 struct preview_request {
   dataset_spec dataset;                 ///< the job's dataset
-  tool_kind kind = tool_kind::classify; ///< the job's tool kind (locate refuses rotation/shear)
+  std::string kind = "classify";  ///< the job's tool kind (locate refuses rotation/shear)
   augmentation_settings augmentation;   ///< the job's ranges
   int images = 4;                       ///< rows: dataset images picked with `seed`; default 4
   int samples = 4;                      ///< random draws per image; default 4

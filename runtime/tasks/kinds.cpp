@@ -1,21 +1,19 @@
-// The registry of tool kinds (kinds.hpp): one line per kind.
+// The registry of tool kinds (kinds.hpp): the descriptors of the kinds in kind_list.hpp.
 #include "runtime/tasks/kinds.hpp"
 
 namespace trainyard {
 
 // Each kind's descriptor, defined in runtime/tasks/<kind>/<kind>_kind.cpp.
-const tool_kind_info& classify_kind();
-const tool_kind_info& locate_kind();
-const tool_kind_info& segment_kind();
-const tool_kind_info& anomaly_kind();
+#define TRAINYARD_KIND(name) const tool_kind_info& name##_kind();
+#include "runtime/tasks/kind_list.hpp"
+#undef TRAINYARD_KIND
 
 const std::vector<const tool_kind_info*>& tool_kinds() {
+#define TRAINYARD_KIND(name) &name##_kind(),
   static const std::vector<const tool_kind_info*> kinds{
-      &classify_kind(),
-      &locate_kind(),
-      &segment_kind(),
-      &anomaly_kind(),
+#include "runtime/tasks/kind_list.hpp"
   };
+#undef TRAINYARD_KIND
   return kinds;
 }
 
@@ -26,25 +24,40 @@ const tool_kind_info* find_tool_kind(const std::string& name) {
   return nullptr;
 }
 
-expected<const tool_kind_info*> kind_of(const tool_spec& tool) {
-  const std::string name = to_string(tool.kind);
-  if (const tool_kind_info* kind = find_tool_kind(name))
-    return kind;
+bool reports_confusion_matrix(const std::string& kind) {
+  const tool_kind_info* info = find_tool_kind(kind);
+  return info && info->confusion_matrix;
+}
+
+namespace {
+
+std::string kind_names() {
   std::string known;
   for (const tool_kind_info* kind : tool_kinds())
     known += (known.empty() ? "" : ", ") + kind->name;
-  return make_failure(error_code::invalid_config, "tool " + tool.name + " is of kind " + name +
-                                                      ", which this build does not know; kinds: " +
-                                                      known);
+  return known;
 }
 
-expected<void> check_tool_kind(const tool_spec& tool, const training_settings& settings) {
-  auto kind = kind_of(tool);
+}  // namespace
+
+expected<const tool_kind_info*> kind_of(const tool_spec& tool) {
+  if (const tool_kind_info* kind = find_tool_kind(tool.kind))
+    return kind;
+  return make_failure(error_code::invalid_config,
+                      "tool " + tool.name + " is of kind " + tool.kind +
+                        ", which this build does not know; kinds: " + kind_names());
+}
+
+std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,
+                                              const training_settings& settings,
+                                              const dataset_spec* dataset) {
+  const tool_kind_info* kind = find_tool_kind(tool.kind);
   if (!kind)
-    return kind.error();
-  if ((*kind)->check)
-    return (*kind)->check(tool, settings);
-  return {};
+    return spec_problem{"tool", {"kind"},
+                        "expected one of " + kind_names() + ", got '" + tool.kind + "'"};
+  if (kind->check)
+    return kind->check(tool, settings, dataset);
+  return std::nullopt;
 }
 
 }  // namespace trainyard

@@ -3,8 +3,7 @@
 // runtime/tasks/<kind>/: its descriptor in <kind>_kind.cpp (compiled into trainyard_core) and its
 // model and task in <kind>_task.cpp (trainyard_torch, registered in runtime/train/tool_task.cpp).
 //
-// Adding a kind: a folder with both files, one line in kinds.cpp and one in tool_task.cpp's
-// task_kinds().
+// Adding a kind: a folder with both files and one line in runtime/tasks/kind_list.hpp.
 #pragma once
 
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
+#include "runtime/core/validate.hpp"
 
 namespace trainyard {
 
@@ -22,14 +22,19 @@ struct tool_kind_info {
   /// The validation metric early stopping and the best iteration maximise ("val_accuracy"); its
   /// evaluation reports it under this name.
   std::string monitored_metric;
-  /// Checks of the settings the kind needs beyond the bounds every kind has; invalid_config with
-  /// a message naming the setting. Null: none.
-  expected<void> (*check)(const tool_spec& tool, const training_settings& settings) = nullptr;
+  /// What the kind needs of a tool, its job's settings and (when known) its dataset beyond the
+  /// bounds every kind has: the first problem, naming the keys at fault. Null: nothing more.
+  std::optional<spec_problem> (*check)(const tool_spec& tool, const training_settings& settings,
+                                       const dataset_spec* dataset) = nullptr;
   /// evaluate reports per-class accuracy and the confusion matrix (classify).
   bool confusion_matrix = false;
   /// Predictions are boxes: predict also writes detections.json (locate).
   bool boxes = false;
 };
+
+/// Whether the kind's evaluation reports accuracy per class and a confusion matrix (false for a
+/// kind not registered).
+bool reports_confusion_matrix(const std::string& kind);
 
 /// Every registered kind, in registration order.
 const std::vector<const tool_kind_info*>& tool_kinds();
@@ -40,7 +45,10 @@ const tool_kind_info* find_tool_kind(const std::string& name);
 /// The kind of a tool; invalid_config naming the kinds there are when it is not registered.
 expected<const tool_kind_info*> kind_of(const tool_spec& tool);
 
-/// The kind's checks of a tool's settings (kind_of, then its check).
-expected<void> check_tool_kind(const tool_spec& tool, const training_settings& settings);
+/// The kind's checks (kind_of, then its check): the first problem, or none. validate() runs
+/// them before a job is queued.
+std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,
+                                              const training_settings& settings,
+                                              const dataset_spec* dataset);
 
 }  // namespace trainyard

@@ -109,8 +109,6 @@ expected<void> validate(const training_request& request) {
   if (auto ok = trainyard::validate(request.spec, request.dataset); !ok)
     return ok;
   const training_settings& s = request.spec.settings;
-  if (auto ok = check_tool_kind(request.spec.tool, s); !ok)
-    return ok.error();
   const auto bad = [](std::string m) {
     return make_failure(error_code::invalid_config, std::move(m));
   };

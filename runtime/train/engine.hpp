@@ -53,7 +53,7 @@ std::string tool_folder(const std::string& workspace, const std::string& tool);
 /// mean_iou, image_accuracy, image_recall; anomaly auroc, balanced_accuracy, pixel_auroc, ...);
 /// classify also fills accuracy, per-class accuracy and the confusion matrix.
 struct evaluation {
-  tool_kind kind = tool_kind::classify;
+  std::string kind = "classify";
   metric_map metrics;
   std::int64_t images = 0;
   double accuracy = 0;

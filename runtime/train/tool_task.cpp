@@ -26,19 +26,18 @@ int good_class(const dataset_index& index) {
   return 0;
 }
 
-// Each kind's torch part, defined in runtime/tasks/<kind>/<kind>_task.cpp.
-const task_kind& classify_task_kind();
-const task_kind& locate_task_kind();
-const task_kind& segment_task_kind();
-const task_kind& anomaly_task_kind();
+// Each kind's torch part, defined in runtime/tasks/<kind>/<kind>_task.cpp, for the kinds in
+// runtime/tasks/kind_list.hpp.
+#define TRAINYARD_KIND(name) const task_kind& name##_task_kind();
+#include "runtime/tasks/kind_list.hpp"
+#undef TRAINYARD_KIND
 
 const std::vector<const task_kind*>& task_kinds() {
+#define TRAINYARD_KIND(name) &name##_task_kind(),
   static const std::vector<const task_kind*> kinds{
-      &classify_task_kind(),
-      &locate_task_kind(),
-      &segment_task_kind(),
-      &anomaly_task_kind(),
+#include "runtime/tasks/kind_list.hpp"
   };
+#undef TRAINYARD_KIND
   return kinds;
 }
 

@@ -26,7 +26,7 @@ job_info running_job(const std::string& monitored, metric_map metrics) {
 
 TEST(ConsoleProgress, ASegmentJobShowsItsMonitoredMeanIouNotAnotherIou) {
   const auto line = progress_line(
-    running_job(monitored_metric_of(tool_kind::segment),
+    running_job(monitored_metric_of("segment"),
                 {{"val_foreground_iou", 0.91}, {"val_mean_iou", 0.749}, {"images_per_s", 67}}),
     20);
   EXPECT_NE(line.find("val_mean_iou 0.7490"), std::string::npos) << line;
@@ -34,10 +34,10 @@ TEST(ConsoleProgress, ASegmentJobShowsItsMonitoredMeanIouNotAnotherIou) {
 }
 
 TEST(ConsoleProgress, EveryKindShowsItsMonitoredMetricByName) {
-  for (auto kind : {tool_kind::classify, tool_kind::locate, tool_kind::segment, tool_kind::anomaly}) {
+  for (auto kind : {"classify", "locate", "segment", "anomaly"}) {
     const std::string name = monitored_metric_of(kind);
     const auto line = progress_line(running_job(name, {{name, 0.5}, {"val_loss", 0.3}}), 20);
-    EXPECT_NE(line.find(name + " 0.5000"), std::string::npos) << to_string(kind) << ": " << line;
+    EXPECT_NE(line.find(name + " 0.5000"), std::string::npos) << kind << ": " << line;
   }
 }
 

@@ -247,10 +247,10 @@ TEST_F(Scheduler, AJobThatValidateRefusesIsNeitherStoredNorQueuedAndLocksNoSplit
   job_spec narrow = small_job("narrow", "tool_narrow", 1);
   narrow.tool.input_width = 2;
   job_spec small_segment = small_job("small_segment", "tool_segment", 1);
-  small_segment.tool.kind = tool_kind::segment;
+  small_segment.tool.kind = "segment";
   small_segment.tool.input_width = small_segment.tool.input_height = 6;
   job_spec locate_on_fashion = small_job("locate", "tool_locate", 1);
-  locate_on_fashion.tool.kind = tool_kind::locate;  // the declared fashion dataset has no boxes
+  locate_on_fashion.tool.kind = "locate";  // the declared fashion dataset has no boxes
   struct refused_case {
     job_spec job;
     std::string mentions;

@@ -81,7 +81,7 @@ TEST(CampaignExamples, QuickstartParsesToItsDocumentedValues) {
   EXPECT_TRUE(s.stratified);
 
   ASSERT_EQ(c->tools.size(), 1u);
-  EXPECT_EQ(c->tools[0].kind, tool_kind::classify);
+  EXPECT_EQ(c->tools[0].kind, "classify");
   EXPECT_EQ(c->tools[0].dataset, "fashion");
 
   ASSERT_EQ(c->jobs.size(), 1u);

@@ -30,7 +30,7 @@ TEST(ExampleCampaigns, LocatePointsAtTheScenesAndKeepsBoxesExact) {
   EXPECT_EQ(normal(c->datasets[0].path), (datasets_root() / "scenes/images").string());
   EXPECT_EQ(normal(c->datasets[0].annotations), (datasets_root() / "scenes/boxes.json").string());
   ASSERT_EQ(c->jobs.size(), 1u);
-  EXPECT_EQ(c->jobs[0].tool.kind, tool_kind::locate);
+  EXPECT_EQ(c->jobs[0].tool.kind, "locate");
   EXPECT_EQ(c->jobs[0].settings.augmentation.rotation, 0);
   EXPECT_EQ(c->jobs[0].settings.augmentation.shear, 0);
 }
@@ -45,7 +45,7 @@ TEST(ExampleCampaigns, SegmentPointsAtImagesMasksAndLabelTable) {
   EXPECT_EQ(normal(d.masks), (datasets_root() / "scenes/masks").string());
   EXPECT_EQ(normal(d.annotations), (datasets_root() / "scenes/labels.txt").string());
   ASSERT_EQ(c->jobs.size(), 1u);
-  EXPECT_EQ(c->jobs[0].tool.kind, tool_kind::segment);
+  EXPECT_EQ(c->jobs[0].tool.kind, "segment");
 }
 
 TEST(ExampleCampaigns, AnomalyHasOneSettingPerClass) {
@@ -57,7 +57,7 @@ TEST(ExampleCampaigns, AnomalyHasOneSettingPerClass) {
     const auto& d = c->datasets[k];
     EXPECT_EQ(d.kind, dataset_kind::anomaly);
     EXPECT_EQ(normal(d.path), (datasets_root() / ("anomaly-" + std::to_string(k))).string());
-    EXPECT_EQ(c->jobs[k].tool.kind, tool_kind::anomaly);
+    EXPECT_EQ(c->jobs[k].tool.kind, "anomaly");
     EXPECT_EQ(c->splits[k].mode, split_mode::count);
     EXPECT_EQ(c->splits[k].train, 2000);
   }

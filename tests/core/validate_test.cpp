@@ -66,18 +66,30 @@ TEST(Validate, RefusedJobsNameTheSpecTheFieldAndWhatToDo) {
        "iterations count, e.g. iterations = 2"},
       {"small segment",
        [](job_spec& j, dataset_spec&) {
-         j.tool.kind = tool_kind::segment;
+         j.tool.kind = "segment";
          j.tool.input_width = 6;
        },
        "tool 't': input_width, input_height: a segment tool needs width and height of at least "
        "8 pixels (its U-Net halves the image three times); raise them"},
       {"segment without masks",
-       [](job_spec& j, dataset_spec&) { j.tool.kind = tool_kind::segment; },
+       [](job_spec& j, dataset_spec&) { j.tool.kind = "segment"; },
        "tool 't': dataset: a segment tool needs a dataset with label masks: dataset 'fashion' "
        "must name its label table (annotations) and mask folder (masks)"},
-      {"locate without boxes", [](job_spec& j, dataset_spec&) { j.tool.kind = tool_kind::locate; },
+      {"locate without boxes", [](job_spec& j, dataset_spec&) { j.tool.kind = "locate"; },
        "tool 't': dataset: a locate tool needs a coco dataset (boxes in a COCO file): dataset "
        "'fashion' is fashion-mnist; set its kind to coco and its annotations to the COCO file"},
+      {"locate turning its images",
+       [](job_spec& j, dataset_spec& d) {
+         j.tool.kind = "locate";
+         d.kind = dataset_kind::coco;
+         d.path = "images";
+         d.annotations = "boxes.json";
+         j.settings.augmentation.shear = 5;
+       },
+       "job 'j': shear: augmentation rotation and shear cannot keep boxes exact; set them to 0 "
+       "for locate tools"},
+      {"unknown kind", [](job_spec& j, dataset_spec&) { j.tool.kind = "paint"; },
+       "tool 't': kind: expected one of classify, locate, segment, anomaly, got 'paint'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.label);
@@ -93,7 +105,7 @@ TEST(Validate, RefusedJobsNameTheSpecTheFieldAndWhatToDo) {
 
 TEST(Validate, AJobWithoutItsDatasetIsCheckedForAllButWhatItsKindNeedsOfTheDataset) {
   job_spec locate = valid_job();
-  locate.tool.kind = tool_kind::locate;
+  locate.tool.kind = "locate";
   EXPECT_TRUE(validate(locate));
   EXPECT_FALSE(validate(locate, fashion()));
   job_spec narrow = valid_job();

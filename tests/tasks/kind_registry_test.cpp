@@ -12,12 +12,11 @@
 namespace trainyard {
 namespace {
 
-const tool_kind every_kind[] = {tool_kind::classify, tool_kind::locate, tool_kind::segment,
-                                tool_kind::anomaly};
+const std::string every_kind[] = {"classify", "locate", "segment", "anomaly"};
 
-tool_spec tool_of(tool_kind kind) {
+tool_spec tool_of(const std::string& kind) {
   tool_spec tool;
-  tool.name = std::string("t-") + to_string(kind);
+  tool.name = std::string("t-") + kind;
   tool.kind = kind;
   tool.input_width = 16;
   tool.input_height = 16;
@@ -37,22 +36,22 @@ TEST(KindRegistry, NamesAreUniqueAndBothHalvesRegisterEveryKind) {
     EXPECT_NE(find_tool_kind(name), nullptr) << name << " has no descriptor";
   }
   EXPECT_EQ(names, torch_names);
-  for (tool_kind k : every_kind) {
+  for (const std::string& k : every_kind) {
     auto kind = kind_of(tool_of(k));
     ASSERT_TRUE(kind) << kind.error().message;
-    EXPECT_EQ((*kind)->name, to_string(k));
+    EXPECT_EQ((*kind)->name, k);
     EXPECT_EQ(monitored_metric_of(k), (*kind)->monitored_metric);
   }
   EXPECT_EQ(find_tool_kind("paint"), nullptr);
 }
 
 TEST(KindRegistry, EveryKindsEvaluationReportsItsMonitoredMetric) {
-  for (tool_kind k : every_kind) {
+  for (const std::string& k : every_kind) {
     const tool_kind_info* info = *kind_of(tool_of(k));
     std::vector<std::string> classes{"background", "thing"};
-    if (k == tool_kind::anomaly)
+    if (k == "anomaly")
       classes = {"good", "defect"};
-    if (k == tool_kind::locate)
+    if (k == "locate")
       classes = {"thing"};
     auto metrics = evaluate_blank_set(tool_of(k), classes);
     ASSERT_TRUE(metrics) << info->name << ": " << metrics.error().message;
@@ -64,25 +63,31 @@ TEST(KindRegistry, EveryKindsEvaluationReportsItsMonitoredMetric) {
 
 TEST(KindRegistry, BadSettingsOfAKindAreRefusedNamingTheSetting) {
   training_settings settings;
-  tool_spec segment = tool_of(tool_kind::segment);
+  tool_spec segment = tool_of("segment");
   segment.input_width = 6;
-  auto refused = check_tool_kind(segment, settings);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, error_code::invalid_config);
-  EXPECT_NE(refused.error().message.find("input_width"), std::string::npos)
-      << refused.error().message;
+  auto refused = tool_kind_problem(segment, settings, nullptr);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->section, "tool");
+  EXPECT_EQ(refused->keys, (std::vector<std::string>{"input_width", "input_height"}));
   segment.input_width = 8;
-  EXPECT_TRUE(check_tool_kind(segment, settings));
+  EXPECT_FALSE(tool_kind_problem(segment, settings, nullptr));
 
-  const tool_spec locate = tool_of(tool_kind::locate);
+  const tool_spec locate = tool_of("locate");
   settings.augmentation.rotation = 10;
-  refused = check_tool_kind(locate, settings);
-  ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("rotation"), std::string::npos)
-      << refused.error().message;
+  refused = tool_kind_problem(locate, settings, nullptr);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->section, "job");
+  EXPECT_EQ(refused->keys, std::vector<std::string>{"rotation"});
   // The same settings suit the kinds whose annotations turn with the image.
-  EXPECT_TRUE(check_tool_kind(tool_of(tool_kind::segment), settings));
-  EXPECT_TRUE(check_tool_kind(tool_of(tool_kind::classify), settings));
+  EXPECT_FALSE(tool_kind_problem(tool_of("segment"), settings, nullptr));
+  EXPECT_FALSE(tool_kind_problem(tool_of("classify"), settings, nullptr));
+
+  // A kind no folder registers is refused naming the kinds there are.
+  refused = tool_kind_problem(tool_of("paint"), settings, nullptr);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->keys, std::vector<std::string>{"kind"});
+  EXPECT_NE(refused->message.find("classify, locate, segment, anomaly"), std::string::npos)
+      << refused->message;
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::generated_set;
 
-training_request kind_request(job_id id, tool_kind kind, const std::string& tool,
+training_request kind_request(job_id id, const std::string& kind, const std::string& tool,
                               const generated_set& set, const std::string& workspace,
                               int iterations, int batch, int width, int size) {
   training_request r;
@@ -57,7 +57,7 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   testing::temp_folder data("segdata"), workspace("segws");
   const generated_set set = testing::make_segment_set(data.str(), testing::fashion_mnist_folder());
   training_request r =
-      kind_request(500, tool_kind::segment, "seg", set, workspace.str(), 20, 16, 16, 40);
+      kind_request(500, "segment", "seg", set, workspace.str(), 20, 16, 16, 40);
   // Trained with flips, the tool also segments each image's mirror and averages; evaluate below
   // must do the same from the tool's files to give the same figures.
   r.spec.settings.augmentation.flip_horizontal = true;
@@ -67,7 +67,7 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   ASSERT_EQ(observer.reports.size(), 20u);
   for (const iteration_report& r : observer.reports) {
     EXPECT_EQ(r.monitored_name, "val_mean_iou");
-    EXPECT_EQ(r.monitored_name, monitored_metric_of(tool_kind::segment));
+    EXPECT_EQ(r.monitored_name, monitored_metric_of("segment"));
     EXPECT_EQ(r.monitored_value, r.metrics.at("val_mean_iou"));
     EXPECT_EQ(r.metrics.count("monitored"), 0u);
     EXPECT_GE(r.best_value, r.metrics.at("val_mean_iou") - 1e-12);
@@ -110,7 +110,7 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   // evaluate recomputes the test metrics from best.pt.
   auto e = evaluate_tool(workspace.str(), "seg", set.dataset, set.assignment, test_set);
   ASSERT_TRUE(e) << e.error().message;
-  EXPECT_EQ(e->kind, tool_kind::segment);
+  EXPECT_EQ(e->kind, "segment");
   EXPECT_NEAR(e->metrics.at("mean_iou"), outcome.final_metrics.at("test_mean_iou"), 1e-9);
 
   const std::vector<std::string> files = files_in_set(set, test_set, 3);
@@ -137,7 +137,7 @@ TEST(SegmentTool, RefusesImagesTooSmallForItsU_NetSayingTheLeastSize) {
       testing::make_segment_set(data.str(), testing::fashion_mnist_folder(), 20);
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(
-      kind_request(502, tool_kind::segment, "seg", set, workspace.str(), 1, 8, 8, 6), observer);
+      kind_request(502, "segment", "seg", set, workspace.str(), 1, 8, 8, 6), observer);
   EXPECT_EQ(outcome.state, job_state::failed);
   EXPECT_EQ(outcome.error, error_code::invalid_config);
   EXPECT_NE(outcome.message.find("at least 8"), std::string::npos) << outcome.message;
@@ -151,11 +151,11 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   const generated_set set = testing::make_anomaly_set(data.str(), testing::fashion_mnist_folder(), 0);
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(
-      kind_request(600, tool_kind::anomaly, "ano", set, workspace.str(), 8, 32, 32, 28),
+      kind_request(600, "anomaly", "ano", set, workspace.str(), 8, 32, 32, 28),
       observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
   ASSERT_EQ(observer.reports.size(), 8u);
-  EXPECT_EQ(observer.reports[0].monitored_name, monitored_metric_of(tool_kind::anomaly));
+  EXPECT_EQ(observer.reports[0].monitored_name, monitored_metric_of("anomaly"));
   EXPECT_EQ(observer.reports[0].monitored_value, observer.reports[0].metrics.at("val_auroc"));
   const metric_map& m = outcome.final_metrics;
   std::printf("anomaly: val AUROC %.3f, test AUROC %.3f (reconstruction %.3f, kNN %.3f), "
@@ -226,7 +226,7 @@ TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {
   testing::temp_folder data("locdata"), workspace("locws");
   const generated_set set = make_scene_set(data.str());
   training_request r =
-      kind_request(700, tool_kind::locate, "finder", set, workspace.str(), 10, 16, 16, 64);
+      kind_request(700, "locate", "finder", set, workspace.str(), 10, 16, 16, 64);
   r.spec.settings.threads = 1;  // see detector_test: two threads crawl on busy 2-core machines
   r.spec.settings.augmentation.flip_horizontal = true;
   r.spec.settings.augmentation.scale = 0.1;
@@ -239,7 +239,7 @@ TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {
   ASSERT_EQ(observer.reports.size(), 10u);
   for (const iteration_report& one : observer.reports)
   {
-    EXPECT_EQ(one.monitored_name, monitored_metric_of(tool_kind::locate));
+    EXPECT_EQ(one.monitored_name, monitored_metric_of("locate"));
     EXPECT_EQ(one.monitored_value, one.metrics.at("val_ap50"));
   }
   EXPECT_LT(observer.reports.back().metrics.at("train_loss"),
@@ -270,7 +270,7 @@ TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {
   // evaluate recomputes the test metrics from best.pt.
   auto e = evaluate_tool(workspace.str(), "finder", set.dataset, set.assignment, test_set);
   ASSERT_TRUE(e) << e.error().message;
-  EXPECT_EQ(e->kind, tool_kind::locate);
+  EXPECT_EQ(e->kind, "locate");
   EXPECT_NEAR(e->metrics.at("ap50"), m.at("test_ap50"), 1e-9);
   EXPECT_NEAR(e->metrics.at("ap"), m.at("test_ap"), 1e-9);
 
@@ -318,7 +318,7 @@ TEST(LocateTool, RefusesRotationAndShearBeforeDecodingImages) {
   testing::temp_folder data("locrot"), workspace("locrotws");
   const generated_set set = make_scene_set(data.str());
   training_request r =
-      kind_request(701, tool_kind::locate, "finder", set, workspace.str(), 1, 16, 8, 64);
+      kind_request(701, "locate", "finder", set, workspace.str(), 1, 16, 8, 64);
   r.spec.settings.augmentation.rotation = 10;
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
@@ -341,7 +341,7 @@ TEST(LocateTool, AMalformedCocoFileFailsTheJobSayingWhatToFix) {
   json.replace(value, json.find_first_not_of("0123456789", value) - value, "987654321");
   std::ofstream(set.dataset.annotations) << json;
   training_request r =
-      kind_request(702, tool_kind::locate, "finder", set, workspace.str(), 1, 16, 8, 64);
+      kind_request(702, "locate", "finder", set, workspace.str(), 1, 16, 8, 64);
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
   EXPECT_EQ(outcome.state, job_state::failed);

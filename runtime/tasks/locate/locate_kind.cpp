@@ -6,13 +6,19 @@ namespace trainyard {
 
 namespace {
 
-expected<void> check_locate(const tool_spec& tool, const training_settings& settings) {
+std::optional<spec_problem> check_locate(const tool_spec&, const training_settings& settings,
+                                         const dataset_spec* dataset) {
+  if (dataset && dataset->kind != dataset_kind::coco)
+    return spec_problem{"tool", {"dataset"},
+                        "a locate tool needs a coco dataset (boxes in a COCO file): dataset '" +
+                          dataset->name + "' is " + to_string(dataset->kind) +
+                          "; set its kind to coco and its annotations to the COCO file"};
   const augmentation_settings& a = settings.augmentation;
   if (a.rotation != 0 || a.shear != 0)
-    return make_failure(error_code::invalid_config,
-                        "tool " + tool.name + ": augmentation rotation and shear cannot keep "
-                        "boxes exact; set them to 0 for locate tools");
-  return {};
+    return spec_problem{"job", {a.rotation != 0 ? "rotation" : "shear"},
+                        "augmentation rotation and shear cannot keep boxes exact; set them to 0 "
+                        "for locate tools"};
+  return std::nullopt;
 }
 
 }  // namespace

@@ -6,13 +6,18 @@ namespace trainyard {
 
 namespace {
 
-expected<void> check_segment(const tool_spec& tool, const training_settings&) {
+std::optional<spec_problem> check_segment(const tool_spec& tool, const training_settings&,
+                                          const dataset_spec* dataset) {
   if (tool.input_width < 8 || tool.input_height < 8)
-    return make_failure(error_code::invalid_config,
-                        "tool " + tool.name + ": a segment tool needs input_width and "
-                        "input_height of at least 8 pixels (its U-Net halves the image three "
-                        "times); raise them");
-  return {};
+    return spec_problem{"tool", {"input_width", "input_height"},
+                        "a segment tool needs width and height of at least 8 pixels (its "
+                        "U-Net halves the image three times); raise them"};
+  if (dataset && (dataset->annotations.empty() || dataset->masks.empty()))
+    return spec_problem{"tool", {"dataset"},
+                        "a segment tool needs a dataset with label masks: dataset '" +
+                          dataset->name + "' must name its label table (annotations) and "
+                          "mask folder (masks)"};
+  return std::nullopt;
 }
 
 }  // namespace

@@ -142,6 +142,25 @@ class tool_task {
   augmenter augment_;
 };
 
+/// A kind's task with its one network `Net` (a torch module holder): hands the network out and
+/// deep-copies the task with a copy of it (the data-parallel ranks that share a process each
+/// train their own). `Derived` is the kind's task class.
+template <class Derived, class Net>
+class task_with_net : public tool_task {
+ public:
+  std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }
+  std::unique_ptr<tool_task> clone() const override {
+    auto copy = std::make_unique<Derived>(static_cast<const Derived&>(*this));
+    copy->model_ = Net(std::dynamic_pointer_cast<typename Net::ContainedType>(model_->clone()));
+    return copy;
+  }
+
+ protected:
+  task_with_net(const task_setup& setup, Net net) : tool_task(setup), model_(std::move(net)) {}
+
+  Net model_;
+};
+
 /// A tool kind's torch part; its torch-free descriptor (name, monitored metric, checks of its
 /// settings) is runtime/tasks/kinds.hpp's. Each kind's <kind>_task.cpp defines one, registered in
 /// task_kinds() (tool_task.cpp) under the descriptor's name.

@@ -47,8 +47,7 @@ TEST(DataCommands, MakeDatasetsThenPreviewBoxesAndMasks) {
                                            "[job.find]\ntool = finder\nsplit = b\n"
                                            "flip_horizontal = true\nscale = 0.2\nshift = 0.1\n"
                                            "[job.paint]\ntool = painter\nsplit = m\n"
-                                           "rotation = 15\nshear = 5\n"
-                                           "[job.turn]\ntool = finder\nsplit = b\nrotation = 10\n");
+                                           "rotation = 15\nshear = 5\n");
   auto [c1, o1] = run_program({binary, "augment-preview", campaign, "--job", "find", "--out",
                                (dir / "find.png").string(), "--samples", "2"},
                               60s);
@@ -63,11 +62,15 @@ TEST(DataCommands, MakeDatasetsThenPreviewBoxesAndMasks) {
   ASSERT_EQ(c2, 0) << o2;
   EXPECT_NE(o2.find("masks overlaid"), std::string::npos) << o2;
 
-  // A locate job with rotation is refused up front, and nothing is written.
-  auto [c3, o3] = run_program({binary, "augment-preview", campaign, "--job", "turn", "--out",
+  // A locate job with rotation is refused when its campaign is read, naming the line, and
+  // nothing is written.
+  auto turning = write(dir / "turn.ini", datasets + "[job.turn]\ntool = finder\nsplit = b\n"
+                                                    "rotation = 10\n");
+  auto [c3, o3] = run_program({binary, "augment-preview", turning, "--job", "turn", "--out",
                                (dir / "turn.png").string()},
                               60s);
   EXPECT_EQ(c3, 2) << o3;
+  EXPECT_NE(o3.find("turn.ini:27: [job.turn] key 'rotation'"), std::string::npos) << o3;
   EXPECT_NE(o3.find("rotation and shear cannot keep boxes exact; set them to 0 for locate tools"),
             std::string::npos)
       << o3;

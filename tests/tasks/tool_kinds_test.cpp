@@ -325,7 +325,9 @@ TEST(LocateTool, RefusesRotationAndShearBeforeDecodingImages) {
   EXPECT_EQ(outcome.state, job_state::failed);
   EXPECT_EQ(outcome.error, error_code::invalid_config);
   EXPECT_NE(outcome.message.find("rotation and shear"), std::string::npos) << outcome.message;
-  EXPECT_NE(outcome.message.find("finder"), std::string::npos) << outcome.message;
+  // The setting is the job's: the message names the job and the key.
+  EXPECT_NE(outcome.message.find("job 'job-701': rotation:"), std::string::npos)
+      << outcome.message;
   EXPECT_TRUE(observer.reports.empty());
 }
 

@@ -108,19 +108,11 @@ struct image_scores {
   torch::Tensor mse;             ///< double [N]: summed squared error per image
 };
 
-class anomaly_task final : public tool_task {
+class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
  public:
   explicit anomaly_task(const task_setup& s)
-      : tool_task(s),
-        model_(autoencoder_shape{s.channels, std::max(4, s.tool.model_width / 2),
-                                 s.tool.batch_norm}) {}
-
-  std::shared_ptr<nn::Module> model() const override { return model_.ptr(); }
-  std::unique_ptr<tool_task> clone() const override {
-    auto copy = std::make_unique<anomaly_task>(*this);
-    copy->model_ = Autoencoder(std::dynamic_pointer_cast<AutoencoderImpl>(model_->clone()));
-    return copy;
-  }
+      : task_with_net(s, Autoencoder(autoencoder_shape{
+                             s.channels, std::max(4, s.tool.model_width / 2), s.tool.batch_norm})) {}
 
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
                            torch::Generator& gen) override {
@@ -344,7 +336,6 @@ class anomaly_task final : public tool_task {
     return (tpr + tnr) / 2;
   }
 
-  Autoencoder model_;
   torch::Tensor bank_;   ///< float [rows, D]: good training images' features
   double knn_mean_ = 0, knn_std_ = 1, rec_mean_ = 0, rec_std_ = 1, pixel_scale_ = 1;
   double threshold_ = 0;

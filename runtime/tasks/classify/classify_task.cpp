@@ -11,23 +11,16 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-class classify_task final : public tool_task {
+class classify_task final : public task_with_net<classify_task, Classifier> {
  public:
   explicit classify_task(const task_setup& s)
-      : tool_task(s),
-        model_(classifier_shape{s.channels, s.tool.input_height, s.tool.input_width,
-                                static_cast<int>(s.class_names.size()), s.tool.model_width,
-                                s.tool.batch_norm, s.tool.dropout}) {}
+      : task_with_net(s, Classifier(classifier_shape{
+                             s.channels, s.tool.input_height, s.tool.input_width,
+                             static_cast<int>(s.class_names.size()), s.tool.model_width,
+                             s.tool.batch_norm, s.tool.dropout})) {}
 
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
-  }
-
-  std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }
-  std::unique_ptr<tool_task> clone() const override {
-    auto copy = std::make_unique<classify_task>(*this);
-    copy->model_ = Classifier(std::dynamic_pointer_cast<ClassifierImpl>(model_->clone()));
-    return copy;
   }
 
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
@@ -67,7 +60,6 @@ class classify_task final : public tool_task {
   }
 
  private:
-  Classifier model_;
 };
 
 expected<std::unique_ptr<tool_task>> make_classify_task(const task_setup& setup) {

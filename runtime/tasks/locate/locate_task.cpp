@@ -58,22 +58,16 @@ bool augments(const augmentation_settings& s) {
          s.brightness > 0 || s.contrast > 0 || s.noise > 0;
 }
 
-class locate_task final : public tool_task {
+class locate_task final : public task_with_net<locate_task, Detector> {
  public:
   explicit locate_task(const task_setup& s)
-      : tool_task(s),
-        model_(detector_shape{s.channels, s.tool.input_height, s.tool.input_width,
-                              static_cast<int>(s.class_names.size()), s.tool.model_width,
-                              s.tool.batch_norm, box_classifier_width(s.tool.model_width),
-                              s.augmentation.flip_horizontal}),
+      : task_with_net(s, Detector(detector_shape{
+                             s.channels, s.tool.input_height, s.tool.input_width,
+                             static_cast<int>(s.class_names.size()), s.tool.model_width,
+                             s.tool.batch_norm, box_classifier_width(s.tool.model_width),
+                             s.augmentation.flip_horizontal})),
         augmented_(augments(s.augmentation)) {}
 
-  std::shared_ptr<torch::nn::Module> model() const override { return model_.ptr(); }
-  std::unique_ptr<tool_task> clone() const override {
-    auto copy = std::make_unique<locate_task>(*this);
-    copy->model_ = Detector(std::dynamic_pointer_cast<DetectorImpl>(model_->clone()));
-    return copy;
-  }
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
   }
@@ -244,7 +238,6 @@ class locate_task final : public tool_task {
     return {};
   }
 
-  Detector model_;
   bool augmented_ = false;
 };
 

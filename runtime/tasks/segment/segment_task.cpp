@@ -323,21 +323,15 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
 };
 TORCH_MODULE(Segmenter);
 
-class segment_task final : public tool_task {
+class segment_task final : public task_with_net<segment_task, Segmenter> {
  public:
   explicit segment_task(const task_setup& s)
-      : tool_task(s),
-        model_(segmenter_shape{s.channels, static_cast<int>(s.class_names.size()),
-                               std::max(4, s.tool.model_width / 2), s.tool.batch_norm,
-                               box_classifier_width(s.tool.model_width),
-                               s.augmentation.flip_horizontal}) {}
+      : task_with_net(s, Segmenter(segmenter_shape{
+                             s.channels, static_cast<int>(s.class_names.size()),
+                             std::max(4, s.tool.model_width / 2), s.tool.batch_norm,
+                             box_classifier_width(s.tool.model_width),
+                             s.augmentation.flip_horizontal})) {}
 
-  std::shared_ptr<nn::Module> model() const override { return model_.ptr(); }
-  std::unique_ptr<tool_task> clone() const override {
-    auto copy = std::make_unique<segment_task>(*this);
-    copy->model_ = Segmenter(std::dynamic_pointer_cast<SegmenterImpl>(model_->clone()));
-    return copy;
-  }
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
   }
@@ -539,7 +533,6 @@ class segment_task final : public tool_task {
     return transform_(torch::zeros({1, setup_.channels, 1, 1}, torch::kUInt8));
   }
 
-  Segmenter model_;
 };
 
 expected<std::unique_ptr<tool_task>> make_segment_task(const task_setup& setup) {

@@ -136,6 +136,19 @@ struct dataset_state {
     return split_grant{ds->second, found->spec, std::move(found->assignment), found->locked};
   }
 
+  // Unlocks a split (saved); whether it was locked.
+  expected<bool> unlock(const std::string& name) {
+    auto found = split(name);
+    if (!found)
+      return found.error();
+    if (!found->locked)
+      return false;
+    found->locked = false;
+    if (auto ok = db->save_split(*found); !ok)
+      return ok.error();
+    return true;
+  }
+
   // Moves images of a split into the set `to` and saves the split.
   expected<split_summary> move(const std::string& name, const std::vector<std::int64_t>& images,
                                split_set to) {
@@ -174,6 +187,9 @@ dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_sta
     },
     [=](split_atom, const std::string& name, bool lock) -> caf::result<split_grant> {
       return answer(self->state.grant(name, lock));
+    },
+    [=](unlock_atom, const std::string& name) -> caf::result<bool> {
+      return answer(self->state.unlock(name));
     },
     [=](images_atom, const std::string& name, const std::vector<std::int64_t>& images,
         std::uint8_t to) -> caf::result<split_summary> {

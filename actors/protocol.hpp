@@ -49,6 +49,7 @@ using probed_atom = caf::atom_constant<caf::atom("probed")>;
 using changed_atom = caf::atom_constant<caf::atom("changed")>;
 using define_atom = caf::atom_constant<caf::atom("define")>;
 using split_atom = caf::atom_constant<caf::atom("split")>;
+using unlock_atom = caf::atom_constant<caf::atom("unlock")>;
 using images_atom = caf::atom_constant<caf::atom("images")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
@@ -107,6 +108,9 @@ using dataset_actor = caf::typed_actor<
   caf::replies_to<define_atom, split_spec>::with<split_summary>,
   // Hand out a split (and lock it when the flag is set: a tool is being trained on it).
   caf::replies_to<split_atom, std::string, bool>::with<split_grant>,
+  // Unlock a split again: the scheduler's answer to the end of the only job that locked it,
+  // when that job trained nothing. Answers whether it was locked.
+  caf::replies_to<unlock_atom, std::string>::with<bool>,
   // Move images of a split into a set (locked splits: test images into train/validation only).
   caf::replies_to<images_atom, std::string, std::vector<std::int64_t>, std::uint8_t>::with<
     split_summary>,

@@ -156,20 +156,54 @@ void reload(self_ptr self) {
   }
 }
 
-// Queues a job (persisted first) unless its name, validate() or its tool's history refuses it.
-caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
+// A known job submitted again. A failed or cancelled one queues again (a retry: its cause may
+// be gone), with changed settings too while it trained nothing; any other answers its id when
+// unchanged, so resubmitting a campaign finds its jobs again, and is refused when edited rather
+// than silently answered with the old job's results.
+caf::result<job_id> on_resubmit(self_ptr self, job_entry& e, job_spec& spec) {
   auto& st = self->state;
-  if (auto known = st.by_name.find(spec.name); known != st.by_name.end()) {
-    // Resubmitting a campaign finds its jobs again; a job whose settings were edited since is
-    // refused rather than silently answered with the old job's results.
-    if (to_json(st.jobs.at(known->second).rec.spec) == to_json(spec))
-      return known->second;
+  const bool same = to_json(e.rec.spec) == to_json(spec);
+  const std::string id = std::to_string(e.rec.id);
+  const bool retryable =
+    e.rec.state == job_state::failed || e.rec.state == job_state::cancelled;
+  if (!retryable) {
+    if (same)
+      return e.rec.id;
     return make_caf_error(error_code::already_exists,
-                          "job '" + spec.name + "' already exists in this workspace (job " +
-                            std::to_string(known->second) +
+                          "job '" + spec.name + "' already exists in this workspace (job " + id +
+                            ", " + to_string(e.rec.state) +
                             ") with other settings; give the changed job a new name, or use "
                             "another workspace");
   }
+  if (!same) {
+    if (e.rec.trained_iterations > 0)
+      return make_caf_error(error_code::already_exists,
+                            "job '" + spec.name + "' (job " + id + ") " +
+                              to_string(e.rec.state) + " after training " +
+                              std::to_string(e.rec.trained_iterations) +
+                              " iterations with other settings; submit it unchanged to resume "
+                              "it, or give the changed job a new name");
+    if (auto err = check_spec(st, spec))
+      return std::move(*err);
+    if (auto err = check_tool_history(st, spec))
+      return std::move(*err);
+    if (spec.tool.name != e.rec.spec.tool.name) {
+      auto& old_tool = st.by_tool[e.rec.spec.tool.name];
+      old_tool.erase(std::remove(old_tool.begin(), old_tool.end(), e.rec.id), old_tool.end());
+      st.by_tool[spec.tool.name].push_back(e.rec.id);
+    }
+    e.rec.spec = std::move(spec);
+  }
+  advance_job(self, e, job_event::retried, {});
+  dispatch(self);
+  return e.rec.id;
+}
+
+// Queues a job (persisted first) unless its name, validate() or its tool's history refuses it.
+caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
+  auto& st = self->state;
+  if (auto known = st.by_name.find(spec.name); known != st.by_name.end())
+    return on_resubmit(self, st.jobs.at(known->second), spec);
   if (auto err = check_spec(st, spec))
     return std::move(*err);
   if (auto err = check_tool_history(st, spec))

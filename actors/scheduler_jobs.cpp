@@ -60,6 +60,39 @@ void announce_finished(self_ptr self, const job_entry& e) {
   broadcast(self, finished_atom::value, result_of(e));
 }
 
+// A failed or cancelled job queued again at the tail, as a new submission would be; it resumes
+// from its checkpoint if it had one.
+void requeue_at_tail(self_ptr self, job_entry& e) {
+  auto& st = self->state;
+  e.rec.state = job_state::queued;
+  e.rec.message.clear();
+  e.rec.error = error_code::none;
+  e.rec.finished_ms = 0;
+  e.rec.submitted_ms = st.now_ms();
+  e.rec.queue_position = st.queue.next_tail_key();
+  e.stop_reason.clear();
+  st.queue.push_back(e.rec.id);
+  persist(self, e);
+  if (st.queue.key_of(e.rec.id) != e.rec.queue_position)
+    persist_order(self);  // the keys were renumbered
+  announce(self, e);
+}
+
+// A job that ends failed or cancelled without having trained gives its split back unless
+// another job on that split trained or is under way: a split is locked only by a trained tool.
+void unlock_untrained_split(self_ptr self, const job_entry& e) {
+  auto& st = self->state;
+  if (e.rec.trained_iterations > 0 ||
+      (e.rec.state != job_state::failed && e.rec.state != job_state::cancelled))
+    return;
+  for (const auto& [id, other] : st.jobs)
+    if (id != e.rec.id && other.rec.spec.split == e.rec.spec.split &&
+        (other.rec.trained_iterations > 0 || is_active(other.phase)))
+      return;
+  self->request(st.datasets, caf::infinite, unlock_atom::value, e.rec.spec.split)
+    .then([](bool) {}, [](caf::error&) {});  // a split it cannot find was never locked
+}
+
 // Ends a job that will not run again: state, record, event; frees its workers.
 void finish(self_ptr self, job_entry& e, const job_end& end) {
   e.rec.state = end.state;
@@ -69,6 +102,7 @@ void finish(self_ptr self, job_entry& e, const job_end& end) {
   e.stop_reason.clear();
   release_ranks(self, e);
   persist(self, e);
+  unlock_untrained_split(self, e);
   announce_finished(self, e);
   announce(self, e);
 }
@@ -253,6 +287,10 @@ std::optional<job_phase> advance_job(self_ptr self, job_entry& e, job_event even
     case job_phase::queued:
       if (before == job_phase::queued)
         break;
+      if (event == job_event::retried) {
+        requeue_at_tail(self, e);
+        break;
+      }
       if (event == job_event::ranks_ended && e.rank0)
         merge_outcome(e, before, *next);
       requeue_at_head(self, e);

@@ -79,6 +79,10 @@ std::optional<job_phase> advance(job_phase now, job_event event, std::optional<j
         case phase::rank_lost: return after_ranks_ended(now, rank0);
         default: return std::nullopt;
       }
+    case job_event::retried:
+      if (now == phase::done)
+        return phase::queued;
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -108,6 +112,7 @@ const char* to_string(job_event e) {
     case job_event::shutdown: return "shutdown";
     case job_event::rank_lost: return "rank_lost";
     case job_event::ranks_ended: return "ranks_ended";
+    case job_event::retried: return "retried";
   }
   return "?";
 }

@@ -3,6 +3,7 @@
 //
 //   queued --dispatched--> granting --granted--> running --ranks ended--> done
 //                                                        \--ranks ended--> queued (resume later)
+//   done (failed or cancelled) --retried--> queued (at the tail)
 // A stop, a shutdown or a lost rank on the way changes what the next grant or the end of the
 // ranks leads to; the phases below name those cases.
 #pragma once
@@ -38,6 +39,7 @@ enum class job_event {
   shutdown,      ///< the scheduler stops dispatching and interrupts running jobs
   rank_lost,     ///< the worker of one of its ranks went away
   ranks_ended,   ///< none of its ranks trains any more (see `rank0` of advance)
+  retried,       ///< resubmitted after it failed or was cancelled: it queues again
 };
 
 const char* to_string(job_event event);

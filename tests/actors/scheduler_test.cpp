@@ -185,6 +185,76 @@ TEST_F(Scheduler, AFailedJobKeepsItsMessageAndTheQueueGoesOn) {
   EXPECT_EQ(wait(next).state, job_state::completed);
 }
 
+TEST_F(Scheduler, AFailedJobRunsAgainWhenSubmittedAgainAndANeverTrainedOneLocksNoSplit) {
+  // The job fails before its first iteration (an unreadable image, a full disk): its split is
+  // not locked, since no trained tool uses it.
+  book_->script("flaky", {{}, {}, 0});
+  add_worker();
+  auto id = submit(small_job("flaky", "tool_flaky", 2));
+  auto failed = wait(id);
+  ASSERT_EQ(failed.state, job_state::failed);
+  EXPECT_EQ(failed.trained_iterations, 0);
+  auto grant = ask_datasets<split_grant>(split_atom::value, std::string("small"), false);
+  ASSERT_TRUE(grant) << grant.error().message;
+  EXPECT_FALSE(grant->locked);
+  // Its cause gone, the same job submitted again queues and runs under its id.
+  book_->script("flaky", {});
+  EXPECT_EQ(submit(small_job("flaky", "tool_flaky", 2)), id);
+  auto done = wait(id);
+  EXPECT_EQ(done.state, job_state::completed);
+  EXPECT_EQ(done.trained_iterations, 2);
+  EXPECT_EQ(done.message, "");
+  grant = ask_datasets<split_grant>(split_atom::value, std::string("small"), false);
+  ASSERT_TRUE(grant);
+  EXPECT_TRUE(grant->locked);
+}
+
+TEST_F(Scheduler, AFailedJobTakesChangedSettingsOnlyWhileItTrainedNothing) {
+  book_->script("tuned", {{}, {}, 0});
+  book_->script("deep", {{}, {}, 2});
+  add_worker();
+  auto tuned = submit(small_job("tuned", "tool_tuned", 2));
+  auto deep = submit(small_job("deep", "tool_deep", 4));
+  ASSERT_EQ(wait(tuned).state, job_state::failed);
+  auto failed = wait(deep);
+  ASSERT_EQ(failed.state, job_state::failed);
+  EXPECT_EQ(failed.trained_iterations, 2);
+  book_->script("tuned", {});
+  book_->script("deep", {});
+  // Nothing trained: the changed job (another iteration count) replaces the failed one.
+  EXPECT_EQ(submit(small_job("tuned", "tool_tuned", 3)), tuned);
+  auto r = wait(tuned);
+  EXPECT_EQ(r.state, job_state::completed);
+  EXPECT_EQ(r.trained_iterations, 3);
+  // Two iterations trained: changed settings are refused, saying how to go on.
+  auto changed = ask<job_id>(submit_atom::value, small_job("deep", "tool_deep", 5));
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().code, error_code::already_exists);
+  EXPECT_NE(changed.error().message.find("submit it unchanged to resume it"), std::string::npos)
+      << changed.error().message;
+  // Unchanged, it resumes where it failed.
+  EXPECT_EQ(submit(small_job("deep", "tool_deep", 4)), deep);
+  r = wait(deep);
+  EXPECT_EQ(r.state, job_state::completed);
+  EXPECT_EQ(r.trained_iterations, 4);
+  EXPECT_EQ(book_->calls().back().first_iteration, 2);
+}
+
+TEST_F(Scheduler, AQueuedJobThatWasStoppedQueuesAgainWhenSubmittedAgain) {
+  auto id = submit(small_job("later", "tool_later", 1));  // no worker yet: it stays queued
+  auto stopped = ask<job_info>(stop_atom::value, id, std::string("not now"));
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  EXPECT_EQ(stopped->state, job_state::cancelled);
+  EXPECT_EQ(submit(small_job("later", "tool_later", 1)), id);
+  EXPECT_EQ(info(id).state, job_state::queued);
+  EXPECT_EQ(queue_order(), std::vector<job_id>{id});
+  add_worker();
+  EXPECT_EQ(wait(id).state, job_state::completed);
+  // A completed job submitted again answers its id and does not run again.
+  EXPECT_EQ(submit(small_job("later", "tool_later", 1)), id);
+  EXPECT_EQ(book_->started(), std::vector<std::string>{"later"});
+}
+
 TEST_F(Scheduler, WaitTimesOutOnAJobThatCannotStart) {
   // No worker: the job stays queued, so a bounded wait must time out and say so.
   auto id = submit(small_job("idle", "tool_idle", 1));

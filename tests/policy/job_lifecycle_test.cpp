@@ -61,6 +61,11 @@ INSTANTIATE_TEST_SUITE_P(
         lifecycle_case{p::running, ev::grant_failed, none, none},
         lifecycle_case{p::queued, ev::ranks_ended, completed, none},
         lifecycle_case{p::granting, ev::ranks_ended, completed, none},
+        // A retry: only a job that is done (the scheduler retries only failed or cancelled ones).
+        lifecycle_case{p::done, ev::retried, none, p::queued},
+        lifecycle_case{p::queued, ev::retried, none, none},
+        lifecycle_case{p::running, ev::retried, none, none},
+        lifecycle_case{p::granting, ev::retried, none, none},
         // Cancel: queued jobs only.
         lifecycle_case{p::queued, ev::cancel_asked, none, p::done},
         lifecycle_case{p::granting, ev::cancel_asked, none, none},

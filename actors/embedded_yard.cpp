@@ -18,18 +18,25 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
 }
 
-embedded_yard::embedded_yard(caf::actor_system& system, dataset_actor datasets,
-                             scheduler_actor scheduler)
-  : system_(system), datasets_(std::move(datasets)), scheduler_(std::move(scheduler)) {}
+embedded_yard::embedded_yard(caf::actor_system& system, std::unique_ptr<workspace_lock> lock,
+                             dataset_actor datasets, scheduler_actor scheduler)
+  : system_(system),
+    lock_(std::move(lock)),
+    datasets_(std::move(datasets)),
+    scheduler_(std::move(scheduler)) {}
 
 expected<std::unique_ptr<embedded_yard>> embedded_yard::start(caf::actor_system& system,
-                                                              scheduler_options options) {
+                                                              scheduler_options options,
+                                                              const std::string& command) {
   std::error_code ec;
   std::filesystem::create_directories(options.workspace, ec);
   if (ec)
     return make_failure(error_code::storage_failed,
                         "cannot create the workspace folder '" + options.workspace +
                           "': " + ec.message());
+  auto lock = workspace_lock::acquire(options.workspace, command);
+  if (!lock)
+    return lock.error();
   auto datasets = spawn_dataset_actor(system, options.workspace);
   if (!datasets)
     return datasets.error();
@@ -38,7 +45,8 @@ expected<std::unique_ptr<embedded_yard>> embedded_yard::start(caf::actor_system&
     caf::anon_send_exit(*datasets, caf::exit_reason::user_shutdown);
     return scheduler.error();
   }
-  return std::unique_ptr<embedded_yard>(new embedded_yard(system, *datasets, *scheduler));
+  return std::unique_ptr<embedded_yard>(
+    new embedded_yard(system, std::move(*lock), *datasets, *scheduler));
 }
 
 embedded_yard::~embedded_yard() {

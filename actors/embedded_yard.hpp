@@ -13,6 +13,7 @@
 #include "actors/scheduler.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/training_engine.hpp"
+#include "runtime/store/workspace_lock.hpp"
 
 namespace trainyard {
 
@@ -27,9 +28,11 @@ expected<void> declare_data(caf::actor_system& system, const dataset_actor& data
 
 class embedded_yard {
  public:
-  /// Creates the workspace folder, spawns the dataset actor and the scheduler.
+  /// Creates the workspace folder, takes its lock for `command` ("run", "scheduler": the name a
+  /// refused second process is told), spawns the dataset actor and the scheduler.
   static expected<std::unique_ptr<embedded_yard>> start(caf::actor_system& system,
-                                                        scheduler_options options);
+                                                        scheduler_options options,
+                                                        const std::string& command);
   /// Ends every actor it spawned (workers stop their training between two steps).
   ~embedded_yard();
 
@@ -52,8 +55,10 @@ class embedded_yard {
   caf::actor_system& system() { return system_; }
 
  private:
-  embedded_yard(caf::actor_system& system, dataset_actor datasets, scheduler_actor scheduler);
+  embedded_yard(caf::actor_system& system, std::unique_ptr<workspace_lock> lock,
+                dataset_actor datasets, scheduler_actor scheduler);
   caf::actor_system& system_;
+  std::unique_ptr<workspace_lock> lock_;  ///< held while the yard lives
   dataset_actor datasets_;
   scheduler_actor scheduler_;
   std::vector<worker_actor> workers_;

@@ -106,7 +106,7 @@ int run_side(const std::string& side, int images, int batch, int threads) {
   caf::actor_system system{cfg};
   scheduler_options options;
   options.workspace = workspace.string();
-  auto yard = embedded_yard::start(system, options);
+  auto yard = embedded_yard::start(system, options, "train_overhead");
   if (!yard || !(*yard)->declare({data->dataset}, {data->split}) || !(*yard)->add_worker(make_torch_engine())) {
     std::fprintf(stderr, "cannot start the embedded yard in %s\n", options.workspace.c_str());
     return 1;

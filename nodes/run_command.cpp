@@ -180,7 +180,7 @@ int run_command(const run_options& options) {
   caf::actor_system_config cfg;
   configure_actor_system(cfg);
   caf::actor_system system{cfg};
-  auto yard = embedded_yard::start(system, sched);
+  auto yard = embedded_yard::start(system, sched, "run");
   if (!yard)
     return report_failure("cannot open the workspace", yard.error());
   if (auto ok = (*yard)->declare(campaign->datasets, campaign->splits); !ok)

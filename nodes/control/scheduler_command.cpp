@@ -45,7 +45,7 @@ int scheduler_command(const scheduler_command_options& options) {
   caf::actor_system system{cfg};
   scheduler_options sched;
   sched.workspace = options.workspace;
-  auto yard = embedded_yard::start(system, sched);
+  auto yard = embedded_yard::start(system, sched, "scheduler");
   if (!yard)
     return fail(yard.error());
   auto gate = spawn_gate(system, creds->secret, (*yard)->scheduler(), (*yard)->datasets());

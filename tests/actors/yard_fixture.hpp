@@ -67,7 +67,7 @@ class YardTest : public ::testing::Test {
     system_ = std::make_unique<caf::actor_system>(*cfg_);
     scheduler_options options;
     options.workspace = workspace_;
-    auto yard = embedded_yard::start(*system_, options);
+    auto yard = embedded_yard::start(*system_, options, "test");
     ASSERT_TRUE(yard) << yard.error().message;
     yard_ = std::move(*yard);
     auto ok = yard_->declare({fashion()}, {small_split("small"), small_split("other", 8)});

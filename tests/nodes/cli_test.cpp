@@ -188,6 +188,28 @@ TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
   EXPECT_NE(bout.find("none.png"), std::string::npos) << bout;
 }
 
+TEST_F(Cli, ASecondRunOnAWorkspaceInUseIsRefusedAndAKilledHoldersLockIsFreeAgain) {
+  auto campaign = small_campaign(6, 3000);
+  {
+    child_process first({binary, "run", campaign, "--plain"});
+    ASSERT_TRUE(first.read_until("it 1/6", 300s)) << first.output();
+    // Training the same job into the same files twice is refused at once, naming the holder.
+    auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 60s);
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(out.find("is in use by 'trainyard run' (pid " + std::to_string(first.pid())),
+              std::string::npos)
+        << out;
+    first.signal(SIGKILL);
+    first.finish(30s);
+  }
+  // The killed holder's lock is gone with it: the next run takes it and finishes the job.
+  auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 600s);
+  ASSERT_EQ(code, 0) << out;
+  auto [qc, qout] = run_program({binary, "queue", "-w", workspace(), "--json"}, 30s);
+  ASSERT_EQ(qc, 0) << qout;
+  EXPECT_EQ(nlohmann::json::parse(qout)[0]["trained_iterations"], 6);
+}
+
 TEST_F(Cli, CtrlCLeavesAConsistentWorkspaceAndARerunResumes) {
   // Enough iterations that the run cannot finish before the interrupt lands, even on a loaded
   // machine.

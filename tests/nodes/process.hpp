@@ -87,6 +87,7 @@ class child_process {
   }
 
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   /// Reads the rest of the output and waits for the exit (killed past the limit); -1 if killed.
   int finish(std::chrono::seconds limit) {

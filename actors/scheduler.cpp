@@ -157,9 +157,10 @@ void reload(self_ptr self) {
 }
 
 // A known job submitted again. A failed or cancelled one queues again (a retry: its cause may
-// be gone), with changed settings too while it trained nothing; any other answers its id when
-// unchanged, so resubmitting a campaign finds its jobs again, and is refused when edited rather
-// than silently answered with the old job's results.
+// be gone), with changed settings too (a lower learning rate after it diverged), and with
+// another tool or split only while it trained nothing; any other answers its id when unchanged,
+// so resubmitting a campaign finds its jobs again, and is refused when edited rather than
+// silently answered with the old job's results.
 caf::result<job_id> on_resubmit(self_ptr self, job_entry& e, job_spec& spec) {
   auto& st = self->state;
   const bool same = to_json(e.rec.spec) == to_json(spec);
@@ -176,13 +177,18 @@ caf::result<job_id> on_resubmit(self_ptr self, job_entry& e, job_spec& spec) {
                             "another workspace");
   }
   if (!same) {
-    if (e.rec.trained_iterations > 0)
+    // What it trained lives in its checkpoint: a resume needs the same tool and split.
+    const bool same_ground = to_json(e.rec.spec.tool) == to_json(spec.tool) &&
+                             e.rec.spec.split == spec.split &&
+                             e.rec.spec.continue_training == spec.continue_training;
+    if (e.rec.trained_iterations > 0 && !same_ground)
       return make_caf_error(error_code::already_exists,
                             "job '" + spec.name + "' (job " + id + ") " +
                               to_string(e.rec.state) + " after training " +
                               std::to_string(e.rec.trained_iterations) +
-                              " iterations with other settings; submit it unchanged to resume "
-                              "it, or give the changed job a new name");
+                              " iterations of its tool; submit it with the same tool and split "
+                              "to resume it (its training settings may change), or give the "
+                              "changed job a new name");
     if (auto err = check_spec(st, spec))
       return std::move(*err);
     if (auto err = check_tool_history(st, spec))

@@ -15,9 +15,11 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -308,6 +310,24 @@ iteration_generators start_iteration(job& j, int iteration) {
               iteration_seed(j.rank_seed, iteration, random_stream::augmentation))};
 }
 
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// A job whose loss or monitored metric is no longer a number has diverged: it fails before that
+// iteration is recorded, so best.pt and the checkpoint keep the last finite weights.
+[[noreturn]] void diverged(const job& j, int iteration, const std::string& what) {
+  const int kept = iteration - 1;
+  fail("training diverged in iteration " + std::to_string(iteration) + ": " + what + ". " +
+           (kept > 0 ? "The weights of iteration " + std::to_string(kept) + " are kept. "
+                     : std::string("No weights were saved. ")) +
+           "Lower learning_rate (now " + number_text(j.settings.learning_rate) +
+           ") and submit the job again",
+       error_code::training_failed);
+}
+
 // Step: train one iteration, a pass over the training set. False when a stop request cut it
 // short: a partial iteration is thrown away, the checkpoint on disk stays the last completed one.
 bool train_iteration(job& j, int iteration, iteration_pass& pass) {
@@ -345,6 +365,9 @@ bool train_iteration(job& j, int iteration, iteration_pass& pass) {
         return false;
       step_loss = agreed.loss_sum;
     }
+    // Every rank sees the same (summed) loss, so all of them end here together.
+    if (!std::isfinite(step_loss))
+      diverged(j, iteration, "its training loss is " + std::to_string(step_loss / m));
     j.optimizer->step();
     pass.loss_sum += step_loss;
   }
@@ -389,6 +412,10 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
   j.task->prepare(j.train);
   metric_map val = j.task->evaluate(j.validation, "val_");
   const double monitored_value = val.at(j.monitored);
+  if (!std::isfinite(monitored_value) || !std::isfinite(val.at("val_loss")))
+    diverged(j, iteration, "its validation " + j.monitored + " is " +
+                               std::to_string(monitored_value) + " and val_loss " +
+                               std::to_string(val.at("val_loss")));
   const early_stopping_decision decision =
       observe(rule, j.state.stopping, iteration, monitored_value);
   if (decision.improved)

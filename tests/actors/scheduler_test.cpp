@@ -209,7 +209,7 @@ TEST_F(Scheduler, AFailedJobRunsAgainWhenSubmittedAgainAndANeverTrainedOneLocksN
   EXPECT_TRUE(grant->locked);
 }
 
-TEST_F(Scheduler, AFailedJobTakesChangedSettingsOnlyWhileItTrainedNothing) {
+TEST_F(Scheduler, AFailedJobTakesChangedSettingsAndAnotherToolOnlyWhileItTrainedNothing) {
   book_->script("tuned", {{}, {}, 0});
   book_->script("deep", {{}, {}, 2});
   add_worker();
@@ -221,22 +221,29 @@ TEST_F(Scheduler, AFailedJobTakesChangedSettingsOnlyWhileItTrainedNothing) {
   EXPECT_EQ(failed.trained_iterations, 2);
   book_->script("tuned", {});
   book_->script("deep", {});
-  // Nothing trained: the changed job (another iteration count) replaces the failed one.
-  EXPECT_EQ(submit(small_job("tuned", "tool_tuned", 3)), tuned);
+  // Nothing trained: the changed job (another tool width and iteration count) replaces it.
+  job_spec wider = small_job("tuned", "tool_tuned", 3);
+  wider.tool.model_width = 16;
+  EXPECT_EQ(submit(wider), tuned);
   auto r = wait(tuned);
   EXPECT_EQ(r.state, job_state::completed);
   EXPECT_EQ(r.trained_iterations, 3);
-  // Two iterations trained: changed settings are refused, saying how to go on.
-  auto changed = ask<job_id>(submit_atom::value, small_job("deep", "tool_deep", 5));
+  // Two iterations trained: another tool is refused, saying how to go on ...
+  job_spec other_tool = small_job("deep", "tool_deep", 4);
+  other_tool.tool.model_width = 16;
+  auto changed = ask<job_id>(submit_atom::value, other_tool);
   ASSERT_FALSE(changed);
   EXPECT_EQ(changed.error().code, error_code::already_exists);
-  EXPECT_NE(changed.error().message.find("submit it unchanged to resume it"), std::string::npos)
+  EXPECT_NE(changed.error().message.find("submit it with the same tool and split to resume it"),
+            std::string::npos)
       << changed.error().message;
-  // Unchanged, it resumes where it failed.
-  EXPECT_EQ(submit(small_job("deep", "tool_deep", 4)), deep);
+  // ... while other training settings resume it where it failed.
+  job_spec longer = small_job("deep", "tool_deep", 5);
+  longer.settings.learning_rate = 0.0005;
+  EXPECT_EQ(submit(longer), deep);
   r = wait(deep);
   EXPECT_EQ(r.state, job_state::completed);
-  EXPECT_EQ(r.trained_iterations, 4);
+  EXPECT_EQ(r.trained_iterations, 5);
   EXPECT_EQ(book_->calls().back().first_iteration, 2);
 }
 

@@ -291,6 +291,38 @@ class simulated_meter : public memory_meter {
   int resets_ = 0;
 };
 
+TEST(EngineDivergence, ADivergedJobFailsSayingSoAndKeepsTheLastFiniteWeights) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  temp_folder workspace("engine");
+  const std::string ws = workspace.str();
+  training_request first = make_request(40, "blown", ws, 2);
+  recording_observer first_observer;
+  const training_outcome a = shared_engine().train(first, first_observer);
+  ASSERT_EQ(a.state, job_state::completed) << a.message;
+  const std::string best_file = tool_file(ws, "blown", tool_files::best);
+  const std::string checkpoint_file = tool_file(ws, "blown", tool_files::checkpoint);
+  const std::string best = read_file(best_file);
+  const std::string checkpoint = read_file(checkpoint_file);
+
+  // Continued at an absurd learning rate, the loss leaves the numbers in iteration 3.
+  training_request more = make_request(41, "blown", ws, 2);
+  more.spec.continue_training = true;
+  more.spec.settings.learning_rate = 1e30;
+  recording_observer more_observer;
+  const training_outcome b = shared_engine().train(more, more_observer);
+  EXPECT_EQ(b.state, job_state::failed);
+  EXPECT_EQ(b.error, error_code::training_failed);
+  EXPECT_NE(b.message.find("training diverged in iteration 3"), std::string::npos) << b.message;
+  EXPECT_NE(b.message.find("The weights of iteration 2 are kept. Lower learning_rate (now "
+                           "1e+30)"),
+            std::string::npos)
+      << b.message;
+  EXPECT_TRUE(more_observer.reports.empty());
+  // Nothing of the diverged iteration reached the tool's files.
+  EXPECT_EQ(read_file(best_file), best);
+  EXPECT_EQ(read_file(checkpoint_file), checkpoint);
+}
+
 TEST(EngineBatchProbe, PicksTheFastestSizeThatFitsASimulatedBudget) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   temp_folder workspace("engine");

@@ -171,7 +171,7 @@ decltype(auto) fields(F&& f, tool_spec& x) {
                .describe("batch normalisation layers (off: data-parallel runs match one device)"),
            field("dropout", x.dropout).at_least(0).below(1)
                .describe("dropout probability before the last layer"),
-           field("max_objects", x.max_objects).at_least(1).in("boxes")
+           field("max_objects", x.max_objects).bounds(1, 10000).in("boxes")
                .describe("locate: most boxes kept per image"),
            field("detection_threshold", x.detection_threshold).ini("threshold").bounds(0, 1)
                .describe("locate: least score of a kept box"));
@@ -204,25 +204,25 @@ decltype(auto) fields(F&& f, augmentation_settings& x) {
 template <class F>
 decltype(auto) fields(F&& f, training_settings& x) {
   return f("training_settings",
-           field("iterations", x.iterations).auto_when_zero()
+           field("iterations", x.iterations).auto_when_zero().at_most(100000)
                .describe("iterations to train; auto = stop early on the monitored metric"),
-           field("max_iterations", x.max_iterations).at_least(1).in("iterations")
+           field("max_iterations", x.max_iterations).bounds(1, 100000).in("iterations")
                .describe("auto: most iterations"),
            field("patience", x.patience).at_least(0).in("iterations")
                .describe("auto: iterations without improvement before stopping"),
            field("min_delta", x.min_delta).at_least(0)
                .describe("auto: smallest gain of the monitored metric that counts"),
-           field("batch_size", x.batch_size).auto_when_zero()
+           field("batch_size", x.batch_size).auto_when_zero().at_most(65536)
                .describe("images per step; auto = the largest that fits memory"),
            field("learning_rate", x.learning_rate).above(0).describe("Adam step size"),
            field("deterministic", x.deterministic).describe("bit-identical reruns (slower)"),
            field("seed", x.seed).at_least(0)
                .describe("seed of weights, shuffling and augmentation"),
-           field("threads", x.threads).at_least(0)
-               .describe("intra-op CPU threads; 0 = all cores"),
+           field("threads", x.threads).bounds(0, 1024)
+               .describe("intra-op CPU threads; 0 = all cores; more than the worker has: all"),
            field("memory_share", x.memory_share).above(0).at_most(1)
                .describe("CPU: share of available memory the batch-size probe may use"),
-           field("devices", x.devices).at_least(1).in("devices")
+           field("devices", x.devices).bounds(1, 1024).in("devices")
                .describe("devices one job trains on (data-parallel ranks)"),
            field("augmentation", x.augmentation).as_flat().describe("augmentation ranges"));
 }

@@ -208,10 +208,11 @@ void plan_job(job& j) {
 
   // Parallel reductions split work by thread, so the bits of the result depend on the thread
   // count: a deterministic job resumed on another machine keeps the count it started with.
-  state.threads =
-      j.resume && settings.deterministic && state.threads > 0 ? state.threads
-      : settings.threads > 0 ? settings.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Otherwise more threads than the worker's cores only crowd the machine: all cores it is.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  state.threads = j.resume && settings.deterministic && state.threads > 0 ? state.threads
+                  : settings.threads > 0 ? std::min(settings.threads, cores)
+                                         : cores;
   torch::set_num_threads(state.threads);
   at::globalContext().setDeterministicAlgorithms(settings.deterministic, false);
 }

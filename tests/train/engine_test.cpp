@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "runtime/store/spec_json.hpp"
 #include "runtime/train/diagnostics.hpp"
@@ -52,7 +53,8 @@ TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   temp_folder workspace("engine");
   recording_observer observer;
-  const training_request request = make_request(1, "shirts", workspace.str(), 3);
+  training_request request = make_request(1, "shirts", workspace.str(), 3);
+  request.spec.settings.threads = 1024;  // more than this machine has: it trains on all cores
   const training_outcome outcome = shared_engine().train(request, observer);
 
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
@@ -112,6 +114,7 @@ TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
   EXPECT_EQ(record->class_names.size(), 10u);
   EXPECT_EQ(record->channels, 1);
   EXPECT_EQ(record->completed, 3);
+  EXPECT_EQ(record->threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   ASSERT_EQ(record->norm.mean.size(), 1u);
   EXPECT_NEAR(record->norm.mean[0], 0.286, 0.02);  // Fashion-MNIST's known statistics
   EXPECT_NEAR(record->norm.std[0], 0.353, 0.02);

@@ -162,8 +162,8 @@ std::string mask_path_for(const dataset_spec& dataset, const std::string& image_
 }
 
 expected<torch::Tensor> load_label_masks(const dataset_index& index,
-                                         const std::vector<std::int64_t>& images, int width,
-                                         int height, bool required) {
+                                         const std::vector<std::int64_t>& images,
+                                         int label_count, int width, int height, bool required) {
   if (index.files.size() != index.size())
     return make_failure(error_code::invalid_config,
                         "dataset " + index.spec.name + " has no image files to match masks "
@@ -175,7 +175,8 @@ expected<torch::Tensor> load_label_masks(const dataset_index& index,
         mask_path_for(index.spec, index.files[static_cast<std::size_t>(images[i])]);
     if (!required && !fs::exists(path))
       continue;
-    auto mask = read_label_mask_file(path, width, height);
+    auto mask = read_label_mask_file(
+      path, index.files[static_cast<std::size_t>(images[i])], label_count, width, height);
     if (!mask)
       return mask.error();
     std::copy(mask->begin(), mask->end(), out[static_cast<std::int64_t>(i)].data_ptr<std::uint8_t>());

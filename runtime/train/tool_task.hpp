@@ -213,9 +213,10 @@ int good_class(const dataset_index& index);
 std::string mask_path_for(const dataset_spec& dataset, const std::string& image_file);
 
 /// Decodes the label masks of `images` (index.files) at width x height, nearest, uint8
-/// [N, H, W]. `required` false: a missing mask is all zeros (anomaly good images).
+/// [N, H, W]; a mask of another size than its image, or with a value of `label_count` or more,
+/// fails naming the file. `required` false: a missing mask is all zeros (anomaly good images).
 expected<torch::Tensor> load_label_masks(const dataset_index& index,
-                                         const std::vector<std::int64_t>& images, int width,
-                                         int height, bool required);
+                                         const std::vector<std::int64_t>& images,
+                                         int label_count, int width, int height, bool required);
 
 }  // namespace trainyard

@@ -144,6 +144,41 @@ TEST(SegmentTool, RefusesImagesTooSmallForItsU_NetSayingTheLeastSize) {
   EXPECT_TRUE(observer.reports.empty());
 }
 
+TEST(SegmentTool, AMaskOfAnotherSizeOrWithAnUndeclaredLabelFailsTheJobNamingTheFile) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  testing::temp_folder data("segmask"), workspace("segmaskws");
+  const generated_set set =
+      testing::make_segment_set(data.str(), testing::fashion_mnist_folder(), 20);
+  // The first image's mask at half its image's size: once resized without a word.
+  const std::string image = set.index.files[0];
+  const std::string mask =
+      (fs::path(set.dataset.masks) / (fs::path(image).stem().string() + ".png")).string();
+  const image_geometry half{1, 20, 20};
+  std::vector<std::uint8_t> pixels(half.bytes(), 0);
+  ASSERT_TRUE(write_png(mask, half, pixels.data()));
+  testing::recording_observer observer;
+  training_outcome outcome = testing::shared_engine().train(
+      kind_request(503, "segment", "seg", set, workspace.str(), 1, 8, 8, 40), observer);
+  EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_EQ(outcome.error, error_code::image_corrupt);
+  EXPECT_NE(outcome.message.find(mask + " is 20x20 pixels but its image is 40x40"),
+            std::string::npos)
+      << outcome.message;
+  // Its size right, but a label the table (0-2) does not declare.
+  const image_geometry full{1, 40, 40};
+  pixels.assign(full.bytes(), 0);
+  pixels[41] = 7;
+  ASSERT_TRUE(write_png(mask, full, pixels.data()));
+  outcome = testing::shared_engine().train(
+      kind_request(504, "segment", "seg2", set, workspace.str(), 1, 8, 8, 40), observer);
+  EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_NE(outcome.message.find("pixel (x 1, y 1) has the value 7 but the label table declares "
+                                 "only 0-2"),
+            std::string::npos)
+      << outcome.message;
+  EXPECT_TRUE(observer.reports.empty());
+}
+
 TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   testing::temp_folder data("anodata"), workspace("anows");

@@ -354,7 +354,8 @@ expected<task_data> anomaly_targets(const task_setup& setup, const dataset_index
   d.labels = decoded.labels.ne(good).to(torch::kLong);
   d.images = std::move(decoded.images);
   if (!index.spec.masks.empty()) {
-    auto masks = load_label_masks(index, images, setup.tool.input_width,
+    // Defect masks mark defects with any non-zero value (often 255): no value is out of range.
+    auto masks = load_label_masks(index, images, /*label_count=*/256, setup.tool.input_width,
                                   setup.tool.input_height, /*required=*/false);
     if (!masks)
       return masks.error();

@@ -9,22 +9,46 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "runtime/tasks/common/masks.hpp"
+
 namespace trainyard {
 
-expected<std::vector<std::uint8_t>> read_label_mask_file(const std::string& path, int width,
-                                                         int height) {
-  if (!std::filesystem::exists(path))
-    return make_failure(error_code::dataset_unreadable,
-                        "label mask " + path + " is missing; every image of a masks dataset "
-                        "needs a mask PNG with the same file stem");
-  const cv::Mat mask = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (mask.empty() || mask.depth() != CV_8U || mask.channels() != 1)
-    return make_failure(error_code::image_corrupt,
-                        "label mask " + path + " is not an 8-bit single-channel PNG of label "
-                        "indices; rewrite it as one (pixel value = label)");
-  cv::Mat sized = mask;
-  if (mask.cols != width || mask.rows != height)
-    cv::resize(mask, sized, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
+namespace {
+
+// An image's width and height: from a PNG's header (its first 24 bytes), else by decoding it.
+expected<cv::Size> image_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[24] = {};
+  if (in.read(reinterpret_cast<char*>(head), sizeof(head)) && head[0] == 0x89 &&
+      head[1] == 'P' && head[2] == 'N' && head[3] == 'G') {
+    auto be32 = [&](int at) {
+      return (int(head[at]) << 24) | (int(head[at + 1]) << 16) | (int(head[at + 2]) << 8) |
+             int(head[at + 3]);
+    };
+    return cv::Size(be32(16), be32(20));
+  }
+  const cv::Mat image = cv::imread(path, cv::IMREAD_UNCHANGED);
+  if (image.empty())
+    return make_failure(error_code::image_corrupt, "image " + path + " does not decode");
+  return image.size();
+}
+
+}  // namespace
+
+expected<std::vector<std::uint8_t>> read_label_mask_file(const std::string& path,
+                                                         const std::string& image_path,
+                                                         int label_count, int width, int height) {
+  auto image = image_size(image_path);
+  if (!image)
+    return image.error();
+  auto mask = read_mask(path, image->width, image->height, label_count);
+  if (!mask)
+    return mask.error();
+  if (image->width == width && image->height == height)
+    return mask;
+  const cv::Mat full(image->height, image->width, CV_8UC1, mask->data());
+  cv::Mat sized;
+  cv::resize(full, sized, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
   std::vector<std::uint8_t> out(static_cast<std::size_t>(width) * height);
   for (int r = 0; r < height; ++r) {
     const std::uint8_t* row = sized.ptr<std::uint8_t>(r);

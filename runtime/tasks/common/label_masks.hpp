@@ -15,11 +15,12 @@
 
 namespace trainyard {
 
-/// Reads an 8-bit single-channel PNG of labels (pixel value = label index) and resizes it to
-/// width x height with nearest-neighbour sampling, so labels are never blended.
-/// dataset_unreadable when missing, image_corrupt when it does not decode or has colour channels.
-expected<std::vector<std::uint8_t>> read_label_mask_file(const std::string& path, int width,
-                                                         int height);
+/// Reads the label mask of `image_path` (read_mask's checks: an 8-bit single-channel PNG of the
+/// image's own size whose values are below `label_count`) and resizes it to width x height with
+/// nearest-neighbour sampling, so labels are never blended.
+expected<std::vector<std::uint8_t>> read_label_mask_file(const std::string& path,
+                                                         const std::string& image_path,
+                                                         int label_count, int width, int height);
 
 /// One row of a label table: "INDEX NAME [R G B]".
 struct label_entry {

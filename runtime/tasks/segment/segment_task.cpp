@@ -542,8 +542,9 @@ expected<std::unique_ptr<tool_task>> make_segment_task(const task_setup& setup) 
 expected<task_data> segment_targets(const task_setup& setup, const dataset_index& index,
                                     const std::vector<std::int64_t>& images, labelled_images decoded,
                                     split_set) {
-  auto masks = load_label_masks(index, images, setup.tool.input_width,
-                                setup.tool.input_height, /*required=*/true);
+  auto masks = load_label_masks(index, images, static_cast<int>(setup.class_names.size()),
+                                setup.tool.input_width, setup.tool.input_height,
+                                /*required=*/true);
   if (!masks)
     return masks.error();
   const auto labels = static_cast<std::int64_t>(setup.class_names.size());

@@ -16,11 +16,9 @@
 
 #include "actors/protocol.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/version.hpp"  // trainyard_version: peers must share it
 
 namespace trainyard {
-
-/// The trainyard version peers must share (their protocols must match).
-inline constexpr const char* trainyard_version = "0.4.0";
 
 /// Where a scheduler listens.
 struct cluster_endpoint {

@@ -1,7 +1,7 @@
 // Campaign files: the INI file that `trainyard run CAMPAIGN.ini` executes, read into the plain
 // structs of runtime/core/specs.hpp. Parsing only: nothing here touches a dataset or the workspace, so
 // a campaign that parses may still fail later (a missing dataset folder, a split larger than its
-// dataset). Boost.Program_options stays inside campaign.cpp; this header does not expose it.
+// dataset). The reader is our own (campaign.cpp); this header needs no parser.
 //
 // Format (see config/examples/*.ini for commented examples):
 //

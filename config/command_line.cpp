@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include "config/campaign_keys.hpp"
+#include "runtime/core/version.hpp"
 
 namespace po = boost::program_options;
 
@@ -285,7 +286,8 @@ expected<command_line> parse_command_line(int argc, const char* const* argv) {
   std::string command = argc < 2 ? "help" : argv[1];
   if (command == "--help" || command == "-h" || command == "help" || command == "--version") {
     cl.help = true;
-    cl.help_text = command == "--version" ? "trainyard 0.4.0\n" : overview;
+    cl.help_text =
+      command == "--version" ? std::string("trainyard ") + trainyard_version + "\n" : overview;
     return cl;
   }
   po::options_description desc("options");

@@ -148,8 +148,14 @@ int report_results(caf::actor_system& system, const embedded_yard& yard,
                   to_string(r.state), r.trained_iterations, r.best_iteration,
                   r.message.empty() ? "" : ": ", r.message.c_str());
     std::optional<evaluation> test;
+    const std::int64_t tested = r.trained_iterations > 0
+                                  ? test_images(system, yard.datasets(), spec.split)
+                                  : 0;
     if (r.trained_iterations > 0)
-      test = reported_test(r, spec.tool.kind, test_images(system, yard.datasets(), spec.split));
+      test = reported_test(r, spec.tool.kind, tested);
+    if (r.trained_iterations > 0 && tested == 0 && !options.json)
+      std::printf("  split '%s' has no test images: the tool was not tested\n",
+                  spec.split.c_str());
     if (test && !options.json) {
       print_evaluation(spec.tool.name, "test", *test, false);
       if (reports_confusion_matrix(test->kind))

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/commands.hpp"
+#include "runtime/data/splits.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/tasks/kinds.hpp"
 #include "runtime/train/engine.hpp"
@@ -127,6 +128,13 @@ int evaluate_command(const evaluate_options& options) {
   auto set = options.set == "train"        ? train_set
              : options.set == "validation" ? validation_set
                                            : test_set;
+  // An empty set has no metrics: printing zeros would read as a result.
+  if (images_in((*split)->assignment, set).empty())
+    return fail(make_failure(
+      error_code::invalid_request,
+      "split '" + trained->spec.split + "' of tool '" + options.tool + "' has no " +
+        options.set + " images, so there is nothing to evaluate; evaluate another set (--split " +
+        (set == test_set ? "validation" : "test") + ")"));
   auto e = evaluate_tool(options.workspace, options.tool, *ds, (*split)->assignment, set);
   if (!e)
     return fail(e.error());

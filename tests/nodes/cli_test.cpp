@@ -28,14 +28,14 @@ class Cli : public ::testing::Test {
   std::string workspace() const { return (dir_ / "yard").string(); }
 
   // A small campaign: 1,500 training images, a narrow model, fixed iterations.
-  std::string small_campaign(int iterations, int train = 1500) {
+  std::string small_campaign(int iterations, int train = 1500, int test = 300) {
     return write("small.ini",
                  "[campaign]\nworkspace = " + workspace() +
                    "\n"
                    "[dataset.fashion]\nkind = fashion-mnist\nsubset = train\n"
                    "[split.small]\ndataset = fashion\nmode = count\ntrain = " +
                    std::to_string(train) +
-                   "\nvalidation = 300\ntest = 300\nseed = 3\n"
+                   "\nvalidation = 300\ntest = " + std::to_string(test) + "\nseed = 3\n"
                    "[tool.shirts]\nkind = classify\ndataset = fashion\nmodel_width = 8\n"
                    "[job.first]\ntool = shirts\nsplit = small\niterations = " +
                    std::to_string(iterations) + "\nbatch_size = 64\n");
@@ -67,6 +67,26 @@ TEST_F(Cli, AMalformedCampaignNamesTheLineAndKeyAndTouchesNothing) {
   EXPECT_NE(out.find("bad.ini:10:"), std::string::npos) << out;
   EXPECT_NE(out.find("iterations"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(workspace())) << "a refused campaign must not create a workspace";
+}
+
+TEST_F(Cli, ASplitWithoutTestImagesSaysSoInsteadOfPrintingZeros) {
+  auto campaign = small_campaign(1, 600, 0);
+  auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 300s);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("split 'small' has no test images: the tool was not tested"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("accuracy 0.0000"), std::string::npos) << out;
+  auto [ec, eout] = run_program({binary, "evaluate", "shirts", "-w", workspace()}, 60s);
+  EXPECT_EQ(ec, 1) << eout;
+  EXPECT_NE(eout.find("split 'small' of tool 'shirts' has no test images, so there is nothing "
+                      "to evaluate; evaluate another set (--split validation)"),
+            std::string::npos)
+      << eout;
+  auto [vc, vout] =
+    run_program({binary, "evaluate", "shirts", "-w", workspace(), "--split", "validation"}, 60s);
+  EXPECT_EQ(vc, 0) << vout;
+  EXPECT_NE(vout.find("(300 images)"), std::string::npos) << vout;
 }
 
 TEST_F(Cli, RunRefusesAJobOfMoreDevicesThanItsOneWorker) {

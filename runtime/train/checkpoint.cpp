@@ -114,7 +114,7 @@ void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Mo
   archive.write("history_validation", c10::IValue(history_validation(s.history)));
   // Not needed to resume (every iteration reseeds), kept so the file is a complete snapshot.
   archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
-  save_atomically(path, [&archive](const std::string& p) { archive.save_to(p); });
+  save_atomically(path, [&archive](std::ostream& out) { archive.save_to(out); });
 }
 
 expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path) {

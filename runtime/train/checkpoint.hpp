@@ -5,22 +5,28 @@
 
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include <torch/torch.h>
 
 #include "runtime/core/error.hpp"
+#include "runtime/train/failures.hpp"
 #include "runtime/train/tool_files.hpp"
 
 namespace trainyard {
 
-/// Saves through a temporary file and a rename: a crash leaves the previous file intact.
+/// Serialises with `save(std::ostream&)` into memory, then writes the bytes through
+/// write_file_atomically: a crash or a full disk leaves the previous file intact, and a full
+/// disk is a job failure saying so (LibTorch writing to a full disk itself threw again while
+/// unwinding and aborted the process). Throws job_failure.
 template <class Save>
 void save_atomically(const std::string& path, Save&& save) {
-  const std::string temporary = path + ".tmp";
-  std::forward<Save>(save)(temporary);
-  std::filesystem::rename(temporary, path);
+  std::ostringstream bytes;
+  std::forward<Save>(save)(bytes);
+  if (auto ok = write_file_atomically(path, bytes.str()); !ok)
+    throw job_failure{ok.error()};
 }
 
 /// Writes `state` (its checkpoint fields) with the model and optimizer; throws on failure.

@@ -421,7 +421,7 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
       observe(rule, j.state.stopping, iteration, monitored_value);
   if (decision.improved)
     save_atomically(j.file(tool_files::best),
-                    [&j](const std::string& p) { torch::save(j.model, p); });
+                    [&j](std::ostream& out) { torch::save(j.model, out); });
 
   const auto n = static_cast<double>(j.train.size());
   metrics_row row;
@@ -497,7 +497,7 @@ metric_map finish_tool(job& j) {
   torch::serialize::OutputArchive task_archive;
   if (j.task->save_state(task_archive))
     save_atomically(j.file(tool_files::task_state),
-                    [&task_archive](const std::string& p) { task_archive.save_to(p); });
+                    [&task_archive](std::ostream& out) { task_archive.save_to(out); });
   if (j.test.size() > 0) {
     count_test_evaluation();
     for (const auto& [name, value] : j.task->evaluate(j.test, "test_"))

@@ -2,7 +2,12 @@
 // spec_json's functions, so settings.json nests exactly what the store keeps.
 #include "runtime/train/tool_files.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -113,20 +118,43 @@ std::string metrics_csv(const std::vector<metrics_row>& rows) {
 
 expected<void> write_file_atomically(const std::string& path, const std::string& content) {
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out)
+  const std::string folder = fs::path(path).parent_path().string();
+  auto failed = [&](int why, const std::string& doing) -> expected<void> {
+    ::unlink(temporary.c_str());  // a half file would only take space
+    if (why == ENOSPC || why == EDQUOT)
       return make_failure(error_code::storage_failed,
-                          "could not write " + path + "; check the disk has space and the folder "
-                          "is writable");
+                          "disk full: free space in " + folder + " (" + doing + " " + path +
+                            "); what was saved before is intact, and the job resumes from it "
+                            "when run again");
+    return make_failure(error_code::storage_failed, "could not write " + path + " (" + doing +
+                                                      "): " + std::strerror(why) +
+                                                      "; check the folder is writable");
+  };
+  // Write, flush to the disk, then rename: a crash or a full disk never leaves a half file under
+  // the real name.
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return failed(errno, "creating");
+  for (std::size_t done = 0; done < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      const int why = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      return failed(why, "writing");
+    }
+    done += static_cast<std::size_t>(n);
   }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec)
-    return make_failure(error_code::storage_failed,
-                        "could not replace " + path + ": " + ec.message());
+  if (::fsync(fd) != 0) {
+    const int why = errno;
+    ::close(fd);
+    return failed(why, "flushing");
+  }
+  if (::close(fd) != 0)
+    return failed(errno, "closing");
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return failed(errno, "replacing");
   return {};
 }
 

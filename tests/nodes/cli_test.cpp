@@ -1,5 +1,9 @@
 // The trainyard program as a user runs it: real processes, real campaign files, real training on
 // a slice of Fashion-MNIST. Every wait is bounded; workspaces are temporary folders.
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -87,6 +91,43 @@ TEST_F(Cli, ASplitWithoutTestImagesSaysSoInsteadOfPrintingZeros) {
     run_program({binary, "evaluate", "shirts", "-w", workspace(), "--split", "validation"}, 60s);
   EXPECT_EQ(vc, 0) << vout;
   EXPECT_NE(vout.find("(300 images)"), std::string::npos) << vout;
+}
+
+TEST_F(Cli, AFullDiskFailsTheJobSayingSoAndARunAfterFreeingSpaceFinishesIt) {
+  // A workspace on a 1 MiB tmpfs: the database fits, the tool's first best.pt (about 0.8 MB)
+  // does not. Mounting needs root; elsewhere the test says why it cannot run.
+  const fs::path disk = dir_ / "small-disk";
+  fs::create_directories(disk);
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m") != 0)
+    GTEST_SKIP() << "cannot mount a 1 MiB tmpfs at " << disk << " (" << std::strerror(errno)
+                 << "); this test needs root";
+  struct unmount_at_end {
+    fs::path at;
+    ~unmount_at_end() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  const std::string ws = (disk / "yard").string();
+  auto campaign = write("disk.ini", "[campaign]\nworkspace = " + ws +
+                                      "\n[dataset.fashion]\nkind = fashion-mnist\nsubset = "
+                                      "train\n[split.s]\ndataset = fashion\nmode = count\n"
+                                      "train = 600\nvalidation = 200\ntest = 200\n"
+                                      "[tool.t]\ndataset = fashion\nmodel_width = 32\n"
+                                      "[job.j]\ntool = t\nsplit = s\niterations = 2\n"
+                                      "batch_size = 64\n");
+  auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 300s);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("failed    iterations 0 (best 0): disk full: free space in " + ws +
+                     "/tools/t (writing " + ws + "/tools/t/best.pt)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(ws + "/tools/t/best.pt.tmp")) << "a half file stays behind";
+  // Space freed: the same command retries the failed job, which now completes.
+  ASSERT_EQ(::mount("tmpfs", disk.c_str(), "tmpfs", MS_REMOUNT, "size=16m"), 0)
+      << std::strerror(errno);
+  auto [again, again_out] = run_program({binary, "run", campaign, "--plain"}, 300s);
+  EXPECT_EQ(again, 0) << again_out;
+  EXPECT_NE(again_out.find("job j                  completed iterations 2"), std::string::npos)
+      << again_out;
 }
 
 TEST_F(Cli, RunRefusesAJobOfMoreDevicesThanItsOneWorker) {

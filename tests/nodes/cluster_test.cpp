@@ -163,6 +163,18 @@ TEST_F(Cluster, PeersWithoutTheSecretOrSpeakingGarbageAreRefusedAndDisturbNothin
   expect_scheduler_stops_on_sigterm();
 }
 
+TEST_F(Cluster, ARunOnALiveSchedulersWorkspaceIsRefusedNamingTheScheduler) {
+  start_scheduler();
+  // A job trained by a one-process run there would never show in the scheduler's queue.
+  auto [code, out] =
+    run_program({binary(), "run", campaign({"beside"}, 1), "--workspace", workspace()}, 60s);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("is in use by 'trainyard scheduler' (pid "), std::string::npos) << out;
+  auto [listed, text] = client({"queue", "list", "--json"});
+  ASSERT_EQ(listed, 0) << text;
+  EXPECT_EQ(text.find("beside"), std::string::npos) << text;
+}
+
 TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
   start_scheduler();
   auto [submitted, out] = client({"submit", campaign({"done", "dropped"}, 1)});

@@ -54,6 +54,9 @@ struct client {
   cluster_handles handles;
 };
 
+// How long a client keeps trying a scheduler it cannot reach before it gives up (exit code 6).
+constexpr std::chrono::seconds unreachable_patience{10};
+
 expected<std::unique_ptr<client>> connect_client(const cluster_options& options) {
   auto c = std::make_unique<client>();
   auto creds = credentials_of(options);
@@ -67,7 +70,27 @@ expected<std::unique_ptr<client>> connect_client(const cluster_options& options)
   c->cfg = std::make_unique<caf::actor_system_config>();
   configure_remote_system(*c->cfg, c->creds);
   c->system = std::make_unique<caf::actor_system>(*c->cfg);
+  // A scheduler that is restarting (or a cable) gets a few seconds, counted down on stderr; a
+  // refusal (secret, version) is final at once.
+  const auto deadline = std::chrono::steady_clock::now() + unreachable_patience;
   auto handles = connect_scheduler(*c->system, c->endpoint, c->creds);
+  for (bool first = true; !handles && handles.error().code == error_code::interrupted;
+       first = false) {
+    const auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now())
+                           .count();
+    if (left_ms <= 0)
+      break;
+    const long long left_s = (left_ms + 999) / 1000;
+    if (first)
+      std::cerr << "trainyard: " << handles.error().message << "; retrying, " << left_s
+                << " s left" << std::endl;
+    else
+      std::cerr << "trainyard: still no scheduler at " << to_string(c->endpoint) << "; "
+                << left_s << " s left" << std::endl;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    handles = connect_scheduler(*c->system, c->endpoint, c->creds);
+  }
   if (!handles)
     return handles.error();
   c->handles = std::move(*handles);

@@ -192,10 +192,15 @@ TEST_F(Cluster, WaitExitCodesSayHowTheJobEnded) {
   start_node();
   auto [done, d_out] = client({"wait", "done", "--timeout", "300"}, 330s);
   EXPECT_EQ(done, 0) << d_out;
-  // Nothing listens on port 1: the client says so with its own exit code.
+  // Nothing listens on port 1: the client retries for a while, counting down, then says so with
+  // its own exit code.
   auto [gone, g_out] =
-    run_program({binary(), "wait", "done", "--scheduler", "127.0.0.1:1"}, 30s);
+    run_program({binary(), "wait", "done", "--scheduler", "127.0.0.1:1"}, 60s);
   EXPECT_EQ(gone, 6) << g_out;
+  EXPECT_NE(g_out.find("; retrying, 10 s left"), std::string::npos) << g_out;
+  EXPECT_NE(g_out.find("trainyard wait: cannot reach the scheduler at 127.0.0.1:1"),
+            std::string::npos)
+      << g_out;
   expect_scheduler_stops_on_sigterm();
 }
 

@@ -459,6 +459,28 @@ class EngineFolder : public ::testing::Test {
   dataset_spec dataset;
 };
 
+TEST_F(EngineFolder, AOneClassDatasetIsRefusedSayingWhatToDoInstead) {
+  training_request r = request(52, "one-class");
+  fs::remove_all(root_.path() / "sneaker");  // only trousers are left
+  auto index = load_dataset_index(dataset);
+  ASSERT_TRUE(index) << index.error().message;
+  split_spec split;
+  split.name = r.spec.split;
+  split.mode = split_mode::count;
+  split.train = 40;
+  split.validation = 10;
+  split.test = 10;
+  r.assignment = *make_split(*index, split);
+  recording_observer observer;
+  const training_outcome outcome = shared_engine().train(r, observer);
+  EXPECT_EQ(outcome.state, job_state::failed);
+  EXPECT_EQ(outcome.error, error_code::invalid_config);
+  EXPECT_NE(outcome.message.find("has one class ('trouser'); a classify tool needs at least two"),
+            std::string::npos)
+      << outcome.message;
+  EXPECT_TRUE(observer.reports.empty());
+}
+
 TEST_F(EngineFolder, ColourFolderDatasetTrains) {
   recording_observer observer;
   const training_outcome outcome = shared_engine().train(request(50, "folder-tool"), observer);

@@ -75,8 +75,17 @@ expected<task_data> classify_targets(const task_setup&, const dataset_index&,
   return d;
 }
 
-expected<std::vector<std::string>> classify_class_names(const tool_spec&,
+expected<std::vector<std::string>> classify_class_names(const tool_spec& tool,
                                                         const dataset_index& index) {
+  // One class leaves nothing to tell apart: every prediction would be right.
+  if (index.class_names.size() < 2)
+    return make_failure(error_code::invalid_config,
+                        "tool " + tool.name + ": dataset " + index.spec.name + " has " +
+                          (index.class_names.empty()
+                             ? std::string("no classes")
+                             : "one class ('" + index.class_names.front() + "')") +
+                          "; a classify tool needs at least two: add a folder of images per "
+                          "class, or train an anomaly tool to learn what one class looks like");
   return index.class_names;
 }
 

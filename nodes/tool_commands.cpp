@@ -1,5 +1,6 @@
 // evaluate, predict and queue: read the workspace directly (no actors needed).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -84,7 +85,10 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
   }
   std::printf("  %-14s %9s\n", "class", "accuracy");
   for (std::size_t c = 0; c < e.class_names.size() && c < e.per_class_accuracy.size(); ++c)
-    std::printf("  %-14s %9.4f\n", e.class_names[c].c_str(), e.per_class_accuracy[c]);
+    if (std::isnan(e.per_class_accuracy[c]))
+      std::printf("  %-14s  no images in this set\n", e.class_names[c].c_str());
+    else
+      std::printf("  %-14s %9.4f\n", e.class_names[c].c_str(), e.per_class_accuracy[c]);
   std::printf("  confusion matrix (rows: true class, columns: predicted)\n");
   for (std::size_t r = 0; r < e.confusion.size(); ++r) {
     std::printf("  %-14s", r < e.class_names.size() ? e.class_names[r].c_str() : "?");

@@ -58,7 +58,8 @@ struct evaluation {
   std::int64_t images = 0;
   double accuracy = 0;
   std::vector<std::string> class_names;
-  std::vector<double> per_class_accuracy;             ///< index = label
+  /// Index = label; NaN (JSON null) for a class without images in the set.
+  std::vector<double> per_class_accuracy;
   std::vector<std::vector<std::int64_t>> confusion;   ///< [true label][predicted label]
 };
 expected<evaluation> evaluate_tool(const std::string& workspace, const std::string& tool,

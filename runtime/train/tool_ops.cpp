@@ -3,6 +3,7 @@
 // file's raw bytes for tests (diagnostics.hpp). Runs on the caller's thread; uses the tool folder's best.pt and settings.json
 // only, so it works while another job trains the tool (both files are replaced atomically).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -205,8 +206,10 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
         for (std::int64_t v : row)
           total += v;
         const std::size_t label = out.per_class_accuracy.size();
-        out.per_class_accuracy.push_back(
-            total > 0 ? static_cast<double>(row[label]) / static_cast<double>(total) : 0.0);
+        // A class without images in the set has no accuracy (NaN; JSON null), not 0.
+        out.per_class_accuracy.push_back(total > 0 ? static_cast<double>(row[label]) /
+                                                         static_cast<double>(total)
+                                                   : std::nan(""));
       }
     }
     return out;

@@ -2,6 +2,7 @@
 // small Fashion-MNIST slice).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -76,6 +77,22 @@ TEST_F(ToolOps, EvaluateAgreesWithMetricsJsonAndCountsEveryImage) {
                 1e-12);
   }
   EXPECT_NEAR(result->accuracy, static_cast<double>(right) / 500.0, 1e-12);
+}
+
+TEST_F(ToolOps, AClassWithoutImagesInTheSetHasNoAccuracyRatherThanZero) {
+  const auto& slice = fashion_slice();
+  // The test images of class 3 move to the training set: the test set has none of it.
+  std::vector<std::uint8_t> assignment = slice.assignment;
+  for (std::size_t i = 0; i < assignment.size(); ++i)
+    if (assignment[i] == test_set && slice.index.labels[i] == 3)
+      assignment[i] = train_set;
+  auto result = evaluate_tool(workspace(), "judge", slice.dataset, assignment, test_set);
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_EQ(result->per_class_accuracy.size(), 10u);
+  EXPECT_TRUE(std::isnan(result->per_class_accuracy[3])) << result->per_class_accuracy[3];
+  for (std::size_t c = 0; c < 10; ++c)
+    if (c != 3)
+      EXPECT_FALSE(std::isnan(result->per_class_accuracy[c])) << "class " << c;
 }
 
 TEST_F(ToolOps, PredictGetsMostPngsRight) {

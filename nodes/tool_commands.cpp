@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/commands.hpp"
+#include "runtime/data/dataset_readers.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/store/store.hpp"
 #include "runtime/tasks/kinds.hpp"
@@ -146,8 +147,44 @@ int evaluate_command(const evaluate_options& options) {
   return 0;
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+
+// The images a predict names: a file stands for itself, a folder for the image files below it
+// (png, jpg, jpeg, bmp; hidden ones skipped), in path order. A folder without any is an error.
+expected<std::vector<std::string>> images_named(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (!fs::is_directory(arg, ec)) {
+      out.push_back(arg);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(arg, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file() && !is_hidden(it->path()) && is_image_file(it->path()))
+        found.push_back(it->path().string());
+    if (ec)
+      return make_failure(error_code::dataset_unreadable,
+                          "cannot list the folder " + arg + ": " + ec.message());
+    if (found.empty())
+      return make_failure(error_code::invalid_request,
+                          "the folder " + arg + " holds no images (png, jpg, jpeg or bmp files)");
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 int predict_command(const predict_options& options) {
-  auto predictions = predict_images(options.workspace, options.tool, options.images);
+  auto images = images_named(options.images);
+  if (!images)
+    return fail(images.error());
+  auto predictions = predict_images(options.workspace, options.tool, *images);
   if (!predictions)
     return fail(predictions.error());
   if (options.json) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/data/dataset_index.hpp"
+#include "runtime/train/images.hpp"
 #include "tests/nodes/process.hpp"
 #include "tests/support/temp_folder.hpp"
 
@@ -247,6 +248,28 @@ TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
                                  60s);
   EXPECT_NE(bad, 0);
   EXPECT_NE(bout.find("none.png"), std::string::npos) << bout;
+
+  // A folder stands for the images below it, in path order (it once gave a raw C++ error).
+  const fs::path folder = dir_ / "to-predict";
+  fs::create_directories(folder / "more");
+  const image_geometry gray{1, 28, 28};
+  ASSERT_TRUE(write_png((folder / "b.png").string(), gray, images->pixels.data()));
+  ASSERT_TRUE(write_png((folder / "more" / "c.png").string(), gray, images->pixels.data() + 784));
+  std::ofstream(folder / "notes.txt") << "not an image\n";
+  auto [fc, fout] =
+    run_program({binary, "predict", "shirts", folder.string(), "-w", workspace(), "--json"}, 60s);
+  ASSERT_EQ(fc, 0) << fout;
+  auto from_folder = nlohmann::json::parse(fout);
+  ASSERT_EQ(from_folder.size(), 2u);
+  EXPECT_EQ(from_folder[0]["image"], (folder / "b.png").string());
+  EXPECT_EQ(from_folder[1]["image"], (folder / "more" / "c.png").string());
+  EXPECT_EQ(from_folder[0]["label_name"], preds[0]["label_name"]);  // the same pixels
+  fs::create_directories(dir_ / "empty");
+  auto [ec2, eout2] = run_program(
+    {binary, "predict", "shirts", (dir_ / "empty").string(), "-w", workspace()}, 60s);
+  EXPECT_EQ(ec2, 1) << eout2;
+  EXPECT_NE(eout2.find("holds no images (png, jpg, jpeg or bmp files)"), std::string::npos)
+      << eout2;
 }
 
 TEST_F(Cli, ASecondRunOnAWorkspaceInUseIsRefusedAndAKilledHoldersLockIsFreeAgain) {

@@ -187,9 +187,21 @@ int predict_command(const predict_options& options) {
   auto predictions = predict_images(options.workspace, options.tool, *images);
   if (!predictions)
     return fail(predictions.error());
+  // An image that could not be predicted is said (and makes the exit code 1); the others are
+  // predicted all the same.
+  int exit_code = 0;
+  for (const auto& p : *predictions)
+    if (!p.error.empty()) {
+      std::cerr << "trainyard predict: " << p.error << std::endl;
+      exit_code = 1;
+    }
   if (options.json) {
     auto j = nlohmann::json::array();
     for (const auto& p : *predictions) {
+      if (!p.error.empty()) {
+        j.push_back({{"image", p.image}, {"error", p.error}});
+        continue;
+      }
       nlohmann::json one{{"image", p.image}, {"label", p.label}, {"label_name", p.label_name},
                          {"score", p.score}, {"files", p.files}};
       if (!p.boxes.empty() || p.label_name == "(no objects)") {
@@ -202,15 +214,17 @@ int predict_command(const predict_options& options) {
       j.push_back(one);
     }
     std::cout << j.dump() << std::endl;
-    return 0;
+    return exit_code;
   }
   for (const auto& p : *predictions) {
+    if (!p.error.empty())
+      continue;  // said on stderr
     std::printf("%s\t%s\t%.4f", p.image.c_str(), p.label_name.c_str(), p.score);
     for (const std::string& f : p.files)
       std::printf("\t%s", f.c_str());
     std::printf("\n");
   }
-  return 0;
+  return exit_code;
 }
 
 int queue_command(const queue_options& options) {

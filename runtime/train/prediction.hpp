@@ -29,5 +29,8 @@ struct prediction {
   double score = 0;
   std::vector<std::string> files;  ///< images written for this one
   std::vector<scored_box> boxes;   ///< locate: the boxes found, best first
+  /// Why this image has no prediction (it does not decode, it is missing); the other images of
+  /// the call are predicted all the same. Empty when it was predicted.
+  std::string error;
 };
 }  // namespace trainyard

@@ -130,6 +130,8 @@ expected<void> write_detections(const tool_state& record, const std::vector<pred
   std::vector<std::int64_t> ids;
   std::vector<std::vector<scored_box>> detections;
   for (const prediction& p : found) {
+    if (!p.error.empty())
+      continue;  // no image, no detections
     std::error_code ec;
     const fs::path canonical = fs::weakly_canonical(p.image, ec);
     const auto it = known.find(ec ? p.image : canonical.string());
@@ -237,21 +239,39 @@ expected<std::vector<prediction>> predict_images(const std::string& workspace,
     for (std::int64_t start = 0; start < count; start += t.batch_size) {
       const std::int64_t m = std::min<std::int64_t>(t.batch_size, count - start);
       // Decoded exactly as training decodes dataset images (images.cpp), so the same file gives
-      // the same pixels here as it did there.
+      // the same pixels here as it did there. An image that does not decode gets its error and
+      // the others of the batch go on.
       torch::Tensor batch =
           torch::empty({m, t.geometry.channels, t.geometry.height, t.geometry.width}, torch::kUInt8);
+      std::vector<std::string> files;
+      std::vector<prediction> unreadable;
+      std::vector<bool> decoded_ok(static_cast<std::size_t>(m), false);
       for (std::int64_t i = 0; i < m; ++i) {
-        auto decoded = decode_image_file(images[static_cast<std::size_t>(start + i)], t.geometry,
-                                         batch[i].data_ptr<std::uint8_t>());
-        if (!decoded)
-          return decoded.error();
+        const std::string& file = images[static_cast<std::size_t>(start + i)];
+        const auto row = static_cast<std::int64_t>(files.size());
+        if (auto decoded = decode_image_file(file, t.geometry, batch[row].data_ptr<std::uint8_t>());
+            !decoded) {
+          prediction failed;
+          failed.image = file;
+          failed.error = decoded.error().message;
+          unreadable.push_back(std::move(failed));
+          continue;
+        }
+        files.push_back(file);
+        decoded_ok[static_cast<std::size_t>(i)] = true;
       }
-      const std::vector<std::string> files(images.begin() + start, images.begin() + start + m);
-      auto predicted = t.task->predict(batch, files, outputs);
-      if (!predicted)
-        return predicted.error();
-      for (prediction& p : *predicted)
-        out.push_back(std::move(p));
+      std::vector<prediction> predicted;
+      if (!files.empty()) {
+        auto p = t.task->predict(batch.narrow(0, 0, static_cast<std::int64_t>(files.size())),
+                                 files, outputs);
+        if (!p)
+          return p.error();
+        predicted = std::move(*p);
+      }
+      // Back in the order given.
+      std::size_t next_ok = 0, next_bad = 0;
+      for (bool ok : decoded_ok)
+        out.push_back(ok ? std::move(predicted[next_ok++]) : std::move(unreadable[next_bad++]));
     }
     if (t.kind->boxes)
       if (auto written = write_detections(t.record, out, outputs); !written)

@@ -127,7 +127,10 @@ TEST_F(ToolOps, PredictGetsMostPngsRight) {
   EXPECT_GE(right, 42) << "of 60";  // the tool scores about 0.8 on the test set
 }
 
-TEST_F(ToolOps, PredictNamesAnUnreadableImage) {
+TEST_F(ToolOps, AnUnreadableImageIsNamedAndTheOthersArePredictedAllTheSame) {
+  const auto& slice = fashion_slice();
+  auto pixels = load_idx_images(slice.dataset);
+  ASSERT_TRUE(pixels);
   testing::temp_folder images("predict");
   const std::string bad = images.str() + "/garbage.png";
   {
@@ -136,16 +139,27 @@ TEST_F(ToolOps, PredictNamesAnUnreadableImage) {
     for (int i = 0; i < 300; ++i)
       out.put(static_cast<char>(rng() & 0xff));
   }
-  auto corrupt = predict_images(workspace(), "judge", {bad});
-  ASSERT_FALSE(corrupt);
-  EXPECT_EQ(corrupt.error().code, error_code::image_corrupt);
-  EXPECT_NE(corrupt.error().message.find("garbage.png"), std::string::npos);
-  EXPECT_NE(corrupt.error().message.find("remove or replace"), std::string::npos);
-
-  auto missing = predict_images(workspace(), "judge", {images.str() + "/nowhere.png"});
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, error_code::dataset_unreadable);
-  EXPECT_NE(missing.error().message.find("nowhere.png"), std::string::npos);
+  const std::string missing = images.str() + "/nowhere.png";
+  const std::string good = images.str() + "/good.png";
+  ASSERT_TRUE(write_png(good, image_geometry{1, 28, 28}, pixels->pixels.data()));
+  auto predictions = predict_images(workspace(), "judge", {bad, good, missing, good});
+  ASSERT_TRUE(predictions) << predictions.error().message;
+  ASSERT_EQ(predictions->size(), 4u);
+  const prediction& corrupt = (*predictions)[0];
+  EXPECT_EQ(corrupt.image, bad);
+  EXPECT_NE(corrupt.error.find("garbage.png"), std::string::npos) << corrupt.error;
+  EXPECT_NE(corrupt.error.find("remove or replace"), std::string::npos) << corrupt.error;
+  const prediction& absent = (*predictions)[2];
+  EXPECT_EQ(absent.image, missing);
+  EXPECT_NE(absent.error.find("nowhere.png"), std::string::npos) << absent.error;
+  // In the order given, the good image twice with the same answer.
+  for (std::size_t k : {1u, 3u}) {
+    const prediction& p = (*predictions)[k];
+    EXPECT_EQ(p.image, good);
+    EXPECT_TRUE(p.error.empty()) << p.error;
+    EXPECT_GE(p.label, 0);
+    EXPECT_EQ(p.label, (*predictions)[1].label);
+  }
 }
 
 TEST_F(ToolOps, UntrainedToolIsUnknown) {

@@ -102,7 +102,6 @@ void finish(self_ptr self, job_entry& e, const job_end& end) {
   e.stop_reason.clear();
   release_ranks(self, e);
   persist(self, e);
-  unlock_untrained_split(self, e);
   announce_finished(self, e);
   announce(self, e);
 }
@@ -304,6 +303,10 @@ std::optional<job_phase> advance_job(self_ptr self, job_entry& e, job_event even
         finish(self, e, {job_state::cancelled, e.stop_reason});
       else
         finish(self, e, end);
+      // Only a dispatched job can have locked its split; one cancelled in the queue did not,
+      // and cancelling many queued jobs need not scan the jobs and ask the dataset actor each.
+      if (before != job_phase::queued)
+        unlock_untrained_split(self, e);
       break;
     default:
       break;

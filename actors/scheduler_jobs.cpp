@@ -93,8 +93,9 @@ void unlock_untrained_split(self_ptr self, const job_entry& e) {
     .then([](bool) {}, [](caf::error&) {});  // a split it cannot find was never locked
 }
 
-// Ends a job that will not run again: state, record, event; frees its workers.
-void finish(self_ptr self, job_entry& e, const job_end& end) {
+// Ends a job that will not run again (from phase `before`): state, record, event; frees its
+// workers.
+void finish(self_ptr self, job_entry& e, const job_end& end, job_phase before) {
   e.rec.state = end.state;
   e.rec.message = end.message;
   e.rec.error = end.error;
@@ -102,6 +103,11 @@ void finish(self_ptr self, job_entry& e, const job_end& end) {
   e.stop_reason.clear();
   release_ranks(self, e);
   persist(self, e);
+  // Only a dispatched job can have locked its split (one cancelled in the queue did not, and
+  // cancelling many queued jobs need not scan the jobs and ask the dataset actor for each). The
+  // request goes before the finished event, so whoever hears of the end finds the split unlocked.
+  if (before != job_phase::queued)
+    unlock_untrained_split(self, e);
   announce_finished(self, e);
   announce(self, e);
 }
@@ -298,15 +304,11 @@ std::optional<job_phase> advance_job(self_ptr self, job_entry& e, job_event even
       if (before == job_phase::done)
         break;
       if (event == job_event::ranks_ended)
-        finish(self, e, merge_outcome(e, before, *next));
+        finish(self, e, merge_outcome(e, before, *next), before);
       else if (before == job_phase::cancelling)
-        finish(self, e, {job_state::cancelled, e.stop_reason});
+        finish(self, e, {job_state::cancelled, e.stop_reason}, before);
       else
-        finish(self, e, end);
-      // Only a dispatched job can have locked its split; one cancelled in the queue did not,
-      // and cancelling many queued jobs need not scan the jobs and ask the dataset actor each.
-      if (before != job_phase::queued)
-        unlock_untrained_split(self, e);
+        finish(self, e, end, before);
       break;
     default:
       break;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "runtime/data/annotations.hpp"
@@ -132,6 +133,18 @@ class tool_task {
   virtual expected<std::vector<prediction>> predict(const torch::Tensor& images,
                                                     const std::vector<std::string>& files,
                                                     const std::string& output_folder) = 0;
+
+  /// Writes the kind's networks for deployment into `folder` (model.onnx, and the other files
+  /// the kind needs), with a batch dimension of `batch` (0: dynamic), and returns the kind's
+  /// settings for tool.json's "settings" (thresholds, score scales, its files). The export
+  /// folder format is deploy/trainyard_runtime.hpp's; trainyard_runtime reads these settings
+  /// back (deploy/<kind>.cpp).
+  virtual expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) {
+    (void)folder;
+    (void)batch;
+    return make_failure(error_code::invalid_request,
+                        "tools of kind " + setup_.tool.kind + " cannot be exported yet");
+  }
 
   const task_setup& setup() const { return setup_; }
   const input_transform& transform() const { return transform_; }

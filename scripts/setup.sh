@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libtorch-dev libgloo-dev libopenblas0-openmp
-  libopencv-dev libboost-program-options-dev
+  libopencv-dev libonnx-dev libboost-program-options-dev
   libgtest-dev googletest libsqlite3-dev zlib1g-dev
   nlohmann-json3-dev libncurses-dev tmux libssl-dev openssl procps python3
   dataset-fashion-mnist

@@ -73,4 +73,21 @@ expected<std::vector<prediction>> predict_images(const std::string& workspace,
                                                  const std::vector<std::string>& images,
                                                  const std::string& output_folder = "");
 
+/// What `trainyard export` wrote.
+struct export_summary {
+  std::string folder;
+  std::string kind;
+  std::vector<std::string> files;  ///< in the folder: tool.json first, then the kind's files
+  int best_batch = 1;              ///< images per network call that ran fastest (tool.json)
+  double images_per_second = 0;    ///< at best_batch through trainyard_runtime; 0: not measured
+};
+/// Writes `tool`'s deployable form into `out_folder` (created when missing): the kind's
+/// networks (tool_task::export_onnx: model.onnx and what the kind needs) and tool.json, the
+/// folder deploy/trainyard_runtime.hpp reads. `batch`: the networks' batch dimension, 0 =
+/// dynamic; with a dynamic batch the fastest batch size is measured through trainyard_runtime
+/// and recorded. `metrics`: the tool's validation and test metrics, recorded in tool.json.
+expected<export_summary> export_tool(const std::string& workspace, const std::string& tool,
+                                     const std::string& out_folder, std::int64_t batch,
+                                     const metric_map& metrics);
+
 }  // namespace trainyard

@@ -1,7 +1,7 @@
 // An ONNX graph built layer by layer from a trained torch model, for `trainyard export`.
 // The graph is inference only: batch norms are folded into the convolution before them, dropout
 // is left out. Operators are those OpenCV 4.6's DNN importer reads (opset 11): Conv, Relu,
-// Sigmoid, MaxPool, Gemm, Flatten, Add, Concat, Resize (nearest, to a fixed size).
+// Sigmoid, MaxPool, BatchNormalization, Gemm, Flatten, Add, Concat, Resize (nearest, to a fixed size).
 // Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch; the
 // ONNX protobuf types stay in onnx_graph.cpp.
 #pragma once
@@ -39,6 +39,9 @@ class onnx_graph {
   /// its running statistics).
   std::string conv(const std::string& x, const torch::nn::Conv2dImpl& conv,
                    const torch::nn::BatchNorm2dImpl* norm = nullptr);
+  /// Batch normalisation with the module's running statistics (eval mode), where it cannot be
+  /// folded into a convolution (a pooling sits between them).
+  std::string batch_norm(const std::string& x, const torch::nn::BatchNorm2dImpl& norm);
   /// The layers of a Sequential of Conv2d, BatchNorm2d (folded into the Conv2d before it) and
   /// ReLU, in order. Any other layer is an error the caller reports (std::logic_error).
   std::string sequential(const std::string& x, const torch::nn::SequentialImpl& layers);

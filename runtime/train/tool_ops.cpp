@@ -22,23 +22,11 @@
 #include "runtime/train/images.hpp"
 #include "runtime/train/tool_files.hpp"
 #include "runtime/train/tool_task.hpp"
+#include "runtime/train/trained_tool.hpp"
 
 namespace trainyard {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// A trained tool as predict and evaluate need it: its description, its task with the best weights
-// and the task's extra state (task.pt) loaded.
-struct trained_tool {
-  tool_state record;
-  const tool_kind_info* kind = nullptr;  ///< its kind's descriptor
-  std::unique_ptr<tool_task> task;
-  image_geometry geometry;
-  std::string folder;
-  int batch_size = 256;
-};
 
 expected<trained_tool> open_tool(const std::string& workspace, const std::string& tool) {
   const fs::path folder = tool_folder(workspace, tool);
@@ -94,6 +82,8 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
   t.task->model()->eval();
   return t;
 }
+
+namespace {
 
 void use_all_cores() {
   // Per calling thread (OpenMP): a training thread elsewhere in the process keeps its setting.

@@ -136,7 +136,8 @@ class tool_task {
 
   /// Writes the kind's networks for deployment into `folder` (model.onnx, and the other files
   /// the kind needs), with a batch dimension of `batch` (0: dynamic), and returns the kind's
-  /// settings for tool.json's "settings" (thresholds, score scales, its files). The export
+  /// settings for tool.json's "settings" (thresholds, score scales; each key ending in "_file"
+  /// names a file written, e.g. "model_file": "model.onnx"). The export
   /// folder format is deploy/trainyard_runtime.hpp's; trainyard_runtime reads these settings
   /// back (deploy/<kind>.cpp).
   virtual expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "runtime/train/onnx_graph.hpp"
+
 namespace trainyard {
 
 namespace F = torch::nn::functional;
@@ -88,6 +90,53 @@ torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
     x = torch::dropout(x, p, is_training());
   }
   return output_->forward(x);
+}
+
+namespace {
+
+// [pooled, size] averaging weights of torch's adaptive average pooling along one axis: output i
+// averages inputs floor(i * size / pooled) to ceil((i + 1) * size / pooled) - 1.
+torch::Tensor adaptive_pool_weights(std::int64_t pooled, std::int64_t size) {
+  torch::Tensor w = torch::zeros({pooled, size}, torch::kDouble);
+  for (std::int64_t i = 0; i < pooled; ++i) {
+    const std::int64_t start = i * size / pooled;
+    const std::int64_t end = ((i + 1) * size + pooled - 1) / pooled;
+    w[i].narrow(0, start, end - start).fill_(1.0 / static_cast<double>(end - start));
+  }
+  return w;
+}
+
+}  // namespace
+
+std::string ClassifierImpl::to_onnx(onnx_graph& graph, const std::string& input) const {
+  torch::NoGradGuard no_grad;
+  // A batch norm after a pooling stays a node; one right after a convolution is folded into it.
+  const auto normed = [&graph](const torch::nn::BatchNorm2d& norm, const std::string& v) {
+    return norm ? graph.batch_norm(v, *norm) : v;
+  };
+  std::string x = input;
+  if (shape_.deep) {
+    x = graph.relu(graph.conv(x, *conv1_, norm1b_ ? norm1b_.get() : nullptr));
+    x = graph.relu(normed(norm1_, graph.max_pool(graph.conv(x, *conv1b_), 2, 2, 0)));
+    x = graph.relu(graph.conv(x, *conv2_, norm2b_ ? norm2b_.get() : nullptr));
+    x = graph.relu(normed(norm2_, graph.max_pool(graph.conv(x, *conv2b_), 2, 2, 0)));
+  } else {
+    x = graph.relu(normed(norm1_, graph.max_pool(graph.conv(x, *conv1_), 2, 2, 0)));
+    x = graph.relu(normed(norm2_, graph.max_pool(graph.conv(x, *conv2_), 2, 2, 0)));
+  }
+  x = graph.flatten(graph.relu(graph.conv(x, *conv3_, norm3_ ? norm3_.get() : nullptr)));
+  torch::Tensor hidden = hidden_->weight.detach();
+  if (adaptive_pool_) {
+    // hidden(pool(x)) = (W P) x: the pooling's weights times the layer's, per channel.
+    const std::int64_t h = shape_.height / 4, w = shape_.width / 4, c = 2 * shape_.model_width;
+    const torch::Tensor ph = adaptive_pool_weights(pooled_height_, h);
+    const torch::Tensor pw = adaptive_pool_weights(pooled_width_, w);
+    const torch::Tensor per_cell =
+        hidden.to(torch::kDouble).view({-1, c, pooled_height_, pooled_width_});
+    hidden = torch::einsum("kcij,iy,jx->kcyx", {per_cell, ph, pw}).reshape({hidden.size(0), -1});
+  }
+  x = graph.relu(graph.linear(x, hidden, hidden_->bias));
+  return graph.linear(x, *output_);
 }
 
 set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set,

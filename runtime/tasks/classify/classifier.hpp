@@ -12,6 +12,8 @@
 
 namespace trainyard {
 
+class onnx_graph;
+
 /// What fixes the model's layers.
 struct classifier_shape {
   int channels = 1;      ///< input channels: 1 gray, 3 RGB
@@ -43,6 +45,11 @@ class ClassifierImpl : public torch::nn::Cloneable<ClassifierImpl> {
   /// Logits, [batch, classes], of a normalised float batch [batch, channels, height, width].
   torch::Tensor forward(torch::Tensor x);
   const classifier_shape& shape() const { return shape_; }
+  /// Adds the model's layers in eval mode (no dropout, batch norms with their running
+  /// statistics) to `graph` on the input value `x`; returns the logits' value. The adaptive
+  /// average pooling of large inputs is folded into the first fully connected layer's weights
+  /// (both are linear), so the graph needs no adaptive pooling operator.
+  std::string to_onnx(onnx_graph& graph, const std::string& x) const;
   /// Dropout draws from `generator` instead of the process's default generator (which the
   /// ranks of a data-parallel job in one process would share); undefined: the default one.
   void set_dropout_generator(torch::Generator generator) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/tasks/classify/classifier.hpp"
+#include "runtime/train/onnx_graph.hpp"
 #include "runtime/train/tool_task.hpp"
 
 namespace trainyard {
@@ -59,7 +60,18 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
     return out;
   }
 
- private:
+  /// model.onnx: "image" [N, C, H, W] normalised → "logits" [N, classes].
+  expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) override {
+    model_->eval();
+    const tool_spec& t = setup_.tool;
+    onnx_graph graph("classify", batch);
+    const std::string x = graph.input("image", {setup_.channels, t.input_height, t.input_width});
+    graph.output(model_->to_onnx(graph, x), "logits",
+                 {static_cast<std::int64_t>(setup_.class_names.size())});
+    if (auto ok = graph.save(folder + "/model.onnx"); !ok)
+      return ok.error();
+    return nlohmann::json{{"model_file", "model.onnx"}};
+  }
 };
 
 expected<std::unique_ptr<tool_task>> make_classify_task(const task_setup& setup) {

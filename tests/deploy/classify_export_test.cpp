@@ -1,0 +1,197 @@
+// `trainyard export` of classify tools, run through trainyard_runtime (OpenCV DNN) and compared
+// with LibTorch's predictions on the same image files; and the runtime's answers to export
+// folders that are not whole.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <onnx/checker.h>
+
+#include "deploy/trainyard_runtime.hpp"
+#include "runtime/data/dataset_readers.hpp"
+#include "runtime/train/engine.hpp"
+#include "runtime/train/images.hpp"
+#include "tests/support/torch_test_support.hpp"
+
+namespace trainyard {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::fashion_slice;
+
+// Test images of the slice as PNG files.
+std::vector<std::string> write_test_images(const std::string& folder, std::size_t count) {
+  const auto& slice = fashion_slice();
+  auto pixels = load_idx_images(slice.dataset);
+  if (!pixels)
+    throw std::runtime_error(pixels.error().message);
+  const std::vector<std::int64_t> test = images_in(slice.assignment, test_set);
+  std::vector<std::string> files;
+  fs::create_directories(folder);
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::string file = folder + "/image-" + std::to_string(k) + ".png";
+    if (!write_png(file, image_geometry{1, 28, 28},
+                   pixels->pixels.data() + static_cast<std::size_t>(test[k]) * 784))
+      throw std::runtime_error("cannot write " + file);
+    files.push_back(file);
+  }
+  return files;
+}
+
+class ClassifyExport : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!testing::fashion_mnist_installed())
+      return;
+    folder_ = std::make_unique<testing::temp_folder>("classify-export");
+    testing::recording_observer observer;
+    auto request = testing::make_request(1, "judge", workspace(), 2);
+    outcome_ = testing::shared_engine().train(request, observer);
+    // Inputs of 36 pixels: the classifier's 9x9 features are average-pooled to 7x7, which the
+    // export folds into the first fully connected layer.
+    auto large = testing::make_request(2, "large", workspace(), 1);
+    large.spec.tool.input_width = large.spec.tool.input_height = 36;
+    large_outcome_ = testing::shared_engine().train(large, observer);
+    files_ = write_test_images(folder_->str() + "/images", 40);
+  }
+  static void TearDownTestSuite() { folder_.reset(); }
+  void SetUp() override {
+    if (!testing::fashion_mnist_installed())
+      GTEST_SKIP() << "Fashion-MNIST is not installed";
+    ASSERT_EQ(outcome_.state, job_state::completed) << outcome_.message;
+    ASSERT_EQ(large_outcome_.state, job_state::completed) << large_outcome_.message;
+  }
+  static std::string workspace() { return folder_->str() + "/ws"; }
+  static std::string exported(const std::string& name) { return folder_->str() + "/" + name; }
+
+  // Exports `tool` and checks that runtime and LibTorch give the same labels and scores.
+  static void expect_same_predictions(const std::string& tool, std::int64_t batch) {
+    const std::string out = exported(tool + "-" + std::to_string(batch));
+    auto summary = export_tool(workspace(), tool, out, batch, {{"test_accuracy", 0.5}});
+    ASSERT_TRUE(summary) << summary.error().message;
+    EXPECT_EQ(summary->kind, "classify");
+    ASSERT_EQ(summary->files, (std::vector<std::string>{"tool.json", "model.onnx"}));
+    EXPECT_NO_THROW(onnx::checker::check_model(out + "/model.onnx"));
+    std::string error;
+    auto runtime = deploy::tool::open(out, error);
+    ASSERT_TRUE(runtime) << error;
+    EXPECT_EQ(runtime->info().best_batch, batch > 0 ? batch : summary->best_batch);
+    auto reference = predict_images(workspace(), tool, files_);
+    ASSERT_TRUE(reference) << reference.error().message;
+    // Batches of 7 leave a short last batch: results must not depend on the batching.
+    const auto results = runtime->run_files(files_, 7);
+    ASSERT_EQ(results.size(), files_.size());
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+      const deploy::result& r = results[i];
+      const prediction& p = (*reference)[i];
+      ASSERT_TRUE(r.error.empty()) << r.error;
+      EXPECT_EQ(r.label, p.label) << files_[i];
+      EXPECT_EQ(r.label_name, p.label_name);
+      EXPECT_NEAR(r.score, p.score, 1e-4) << files_[i];
+      ASSERT_EQ(r.probabilities.size(), 10u);
+      EXPECT_FLOAT_EQ(r.probabilities[static_cast<std::size_t>(r.label)],
+                      static_cast<float>(r.score));
+    }
+  }
+
+  static std::unique_ptr<testing::temp_folder> folder_;
+  static training_outcome outcome_, large_outcome_;
+  static std::vector<std::string> files_;
+};
+std::unique_ptr<testing::temp_folder> ClassifyExport::folder_;
+training_outcome ClassifyExport::outcome_, ClassifyExport::large_outcome_;
+std::vector<std::string> ClassifyExport::files_;
+
+TEST_F(ClassifyExport, TheRuntimeGivesLibTorchsLabelsAndProbabilitiesWithADynamicBatch) {
+  expect_same_predictions("judge", 0);
+}
+
+TEST_F(ClassifyExport, AFixedBatchExportGivesTheSameAndRecordsItsBatch) {
+  expect_same_predictions("judge", 4);
+}
+
+TEST_F(ClassifyExport, LargeInputsWithAdaptivePoolingExportFoldedAndAgree) {
+  expect_same_predictions("large", 0);
+}
+
+TEST_F(ClassifyExport, ToolJsonDescribesTheToolForItsUser) {
+  const std::string out = exported("described");
+  auto summary = export_tool(workspace(), "judge", out, 0, {{"val_accuracy", 0.75}});
+  ASSERT_TRUE(summary) << summary.error().message;
+  std::string error;
+  auto runtime = deploy::tool::open(out, error);
+  ASSERT_TRUE(runtime) << error;
+  const deploy::tool_info& info = runtime->info();
+  EXPECT_EQ(info.name, "judge");
+  EXPECT_EQ(info.kind, "classify");
+  EXPECT_EQ(info.width, 28);
+  EXPECT_EQ(info.height, 28);
+  EXPECT_EQ(info.channels, 1);
+  EXPECT_EQ(info.class_names, fashion_slice().index.class_names);
+  EXPECT_GE(info.best_batch, 1);
+  EXPECT_EQ(info.best_batch, summary->best_batch);
+  EXPECT_GT(summary->images_per_second, 0);
+  const std::string text = testing::read_file(out + "/tool.json");
+  EXPECT_NE(text.find("\"val_accuracy\": 0.75"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"trainyard_version\""), std::string::npos) << text;
+}
+
+TEST_F(ClassifyExport, ImagesOfAnotherSizeAndColourAreConvertedAndEmptyOnesNamed) {
+  const std::string out = exported("converted");
+  ASSERT_TRUE(export_tool(workspace(), "judge", out, 0, {}));
+  std::string error;
+  auto runtime = deploy::tool::open(out, error);
+  ASSERT_TRUE(runtime) << error;
+  const auto as_files = runtime->run_files({files_[0], fs::path(files_[0]).parent_path().string() +
+                                                           "/nowhere.png"});
+  ASSERT_EQ(as_files.size(), 2u);
+  EXPECT_TRUE(as_files[0].error.empty());
+  EXPECT_NE(as_files[1].error.find("nowhere.png"), std::string::npos) << as_files[1].error;
+  const auto mats = runtime->run({cv::Mat(), cv::Mat(56, 56, CV_8UC3, cv::Scalar(40, 40, 40))});
+  ASSERT_EQ(mats.size(), 2u);
+  EXPECT_NE(mats[0].error.find("empty"), std::string::npos) << mats[0].error;
+  EXPECT_TRUE(mats[1].error.empty()) << mats[1].error;
+  EXPECT_EQ(mats[1].probabilities.size(), 10u);
+}
+
+TEST_F(ClassifyExport, AFolderThatIsNotAWholeExportIsRefusedSayingWhatToDo) {
+  const std::string good = exported("whole");
+  ASSERT_TRUE(export_tool(workspace(), "judge", good, 0, {}));
+  std::string error;
+  // No tool.json.
+  EXPECT_FALSE(deploy::tool::open(folder_->str() + "/images", error));
+  EXPECT_NE(error.find("no tool.json"), std::string::npos) << error;
+  EXPECT_NE(error.find("trainyard export"), std::string::npos) << error;
+  // Another format version.
+  const std::string other = exported("other-version");
+  fs::copy(good, other, fs::copy_options::recursive);
+  std::string text = testing::read_file(other + "/tool.json");
+  text.replace(text.find("\"format_version\": 1"), 19, "\"format_version\": 7");
+  std::ofstream(other + "/tool.json") << text;
+  EXPECT_FALSE(deploy::tool::open(other, error));
+  EXPECT_NE(error.find("format version 7"), std::string::npos) << error;
+  EXPECT_NE(error.find("export the tool again"), std::string::npos) << error;
+  // A truncated model.
+  const std::string cut = exported("truncated");
+  fs::copy(good, cut, fs::copy_options::recursive);
+  fs::resize_file(cut + "/model.onnx", fs::file_size(cut + "/model.onnx") / 2);
+  EXPECT_FALSE(deploy::tool::open(cut, error));
+  EXPECT_NE(error.find("model.onnx"), std::string::npos) << error;
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+  // A missing model.
+  fs::remove(cut + "/model.onnx");
+  EXPECT_FALSE(deploy::tool::open(cut, error));
+  EXPECT_NE(error.find("model.onnx is missing"), std::string::npos) << error;
+}
+
+TEST_F(ClassifyExport, AToolWithoutWeightsIsNotExported) {
+  auto summary = export_tool(workspace(), "nobody", exported("nobody"), 0, {});
+  ASSERT_FALSE(summary);
+  EXPECT_EQ(summary.error().code, error_code::unknown_tool);
+  EXPECT_FALSE(fs::exists(exported("nobody") + "/tool.json"));
+}
+
+}  // namespace
+}  // namespace trainyard

@@ -23,7 +23,8 @@ const char* overview =
   "commands:\n"
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
-  "  predict TOOL IMAGE...   label and score of images\n"
+  "  predict TOOL IMAGE...   label and score of images (files or folders)\n"
+  "  export TOOL --out DIR   the tool as ONNX networks and tool.json, for trainyard_runtime\n"
   "  queue [ACTION]          the jobs: list, move, top, cancel, stop (offline, or --scheduler)\n"
   "\n"
   "cluster commands (members share a secret: TRAINYARD_SECRET or --secret-file):\n"
@@ -101,8 +102,26 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
       ("tool", po::value(&cl.predict.tool), "tool name")
       ("image", po::value(&cl.predict.images), "image files")
       ("workspace,w", po::value(&cl.predict.workspace)->default_value("yard"), "workspace folder")
-      ("json", po::bool_switch(&cl.predict.json), "print JSON");
+      ("json", po::bool_switch(&cl.predict.json), "print JSON")
+      ("runtime", po::value(&cl.predict.runtime)->default_value("torch"),
+       "torch (the tool's weights through LibTorch) or onnx (an export of the tool through "
+       "trainyard_runtime and OpenCV DNN; no images are drawn)")
+      ("export", po::value(&cl.predict.export_folder),
+       "onnx: the export folder to run (default: the tool folder's export/, exported again "
+       "when missing or older than the weights)");
     positional.add("tool", 1).add("image", -1);
+  } else if (command == "export") {
+    synopsis = "export TOOL --out DIR [--format onnx] [--batch N|dynamic] [options]";
+    desc.add_options()
+      ("tool", po::value(&cl.export_tool.tool), "tool name")
+      ("out,o", po::value(&cl.export_tool.out), "the export folder to write")
+      ("format", po::value(&cl.export_tool.format)->default_value("onnx"), "onnx")
+      ("batch", po::value(&cl.export_tool.batch)->default_value("dynamic"),
+       "the networks' batch dimension: a number of images, or dynamic")
+      ("workspace,w", po::value(&cl.export_tool.workspace)->default_value("yard"),
+       "workspace folder")
+      ("json", po::bool_switch(&cl.export_tool.json), "print JSON");
+    positional.add("tool", 1);
   } else {
     return false;
   }
@@ -121,6 +140,24 @@ std::string check_local(const std::string& command, command_line& cl) {
   }
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return "trainyard predict: name a tool and at least one image";
+  if (command == "predict" && cl.predict.runtime != "torch" && cl.predict.runtime != "onnx")
+    return "trainyard predict: --runtime must be torch or onnx, not '" + cl.predict.runtime + "'";
+  if (command == "predict" && !cl.predict.export_folder.empty() && cl.predict.runtime != "onnx")
+    return "trainyard predict: --export names an export folder for --runtime onnx; add "
+           "--runtime onnx";
+  if (command == "export") {
+    const export_options& e = cl.export_tool;
+    if (e.tool.empty() || e.out.empty())
+      return "trainyard export: name a tool and the folder to write, e.g. trainyard export "
+             "shirts --out exports/shirts";
+    if (e.format != "onnx")
+      return "trainyard export: --format must be onnx, not '" + e.format + "'";
+    if (e.batch != "dynamic" &&
+        (e.batch.empty() || e.batch.find_first_not_of("0123456789") != std::string::npos ||
+         e.batch.size() > 5 || std::stoi(e.batch) < 1 || std::stoi(e.batch) > 65536))
+      return "trainyard export: --batch must be dynamic or a number of images from 1 to 65536, "
+             "not '" + e.batch + "'";
+  }
   return "";
 }
 

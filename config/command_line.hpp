@@ -29,6 +29,20 @@ struct predict_options {
   std::string tool;                 ///< required
   std::vector<std::string> images;  ///< at least one
   bool json = false;
+  /// torch: LibTorch with the tool's weights; onnx: trainyard_runtime (OpenCV DNN) on an export
+  /// of the tool: `export_folder`, else the tool folder's export/, (re)exported when missing
+  /// or older than the weights.
+  std::string runtime = "torch";
+  std::string export_folder;
+};
+
+struct export_options {
+  std::string workspace = "yard";
+  std::string tool;             ///< required
+  std::string out;              ///< the export folder (required)
+  std::string format = "onnx";  ///< onnx, the only format
+  std::string batch = "dynamic";  ///< the networks' batch dimension: a number, or dynamic
+  bool json = false;
 };
 
 /// How a command reaches a running scheduler (every cluster command has these).
@@ -98,7 +112,7 @@ struct augment_preview_options {
 
 /// The parsed command line. `command` is empty when only --help/--version was asked.
 struct command_line {
-  /// run | evaluate | predict | queue | scheduler | node | submit | wait | make-datasets |
+  /// run | evaluate | predict | export | queue | scheduler | node | submit | wait | make-datasets |
   /// augment-preview (monitor parses its own options)
   std::string command;
   bool help = false;      ///< print `help_text` and exit 0
@@ -106,6 +120,7 @@ struct command_line {
   run_options run;
   evaluate_options evaluate;
   predict_options predict;
+  export_options export_tool;
   queue_options queue;
   scheduler_command_options scheduler;
   node_options node;

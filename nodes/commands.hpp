@@ -10,6 +10,7 @@ namespace trainyard {
 int run_command(const run_options& options);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
+int export_command(const export_options& options);
 int queue_command(const queue_options& options);
 int online_queue_command(const queue_options& options);
 int node_command(const node_options& options);
@@ -19,6 +20,12 @@ int wait_command(const wait_options& options);
 int monitor_main(int argc, const char* const* argv);
 int make_datasets_command(const make_datasets_options& options);
 int augment_preview_command(const augment_preview_options& options);
+
+/// `predict --runtime onnx`: the predictions of trainyard_runtime on an export of the tool
+/// (nodes/export_command.cpp), in predict's form (no images drawn).
+struct prediction;
+expected<std::vector<prediction>> predict_with_runtime(const predict_options& options,
+                                                       const std::vector<std::string>& images);
 
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
     return evaluate_command(cl->evaluate);
   if (cl->command == "predict")
     return predict_command(cl->predict);
+  if (cl->command == "export")
+    return export_command(cl->export_tool);
   if (cl->command == "queue")
     return cl->queue.online ? online_queue_command(cl->queue) : queue_command(cl->queue);
   if (cl->command == "scheduler")

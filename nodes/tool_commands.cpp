@@ -184,7 +184,9 @@ int predict_command(const predict_options& options) {
   auto images = images_named(options.images);
   if (!images)
     return fail(images.error());
-  auto predictions = predict_images(options.workspace, options.tool, *images);
+  auto predictions = options.runtime == "onnx"
+                         ? predict_with_runtime(options, *images)
+                         : predict_images(options.workspace, options.tool, *images);
   if (!predictions)
     return fail(predictions.error());
   // An image that could not be predicted is said (and makes the exit code 1); the others are

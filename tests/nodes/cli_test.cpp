@@ -21,6 +21,11 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 const std::string binary = TRAINYARD_BINARY;
 
 class Cli : public ::testing::Test {
@@ -183,7 +188,7 @@ TEST_F(Cli, AMissingDatasetGivesAClearError) {
   EXPECT_NE(out.find("dataset-fashion-mnist"), std::string::npos) << out;
 }
 
-TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
+TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluatePredictAndExportUse) {
   auto campaign = small_campaign(2);
   auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 600s);
   ASSERT_EQ(code, 0) << out;
@@ -270,6 +275,41 @@ TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluateAndPredictUse) {
   EXPECT_EQ(ec2, 1) << eout2;
   EXPECT_NE(eout2.find("holds no images (png, jpg, jpeg or bmp files)"), std::string::npos)
       << eout2;
+
+  // Exported, the tool runs through trainyard_runtime with LibTorch's answers.
+  const std::string exported = (dir_ / "exported").string();
+  auto [xc, xout] = run_program(
+      {binary, "export", "shirts", "--out", exported, "-w", workspace(), "--json"}, 120s);
+  ASSERT_EQ(xc, 0) << xout;
+  auto summary = nlohmann::json::parse(xout);
+  EXPECT_EQ(summary["kind"], "classify");
+  EXPECT_EQ(summary["files"], nlohmann::json({"tool.json", "model.onnx"}));
+  EXPECT_GE(summary["best_batch"].get<int>(), 1);
+  // tool.json records the job's test metrics.
+  EXPECT_NE(read_text(exported + "/tool.json").find("\"test_accuracy\""), std::string::npos);
+  for (const std::vector<std::string>& where :
+       {std::vector<std::string>{"--export", exported}, std::vector<std::string>{}}) {
+    std::vector<std::string> args{binary, "predict", "shirts", files[0], files[1], "-w",
+                                  workspace(), "--json", "--runtime", "onnx"};
+    args.insert(args.end(), where.begin(), where.end());
+    auto [oc, oout] = run_program(args, 120s);
+    ASSERT_EQ(oc, 0) << oout;
+    auto onnx = nlohmann::json::parse(oout.substr(oout.find('[')));
+    ASSERT_EQ(onnx.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(onnx[i]["label_name"], preds[i]["label_name"]);
+      EXPECT_NEAR(onnx[i]["score"].get<double>(), preds[i]["score"].get<double>(), 1e-4);
+    }
+  }
+  EXPECT_TRUE(fs::exists(fs::path(workspace()) / "tools" / "shirts" / "export" / "model.onnx"));
+  auto [nc, nout] = run_program({binary, "predict", "shirts", files[0], "-w", workspace(),
+                                 "--runtime", "onnx", "--export", folder.string()},
+                                60s);
+  EXPECT_NE(nc, 0);
+  EXPECT_NE(nout.find("no tool.json in " + folder.string()), std::string::npos) << nout;
+  auto [uc, uout] = run_program({binary, "export", "shirts", "-w", workspace()}, 60s);
+  EXPECT_EQ(uc, 2) << uout;
+  EXPECT_NE(uout.find("name a tool and the folder to write"), std::string::npos) << uout;
 }
 
 TEST_F(Cli, ASecondRunOnAWorkspaceInUseIsRefusedAndAKilledHoldersLockIsFreeAgain) {

@@ -20,9 +20,5 @@ std::unique_ptr<kind_runtime> make_segment_runtime(const tool_description& tool,
                                                    std::string& error) {
   return not_yet(tool, error);
 }
-std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
-                                                   std::string& error) {
-  return not_yet(tool, error);
-}
 
 }  // namespace trainyard::deploy

@@ -24,6 +24,8 @@
 #include <filesystem>
 
 #include "runtime/train/images.hpp"
+#include "runtime/train/onnx_graph.hpp"
+#include "runtime/train/tool_files.hpp"
 #include "runtime/train/tool_task.hpp"
 
 namespace trainyard {
@@ -66,6 +68,19 @@ class AutoencoderImpl : public nn::Cloneable<AutoencoderImpl> {
     y = dec1_->forward(up(y, h, w));
     return {out_->forward(y), z};
   }
+  /// The layers in eval mode on `x` [N, C, height, width] in `graph`: the reconstruction's and
+  /// the latent features' values, as forward.
+  std::pair<std::string, std::string> to_onnx(onnx_graph& graph, const std::string& x,
+                                              std::int64_t height, std::int64_t width) const {
+    const std::string z = graph.sequential(
+        graph.sequential(graph.sequential(x, *enc1_), *enc2_), *enc3_);
+    // Each stride-2 convolution (kernel 3, padding 1) halves a size rounding up.
+    const std::int64_t h2 = (height + 1) / 2, w2 = (width + 1) / 2;
+    const std::int64_t h4 = (h2 + 1) / 2, w4 = (w2 + 1) / 2;
+    std::string y = graph.sequential(graph.resize_nearest(z, h4, w4, h2, w2), *dec2_);
+    y = graph.sequential(graph.resize_nearest(y, h2, w2, height, width), *dec1_);
+    return {graph.conv(y, *out_), z};
+  }
 
  private:
   nn::Sequential layer(int in, int out, int stride) const {
@@ -95,6 +110,11 @@ constexpr std::int64_t max_bank_rows = 8192;
 // the kNN score separates one-class Fashion-MNIST better than the equal-weight sum
 // (bench/anomaly_one_class; README, "Annotated datasets").
 constexpr double reconstruction_weight = 0.25;
+
+// The latent features are average-pooled to at most this many cells a side for the memory bank.
+constexpr std::int64_t max_feature_cells = 4;
+// The reconstruction score is the mean of an image's highest map values, 1 in this many.
+constexpr std::int64_t top_share = 10;
 
 // Training images whose scores set the z-score scales.
 constexpr std::int64_t scale_rows = 1024;
@@ -224,6 +244,46 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     has_threshold_ = v[6] > 0.5;
   }
 
+  /// model.onnx: "image" → "reconstruction" [N, C, H, W] and "features" [N, 2w, H/4, W/4]
+  /// (sizes rounded up); bank.bin: the memory bank, float32 rows (little-endian, as this
+  /// machine writes them); the settings hold the score's scales, weights and threshold.
+  expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) override {
+    if (!bank_.defined())
+      return make_failure(error_code::invalid_request,
+                          "tool " + setup_.tool.name +
+                              " has no memory bank (task.pt); train it again to export it");
+    model_->eval();
+    const tool_spec& t = setup_.tool;
+    const std::int64_t h = t.input_height, w = t.input_width;
+    onnx_graph graph("anomaly", batch);
+    const std::string x = graph.input("image", {setup_.channels, h, w});
+    const auto [reconstruction, z] = model_->to_onnx(graph, x, h, w);
+    graph.output(reconstruction, "reconstruction", {setup_.channels, h, w});
+    const std::int64_t features = 2 * std::max(4, t.model_width / 2);
+    graph.output(z, "features", {features, ((h + 1) / 2 + 1) / 2, ((w + 1) / 2 + 1) / 2});
+    if (auto ok = graph.save(folder + "/model.onnx"); !ok)
+      return ok.error();
+    const torch::Tensor bank = bank_.to(torch::kFloat).contiguous();
+    if (auto ok = write_file_atomically(
+            folder + "/bank.bin",
+            std::string(static_cast<const char*>(bank.data_ptr()), bank.nbytes()));
+        !ok)
+      return ok.error();
+    return nlohmann::json{{"model_file", "model.onnx"},
+                          {"bank_file", "bank.bin"},
+                          {"bank_rows", bank.size(0)},
+                          {"bank_columns", bank.size(1)},
+                          {"feature_cells", max_feature_cells},
+                          {"top_share", top_share},
+                          {"knn_mean", knn_mean_},
+                          {"knn_std", knn_std_},
+                          {"reconstruction_mean", rec_mean_},
+                          {"reconstruction_std", rec_std_},
+                          {"reconstruction_weight", reconstruction_weight},
+                          {"pixel_scale", pixel_scale_},
+                          {"threshold", has_threshold_ ? nlohmann::json(threshold_) : nullptr}};
+  }
+
   expected<std::vector<prediction>> predict(const torch::Tensor& images,
                                             const std::vector<std::string>& files,
                                             const std::string& output_folder) override {
@@ -276,12 +336,16 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
   }
 
   // Distance of each row to its nearest bank row (the second nearest when the rows are bank rows).
+  // In double precision: cdist computes distances through a matrix product (|a|^2 + |b|^2 -
+  // 2ab), which in single precision was off by up to 1e-4 of the score; in double it costs
+  // about twice the time and agrees with a direct computation (trainyard_runtime's).
   torch::Tensor nearest_distance(const torch::Tensor& features, bool skip_self) const {
     std::vector<torch::Tensor> parts;
     const int k = skip_self ? 2 : 1;
+    const torch::Tensor bank = bank_.to(torch::kDouble);
     for (std::int64_t start = 0; start < features.size(0); start += 1024) {
       const std::int64_t m = std::min<std::int64_t>(1024, features.size(0) - start);
-      const torch::Tensor d = torch::cdist(features.narrow(0, start, m), bank_);
+      const torch::Tensor d = torch::cdist(features.narrow(0, start, m).to(torch::kDouble), bank);
       const torch::Tensor nearest = std::get<0>(d.topk(k, 1, /*largest=*/false));
       parts.push_back(nearest.select(1, k - 1));
     }
@@ -300,7 +364,8 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
       const auto [reconstruction, z] = model_->forward(x);
       maps.push_back(anomaly_maps(x, reconstruction));
       mse.push_back((reconstruction - x).pow(2).sum({1, 2, 3}).to(torch::kDouble));
-      const std::int64_t ph = std::min<std::int64_t>(4, z.size(2)), pw = std::min<std::int64_t>(4, z.size(3));
+      const std::int64_t ph = std::min(max_feature_cells, z.size(2));
+      const std::int64_t pw = std::min(max_feature_cells, z.size(3));
       features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1));
     }
     model_->train(was_training);
@@ -313,7 +378,7 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     s.mse = torch::cat(mse);
     // The mean of the top 10% of each map.
     const torch::Tensor flat = s.maps.flatten(1);
-    const std::int64_t top = std::max<std::int64_t>(1, flat.size(1) / 10);
+    const std::int64_t top = std::max<std::int64_t>(1, flat.size(1) / top_share);
     s.reconstruction = std::get<0>(flat.topk(top, 1)).mean(1).to(torch::kDouble);
     if (with_knn && bank_.defined())
       s.knn = nearest_distance(s.features, false);

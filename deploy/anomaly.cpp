@@ -1,0 +1,184 @@
+// The anomaly kind in trainyard_runtime, as the anomaly tool's predict scores an image:
+//   map             squared reconstruction error (channel mean), smoothed by a 3x3 Gaussian
+//                   (edges replicated);
+//   reconstruction  the mean of the map's highest values (1 in top_share);
+//   kNN             the distance from the latent features, average-pooled to at most
+//                   feature_cells a side, to the nearest row of the memory bank (bank.bin);
+//   score           (kNN - knn_mean) / knn_std + weight * (reconstruction - mean) / std;
+//   label           1 "defect" when the score reaches the tuned threshold, else 0 "good".
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "deploy/kind_runtime.hpp"
+
+namespace trainyard::deploy {
+
+namespace {
+
+struct anomaly_settings {
+  std::int64_t rows = 0, columns = 0, feature_cells = 4, top_share = 10;
+  double knn_mean = 0, knn_std = 1, rec_mean = 0, rec_std = 1, rec_weight = 0;
+  bool has_threshold = false;
+  double threshold = 0;
+};
+
+// torch's adaptive average pooling of one [h, w] plane to [ph, pw], appended to `out`.
+void adaptive_average(const float* plane, int h, int w, int ph, int pw, std::vector<float>& out) {
+  for (int i = 0; i < ph; ++i) {
+    const int y0 = i * h / ph, y1 = ((i + 1) * h + ph - 1) / ph;
+    for (int j = 0; j < pw; ++j) {
+      const int x0 = j * w / pw, x1 = ((j + 1) * w + pw - 1) / pw;
+      float sum = 0;
+      for (int y = y0; y < y1; ++y)
+        for (int x = x0; x < x1; ++x)
+          sum += plane[y * w + x];
+      out.push_back(sum / static_cast<float>((y1 - y0) * (x1 - x0)));
+    }
+  }
+}
+
+class anomaly_runtime final : public kind_runtime {
+ public:
+  anomaly_runtime(cv::dnn::Net net, std::vector<float> bank, const anomaly_settings& s)
+      : net_(std::move(net)), bank_(std::move(bank)), s_(s) {}
+
+  void run(const cv::Mat& blob, const std::vector<cv::Size>&,
+           std::vector<result*>& results) override {
+    net_.setInput(blob, "image");
+    std::vector<cv::Mat> outs;
+    net_.forward(outs, std::vector<cv::String>{"reconstruction", "features"});
+    const cv::Mat& reconstruction = outs[0];
+    const cv::Mat& z = outs[1];
+    const int c = blob.size[1], h = blob.size[2], w = blob.size[3];
+    const int zc = z.size[1], zh = z.size[2], zw = z.size[3];
+    const int ph = static_cast<int>(std::min<std::int64_t>(s_.feature_cells, zh));
+    const int pw = static_cast<int>(std::min<std::int64_t>(s_.feature_cells, zw));
+    const std::size_t plane = static_cast<std::size_t>(h) * w;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      result& r = *results[i];
+      // The per-pixel error, channel mean.
+      cv::Mat error(h, w, CV_32F, cv::Scalar(0));
+      const float* x = blob.ptr<float>() + i * c * plane;
+      const float* y = reconstruction.ptr<float>() + i * c * plane;
+      float* e = error.ptr<float>();
+      for (int ch = 0; ch < c; ++ch)
+        for (std::size_t p = 0; p < plane; ++p) {
+          const float d = y[ch * plane + p] - x[ch * plane + p];
+          e[p] += d * d;
+        }
+      error /= static_cast<float>(c);
+      r.anomaly_map = smooth(error);
+      // The mean of the top values.
+      std::vector<float> values(r.anomaly_map.ptr<float>(), r.anomaly_map.ptr<float>() + plane);
+      const std::size_t top =
+          std::max<std::size_t>(1, plane / static_cast<std::size_t>(s_.top_share));
+      std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(top - 1),
+                       values.end(), std::greater<float>());
+      double sum = 0;
+      for (std::size_t k = 0; k < top; ++k)
+        sum += values[k];
+      const double rec = sum / static_cast<double>(top);
+      // Pooled features and their nearest bank row.
+      std::vector<float> features;
+      const float* zi = z.ptr<float>() + i * zc * zh * zw;
+      for (int ch = 0; ch < zc; ++ch)
+        adaptive_average(zi + static_cast<std::size_t>(ch) * zh * zw, zh, zw, ph, pw, features);
+      const double knn = nearest(features);
+      r.score = (knn - s_.knn_mean) / s_.knn_std +
+                s_.rec_weight * (rec - s_.rec_mean) / s_.rec_std;
+      r.label = s_.has_threshold && r.score >= s_.threshold ? 1 : 0;
+      r.label_name = r.label == 1 ? "defect" : "good";
+    }
+  }
+
+ private:
+  // A 3x3 [1 2 1]^T [1 2 1] / 16 smoothing with replicated edges.
+  static cv::Mat smooth(const cv::Mat& m) {
+    cv::Mat padded, out(m.size(), CV_32F);
+    cv::copyMakeBorder(m, padded, 1, 1, 1, 1, cv::BORDER_REPLICATE);
+    static const float k[3] = {1.f / 4, 2.f / 4, 1.f / 4};
+    for (int y = 0; y < m.rows; ++y)
+      for (int x = 0; x < m.cols; ++x) {
+        float v = 0;
+        for (int dy = 0; dy < 3; ++dy)
+          for (int dx = 0; dx < 3; ++dx)
+            v += k[dy] * k[dx] * padded.at<float>(y + dy, x + dx);
+        out.at<float>(y, x) = v;
+      }
+    return out;
+  }
+
+  double nearest(const std::vector<float>& f) const {
+    double best = std::numeric_limits<double>::infinity();
+    const std::size_t d = f.size();
+    for (std::int64_t row = 0; row < s_.rows; ++row) {
+      const float* b = bank_.data() + static_cast<std::size_t>(row) * d;
+      double sum = 0;
+      for (std::size_t k = 0; k < d; ++k) {
+        const double diff = static_cast<double>(f[k]) - b[k];
+        sum += diff * diff;
+      }
+      best = std::min(best, sum);
+    }
+    return std::sqrt(best);
+  }
+
+  cv::dnn::Net net_;
+  std::vector<float> bank_;
+  anomaly_settings s_;
+};
+
+}  // namespace
+
+std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
+                                                   std::string& error) {
+  anomaly_settings s;
+  std::string bank_file;
+  try {
+    const nlohmann::json& j = tool.settings;
+    bank_file = j.at("bank_file").get<std::string>();
+    s.rows = j.at("bank_rows").get<std::int64_t>();
+    s.columns = j.at("bank_columns").get<std::int64_t>();
+    s.feature_cells = j.at("feature_cells").get<std::int64_t>();
+    s.top_share = j.at("top_share").get<std::int64_t>();
+    s.knn_mean = j.at("knn_mean").get<double>();
+    s.knn_std = j.at("knn_std").get<double>();
+    s.rec_mean = j.at("reconstruction_mean").get<double>();
+    s.rec_std = j.at("reconstruction_std").get<double>();
+    s.rec_weight = j.at("reconstruction_weight").get<double>();
+    s.has_threshold = !j.at("threshold").is_null();
+    if (s.has_threshold)
+      s.threshold = j.at("threshold").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    error = tool.folder + "/tool.json lacks the anomaly settings (" + e.what() +
+            "); export the tool again";
+    return nullptr;
+  }
+  if (s.rows < 1 || s.columns < 1 || s.top_share < 1 || s.feature_cells < 1 ||
+      !(s.knn_std > 0) || !(s.rec_std > 0)) {
+    error = tool.folder + "/tool.json has impossible anomaly settings; export the tool again";
+    return nullptr;
+  }
+  const std::string path = tool.folder + "/" + bank_file;
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> bank(static_cast<std::size_t>(s.rows * s.columns));
+  in.read(reinterpret_cast<char*>(bank.data()),
+          static_cast<std::streamsize>(bank.size() * sizeof(float)));
+  if (!in || in.peek() != std::char_traits<char>::eof()) {
+    error = path + (std::ifstream(path) ? " does not hold the memory bank of " +
+                                              std::to_string(s.rows) + " x " +
+                                              std::to_string(s.columns) +
+                                              " floats tool.json announces (truncated?)"
+                                        : " is missing") +
+            "; export the tool again";
+    return nullptr;
+  }
+  cv::dnn::Net net = load_network(tool, tool.settings.value("model_file", ""), error);
+  if (net.empty())
+    return nullptr;
+  return std::make_unique<anomaly_runtime>(std::move(net), std::move(bank), s);
+}
+
+}  // namespace trainyard::deploy

@@ -1,0 +1,91 @@
+// `trainyard export` of an anomaly tool (autoencoder, memory bank, score scales and threshold),
+// run through trainyard_runtime and compared with LibTorch's predictions on the same files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <onnx/checker.h>
+
+#include "deploy/trainyard_runtime.hpp"
+#include "runtime/train/engine.hpp"
+#include "tests/support/generated_sets.hpp"
+#include "tests/support/torch_test_support.hpp"
+
+namespace trainyard {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  testing::temp_folder data("anoexport-data"), workspace("anoexport-ws");
+  // Good: class 0 (T-shirt/top); defects: the nine other classes.
+  const testing::generated_set set =
+      testing::make_anomaly_set(data.str(), testing::fashion_mnist_folder(), 0);
+  training_request r;
+  r.job = 1;
+  r.spec.name = "ano-job";
+  r.spec.tool.name = "ano";
+  r.spec.tool.kind = "anomaly";
+  r.spec.tool.dataset = set.dataset.name;
+  r.spec.tool.input_width = r.spec.tool.input_height = 28;
+  r.spec.tool.model_width = 16;
+  r.spec.split = "generated";
+  r.spec.settings.iterations = 3;
+  r.spec.settings.batch_size = 32;
+  r.spec.settings.learning_rate = 3e-3;
+  r.dataset = set.dataset;
+  r.assignment = set.assignment;
+  r.workspace = workspace.str();
+  testing::recording_observer observer;
+  const training_outcome outcome = testing::shared_engine().train(r, observer);
+  ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
+
+  const std::string out = workspace.str() + "/exported";
+  auto summary = export_tool(workspace.str(), "ano", out, 0, outcome.final_metrics);
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->files, (std::vector<std::string>{"tool.json", "bank.bin", "model.onnx"}));
+  EXPECT_NO_THROW(onnx::checker::check_model(out + "/model.onnx"));
+  std::string error;
+  auto runtime = deploy::tool::open(out, error);
+  ASSERT_TRUE(runtime) << error;
+
+  std::vector<std::string> files;
+  for (std::int64_t i : images_in(set.assignment, test_set))
+    files.push_back(set.index.files[static_cast<std::size_t>(i)]);
+  auto reference = predict_images(workspace.str(), "ano", files, workspace.str() + "/predicted");
+  ASSERT_TRUE(reference) << reference.error().message;
+  const auto results = runtime->run_files(files);
+  ASSERT_EQ(results.size(), files.size());
+  int defects = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const deploy::result& got = results[i];
+    const prediction& want = (*reference)[i];
+    ASSERT_TRUE(got.error.empty()) << got.error;
+    // Scores are z-scores around 0: within 1e-4 of the score, or of 1 for scores under 1.
+    const double off = std::abs(got.score - want.score) / std::max(1.0, std::abs(want.score));
+    worst = std::max(worst, off);
+    EXPECT_LE(off, 1e-4) << files[i] << ": " << got.score << " vs " << want.score;
+    EXPECT_EQ(got.label, want.label) << files[i];
+    EXPECT_EQ(got.label_name, want.label_name);
+    EXPECT_EQ(got.anomaly_map.rows, 28);
+    EXPECT_EQ(got.anomaly_map.cols, 28);
+    defects += got.label == 1;
+  }
+  std::printf("anomaly export: %zu images, %d flagged, largest relative score difference %.2g\n",
+              files.size(), defects, worst);
+  // Both decisions occur, so the comparison covers the threshold from both sides.
+  EXPECT_GT(defects, 0);
+  EXPECT_LT(defects, static_cast<int>(files.size()));
+
+  // A truncated memory bank is refused, naming the file.
+  fs::resize_file(out + "/bank.bin", fs::file_size(out + "/bank.bin") - 4);
+  EXPECT_FALSE(deploy::tool::open(out, error));
+  EXPECT_NE(error.find("bank.bin does not hold the memory bank"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace trainyard

@@ -3,8 +3,10 @@
 // folders that are not whole.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <memory>
 
 #include <onnx/checker.h>
@@ -13,6 +15,7 @@
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/train/engine.hpp"
 #include "runtime/train/images.hpp"
+#include "tests/nodes/process.hpp"
 #include "tests/support/torch_test_support.hpp"
 
 namespace trainyard {
@@ -46,22 +49,26 @@ class ClassifyExport : public ::testing::Test {
     if (!testing::fashion_mnist_installed())
       return;
     folder_ = std::make_unique<testing::temp_folder>("classify-export");
-    testing::recording_observer observer;
-    auto request = testing::make_request(1, "judge", workspace(), 2);
-    outcome_ = testing::shared_engine().train(request, observer);
-    // Inputs of 36 pixels: the classifier's 9x9 features are average-pooled to 7x7, which the
-    // export folds into the first fully connected layer.
-    auto large = testing::make_request(2, "large", workspace(), 1);
-    large.spec.tool.input_width = large.spec.tool.input_height = 36;
-    large_outcome_ = testing::shared_engine().train(large, observer);
     files_ = write_test_images(folder_->str() + "/images", 40);
   }
   static void TearDownTestSuite() { folder_.reset(); }
   void SetUp() override {
     if (!testing::fashion_mnist_installed())
       GTEST_SKIP() << "Fashion-MNIST is not installed";
-    ASSERT_EQ(outcome_.state, job_state::completed) << outcome_.message;
-    ASSERT_EQ(large_outcome_.state, job_state::completed) << large_outcome_.message;
+    trained("judge", 28, 2);
+  }
+  // Trains `tool` once per test process (ctest runs each test in its own), on inputs of `size`
+  // pixels for `iterations`.
+  static void trained(const std::string& tool, int size, int iterations) {
+    static std::map<std::string, training_outcome> outcomes;
+    if (outcomes.count(tool) == 0) {
+      testing::recording_observer observer;
+      auto request = testing::make_request(static_cast<job_id>(outcomes.size() + 1), tool,
+                                           workspace(), iterations);
+      request.spec.tool.input_width = request.spec.tool.input_height = size;
+      outcomes[tool] = testing::shared_engine().train(request, observer);
+    }
+    ASSERT_EQ(outcomes[tool].state, job_state::completed) << outcomes[tool].message;
   }
   static std::string workspace() { return folder_->str() + "/ws"; }
   static std::string exported(const std::string& name) { return folder_->str() + "/" + name; }
@@ -97,11 +104,9 @@ class ClassifyExport : public ::testing::Test {
   }
 
   static std::unique_ptr<testing::temp_folder> folder_;
-  static training_outcome outcome_, large_outcome_;
   static std::vector<std::string> files_;
 };
 std::unique_ptr<testing::temp_folder> ClassifyExport::folder_;
-training_outcome ClassifyExport::outcome_, ClassifyExport::large_outcome_;
 std::vector<std::string> ClassifyExport::files_;
 
 TEST_F(ClassifyExport, TheRuntimeGivesLibTorchsLabelsAndProbabilitiesWithADynamicBatch) {
@@ -113,6 +118,9 @@ TEST_F(ClassifyExport, AFixedBatchExportGivesTheSameAndRecordsItsBatch) {
 }
 
 TEST_F(ClassifyExport, LargeInputsWithAdaptivePoolingExportFoldedAndAgree) {
+  // Inputs of 36 pixels: the classifier's 9x9 features are average-pooled to 7x7, which the
+  // export folds into the first fully connected layer.
+  trained("large", 36, 1);
   expect_same_predictions("large", 0);
 }
 
@@ -184,6 +192,61 @@ TEST_F(ClassifyExport, AFolderThatIsNotAWholeExportIsRefusedSayingWhatToDo) {
   fs::remove(cut + "/model.onnx");
   EXPECT_FALSE(deploy::tool::open(cut, error));
   EXPECT_NE(error.find("model.onnx is missing"), std::string::npos) << error;
+}
+
+// The example program's lines ("file<TAB>label<TAB>score") against LibTorch's predictions.
+void expect_example_output(const std::string& program, const std::string& exported,
+                           const std::vector<std::string>& files,
+                           const std::vector<prediction>& reference) {
+  using namespace std::chrono_literals;
+  std::vector<std::string> args{program, exported};
+  args.insert(args.end(), files.begin(), files.end());
+  auto [code, out] = testing::run_program(args, 120s, /*with_stderr=*/false);
+  ASSERT_EQ(code, 0) << out;
+  std::istringstream lines(out);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::string file, label, score;
+    ASSERT_TRUE(std::getline(lines, file, '\t') && std::getline(lines, label, '\t') &&
+                std::getline(lines, score))
+        << out;
+    EXPECT_EQ(file, files[i]);
+    EXPECT_EQ(label, reference[i].label_name);
+    EXPECT_NEAR(std::stod(score), reference[i].score, 1e-4);
+  }
+}
+
+TEST_F(ClassifyExport, TheExampleProgramPrintsLibTorchsLabels) {
+  const std::string out = exported("for-example");
+  ASSERT_TRUE(export_tool(workspace(), "judge", out, 0, {}));
+  const std::vector<std::string> some(files_.begin(), files_.begin() + 5);
+  auto reference = predict_images(workspace(), "judge", some);
+  ASSERT_TRUE(reference) << reference.error().message;
+  expect_example_output(TRAINYARD_INFER, out, some, *reference);
+}
+
+// What the README tells a user to do: the example as its own CMake project, which finds only
+// OpenCV and nlohmann_json and adds trainyard's deploy/ folder.
+TEST_F(ClassifyExport, TheExampleBuildsAsAUsersOwnCMakeProjectWithoutLibTorch) {
+  using namespace std::chrono_literals;
+  const std::string build = folder_->str() + "/example-build";
+  std::vector<std::string> configure{TRAINYARD_CMAKE, "-S", std::string(TRAINYARD_SOURCE_DIR) + "/examples",
+                                     "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"};
+  if (std::system("command -v ccache >/dev/null 2>&1") == 0)
+    configure.push_back("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache");
+  auto [cc, cout] = testing::run_program(configure, 300s);
+  ASSERT_EQ(cc, 0) << cout;
+  auto [bc, bout] = testing::run_program({TRAINYARD_CMAKE, "--build", build, "-j", "2"}, 600s);
+  ASSERT_EQ(bc, 0) << bout;
+  // Nothing of LibTorch or CAF was needed to link it.
+  const std::string cache = testing::read_file(build + "/CMakeCache.txt");
+  EXPECT_EQ(cache.find("Torch_DIR"), std::string::npos);
+  EXPECT_EQ(cache.find("CAF_DIR"), std::string::npos);
+  const std::string out = exported("for-user-project");
+  ASSERT_TRUE(export_tool(workspace(), "judge", out, 0, {}));
+  const std::vector<std::string> some(files_.begin(), files_.begin() + 3);
+  auto reference = predict_images(workspace(), "judge", some);
+  ASSERT_TRUE(reference) << reference.error().message;
+  expect_example_output(build + "/trainyard-infer", out, some, *reference);
 }
 
 TEST_F(ClassifyExport, AToolWithoutWeightsIsNotExported) {

@@ -57,7 +57,7 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpListsTheCommandsAndEachCommandHasHelp) {
   auto [code, out] = run_program({binary, "--help"}, 30s);
   EXPECT_EQ(code, 0);
-  for (auto cmd : {"run", "evaluate", "predict", "queue"}) {
+  for (auto cmd : {"run", "evaluate", "predict", "export", "queue"}) {
     EXPECT_NE(out.find(cmd), std::string::npos) << out;
     auto [c, o] = run_program({binary, cmd, "--help"}, 30s);
     EXPECT_EQ(c, 0) << o;

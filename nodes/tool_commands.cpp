@@ -63,6 +63,8 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
     if (reports_confusion_matrix(e.kind)) {
       j["accuracy"] = e.accuracy;
       j["per_class_accuracy"] = e.per_class_accuracy;
+      j["per_class_precision"] = e.per_class_precision;
+      j["per_class_f1"] = e.per_class_f1;
       j["confusion"] = e.confusion;
     }
     std::cout << j.dump() << std::endl;
@@ -84,12 +86,26 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
         std::printf("  %-24s %9.4f\n", name.c_str(), value);
     return;
   }
-  std::printf("  %-14s %9s\n", "class", "accuracy");
+  // A class's accuracy is its recall: the share of its images named right.
+  const auto cell = [](const std::vector<double>& v, std::size_t c) {
+    char text[16] = "        -";
+    if (c < v.size() && !std::isnan(v[c]))
+      std::snprintf(text, sizeof text, "%9.4f", v[c]);
+    return std::string(text);
+  };
+  std::printf("  %-14s %9s %9s %9s\n", "class", "accuracy", "precision", "F1");
   for (std::size_t c = 0; c < e.class_names.size() && c < e.per_class_accuracy.size(); ++c)
     if (std::isnan(e.per_class_accuracy[c]))
       std::printf("  %-14s  no images in this set\n", e.class_names[c].c_str());
     else
-      std::printf("  %-14s %9.4f\n", e.class_names[c].c_str(), e.per_class_accuracy[c]);
+      std::printf("  %-14s %9.4f %s %s\n", e.class_names[c].c_str(), e.per_class_accuracy[c],
+                  cell(e.per_class_precision, c).c_str(), cell(e.per_class_f1, c).c_str());
+  const auto macro = [&e](const char* name) {
+    const auto it = e.metrics.find(name);
+    return std::vector<double>{it != e.metrics.end() ? it->second : std::nan("")};
+  };
+  std::printf("  %-14s %s %s %s\n", "macro mean", cell(macro("macro_recall"), 0).c_str(),
+              cell(macro("macro_precision"), 0).c_str(), cell(macro("macro_f1"), 0).c_str());
   std::printf("  confusion matrix (rows: true class, columns: predicted)\n");
   for (std::size_t r = 0; r < e.confusion.size(); ++r) {
     std::printf("  %-14s", r < e.class_names.size() ? e.class_names[r].c_str() : "?");

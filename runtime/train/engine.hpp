@@ -58,8 +58,13 @@ struct evaluation {
   std::int64_t images = 0;
   double accuracy = 0;
   std::vector<std::string> class_names;
-  /// Index = label; NaN (JSON null) for a class without images in the set.
+  /// Index = label; NaN (JSON null) for a class without images in the set. The accuracy of a
+  /// class is its recall.
   std::vector<double> per_class_accuracy;
+  /// Index = label; NaN (JSON null) where undefined (class_scores.hpp): precision of a class
+  /// never predicted, F1 of a class without images. The macro means are in `metrics`
+  /// (macro_precision, macro_recall, macro_f1).
+  std::vector<double> per_class_precision, per_class_f1;
   std::vector<std::vector<std::int64_t>> confusion;   ///< [true label][predicted label]
 };
 expected<evaluation> evaluate_tool(const std::string& workspace, const std::string& tool,

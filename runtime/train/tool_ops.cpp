@@ -13,6 +13,7 @@
 #include "runtime/data/dataset_index.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/data/dataset_readers.hpp"
+#include "runtime/metrics/class_scores.hpp"
 #include "runtime/metrics/detection_results.hpp"
 #include "runtime/tasks/kinds.hpp"
 #include "runtime/tasks/classify/classifier.hpp"
@@ -193,16 +194,17 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
       out.accuracy = e.accuracy;
       out.metrics = {{"accuracy", e.accuracy}, {"loss", e.loss}};
       out.confusion = e.confusion;
-      for (const auto& row : e.confusion) {
-        std::int64_t total = 0;
-        for (std::int64_t v : row)
-          total += v;
-        const std::size_t label = out.per_class_accuracy.size();
-        // A class without images in the set has no accuracy (NaN; JSON null), not 0.
-        out.per_class_accuracy.push_back(total > 0 ? static_cast<double>(row[label]) /
-                                                         static_cast<double>(total)
-                                                   : std::nan(""));
-      }
+      // A class without images in the set has no accuracy (NaN; JSON null), not 0.
+      const class_scores scores = class_scores_of(e.confusion);
+      out.per_class_accuracy = scores.recall;
+      out.per_class_precision = scores.precision;
+      out.per_class_f1 = scores.f1;
+      for (const auto& [name, value] : {std::pair<const char*, double>{"macro_precision",
+                                                                        scores.macro_precision},
+                                        {"macro_recall", scores.macro_recall},
+                                        {"macro_f1", scores.macro_f1}})
+        if (!std::isnan(value))
+          out.metrics[name] = value;
     }
     return out;
   } catch (const std::exception& e) {

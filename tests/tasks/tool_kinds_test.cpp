@@ -205,6 +205,10 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   ASSERT_TRUE(e) << e.error().message;
   EXPECT_NEAR(e->metrics.at("auroc"), m.at("test_auroc"), 1e-9);
   EXPECT_NEAR(e->metrics.at("balanced_accuracy"), m.at("test_balanced_accuracy"), 1e-9);
+  // The defect class at the threshold: F1 from its precision and recall.
+  const double precision = e->metrics.at("defect_precision"), recall = e->metrics.at("defect_recall");
+  EXPECT_GT(recall, 0.5);
+  EXPECT_NEAR(e->metrics.at("defect_f1"), 2 * precision * recall / (precision + recall), 1e-12);
 
   // Predictions: defects score higher on the whole, and each image gets a heatmap.
   const int good = testing::good_class_of(set.index);

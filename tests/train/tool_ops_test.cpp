@@ -77,6 +77,27 @@ TEST_F(ToolOps, EvaluateAgreesWithMetricsJsonAndCountsEveryImage) {
                 1e-12);
   }
   EXPECT_NEAR(result->accuracy, static_cast<double>(right) / 500.0, 1e-12);
+  // Precision: the diagonal over the column (what was predicted as the class); F1 from both.
+  ASSERT_EQ(result->per_class_precision.size(), 10u);
+  ASSERT_EQ(result->per_class_f1.size(), 10u);
+  double f1_sum = 0;
+  for (std::size_t c = 0; c < 10; ++c) {
+    std::int64_t predicted = 0;
+    for (std::size_t t = 0; t < 10; ++t)
+      predicted += result->confusion[t][c];
+    const double r = result->per_class_accuracy[c];
+    if (predicted == 0) {  // never predicted: no precision, and none of its images was found
+      EXPECT_TRUE(std::isnan(result->per_class_precision[c])) << "class " << c;
+      EXPECT_EQ(result->per_class_f1[c], 0.0) << "class " << c;
+      continue;
+    }
+    const double p = static_cast<double>(result->confusion[c][c]) / static_cast<double>(predicted);
+    EXPECT_NEAR(result->per_class_precision[c], p, 1e-12);
+    EXPECT_NEAR(result->per_class_f1[c], p + r > 0 ? 2 * p * r / (p + r) : 0.0, 1e-12);
+    f1_sum += result->per_class_f1[c];
+  }
+  EXPECT_NEAR(result->metrics.at("macro_f1"), f1_sum / 10, 1e-12);
+  EXPECT_GT(result->metrics.at("macro_precision"), 0.5);  // chance is 0.1
 }
 
 TEST_F(ToolOps, AClassWithoutImagesInTheSetHasNoAccuracyRatherThanZero) {

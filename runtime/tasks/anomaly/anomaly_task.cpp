@@ -17,12 +17,14 @@
 // with BN (when tool.batch_norm) and ReLU; it reconstructs the normalised input (MSE).
 //
 // Metrics (prefixed "val_", "test_"): loss (MSE on good images), auroc (image, monitored),
-// auroc_reconstruction and auroc_knn (each score alone), balanced_accuracy (at the tuned threshold,
-// once there is one), pixel_auroc (when the set has defect masks).
+// auroc_reconstruction and auroc_knn (each score alone), balanced_accuracy and the defect class's
+// precision, recall and F1 (at the tuned threshold, once there is one), pixel_auroc (when the set
+// has defect masks).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
+#include "runtime/metrics/class_scores.hpp"
 #include "runtime/train/images.hpp"
 #include "runtime/train/onnx_graph.hpp"
 #include "runtime/train/tool_files.hpp"
@@ -179,7 +181,20 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     out[prefix + "auroc_knn"] = auroc(s.knn, set.labels);
     if (has_threshold_) {
       const torch::Tensor flagged = combined.ge(threshold_);
-      out[prefix + "balanced_accuracy"] = balanced_accuracy(flagged, set.labels.gt(0));
+      const torch::Tensor defect = set.labels.gt(0);
+      out[prefix + "balanced_accuracy"] = balanced_accuracy(flagged, defect);
+      // The defect class's precision, recall and F1 at the threshold, where defined.
+      const auto count = [](const torch::Tensor& t) { return t.sum().item<std::int64_t>(); };
+      const torch::Tensor passed = flagged.logical_not(), good = defect.logical_not();
+      const class_scores scores = class_scores_of(
+          {{count(passed.logical_and(good)), count(flagged.logical_and(good))},
+           {count(passed.logical_and(defect)), count(flagged.logical_and(defect))}});
+      for (const auto& [name, value] :
+           {std::pair<const char*, double>{"defect_precision", scores.precision[1]},
+            {"defect_recall", scores.recall[1]},
+            {"defect_f1", scores.f1[1]}})
+        if (!std::isnan(value))
+          out[prefix + name] = value;
     }
     if (set.masks.defined() && set.masks.gt(0).any().item<bool>())
       out[prefix + "pixel_auroc"] = auroc(s.maps, set.masks);

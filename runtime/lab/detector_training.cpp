@@ -234,4 +234,16 @@ std::vector<std::vector<scored_box>> decode_encoded_boxes(
   return decode_detections(heads_from_targets(targets), 0.5f, 100, 1.0f);
 }
 
+std::vector<std::vector<scored_box>> decode_head_values(
+    const std::vector<float>& heatmap, const std::vector<float>& size,
+    const std::vector<float>& offset, std::int64_t n, std::int64_t classes, std::int64_t h,
+    std::int64_t w, float threshold, int max_objects, float nms_iou) {
+  const auto tensor = [](const std::vector<float>& v, std::vector<std::int64_t> dims) {
+    return torch::from_blob(const_cast<float*>(v.data()), dims, torch::kFloat).clone();
+  };
+  const detection_heads heads{tensor(heatmap, {n, classes, h, w}), tensor(size, {n, 2, h, w}),
+                              tensor(offset, {n, 2, h, w})};
+  return decode_detections(heads, threshold, max_objects, nms_iou);
+}
+
 }  // namespace trainyard

@@ -85,4 +85,11 @@ detection_set zoom_and_shift_set(const detection_set& set, double scale, double 
 std::vector<std::vector<scored_box>> decode_encoded_boxes(
     const std::vector<std::vector<box>>& boxes, const image_geometry& geometry, int classes);
 
+/// decode_detections of detector.hpp on plain arrays: `heatmap` [n, classes, h, w] centre
+/// logits, `size` and `offset` [n, 2, h, w] in cells; boxes in input pixels (stride 4).
+std::vector<std::vector<scored_box>> decode_head_values(
+    const std::vector<float>& heatmap, const std::vector<float>& size,
+    const std::vector<float>& offset, std::int64_t n, std::int64_t classes, std::int64_t h,
+    std::int64_t w, float threshold, int max_objects, float nms_iou);
+
 }  // namespace trainyard

@@ -50,7 +50,7 @@ bool read_locate_settings(const tool_description& tool, locate_settings& s, std:
     error = "tool.json has no locate settings; export the tool again";
     return false;
   }
-  if (!read_setting(j, "model", s.model, error) ||
+  if (!read_setting(j, "model_file", s.model, error) ||
       !read_setting(j, "detection_threshold", s.decoding.threshold, error) ||
       !read_setting(j, "max_objects", s.decoding.max_objects, error) ||
       !read_setting(j, "nms_iou", s.decoding.nms_iou, error) ||
@@ -59,7 +59,7 @@ bool read_locate_settings(const tool_description& tool, locate_settings& s, std:
     return false;
   if (!s.two_stage)
     return true;
-  return read_setting(j, "items_model", s.items_model, error) &&
+  return read_setting(j, "items_file", s.items_model, error) &&
          read_setting(j, "crop_size", s.crop_size, error) &&
          read_setting(j, "crop_margin", s.crop_margin, error) &&
          read_setting(j, "labels_per_box", s.labels_per_box, error) &&

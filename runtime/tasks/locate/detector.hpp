@@ -10,15 +10,20 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "runtime/core/error.hpp"
 #include "runtime/data/annotations.hpp"
 #include "runtime/tasks/common/box_classifier.hpp"
 
 namespace trainyard {
+
+class onnx_graph;
 
 /// What fixes the detector's layers.
 struct detector_shape {
@@ -90,6 +95,12 @@ class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
   /// (item_probabilities). Two-stage only.
   torch::Tensor label_probabilities(const torch::Tensor& crops);
   const detector_shape& shape() const { return shape_; }
+  /// Adds forward's layers to `g` (batch norms folded) from `image`, the value of a normalised
+  /// batch [N, channels, height, width], and declares the heads as the outputs "heatmap",
+  /// "size" and "offset".
+  void add_to_graph(onnx_graph& g, const std::string& image) const;
+  /// The box classifier (two-stage only; nullptr otherwise).
+  const ClassifierImpl* box_classifier() const { return box_classifier_.get(); }
   /// The box classifier's dropout draws from `generator` (see ClassifierImpl).
   void set_dropout_generator(torch::Generator generator) {
     if (box_classifier_)
@@ -181,6 +192,16 @@ std::vector<std::vector<scored_box>> decode_detections(const detection_heads& he
                                                        float threshold, int max_objects,
                                                        float nms_iou, float scale_x = 1,
                                                        float scale_y = 1);
+
+/// Writes the detector as ONNX files into `folder` (which exists): model.onnx, input "image"
+/// [batch, channels, height, width] (0: dynamic batch), outputs "heatmap", "size" and "offset"
+/// (forward's heads); with a box classifier also items.onnx, input "crops" [M, channels,
+/// box_crop_size, box_crop_size], output "logits". Returns the settings the post-processing
+/// needs: file names, grid stride, the decoding's `threshold`, `max_objects` and `nms_iou`, and
+/// the second stage's crop size and margin, labels per box and mirror views.
+expected<nlohmann::json> export_detector(DetectorImpl& model, const std::string& folder,
+                                         std::int64_t batch, float threshold, int max_objects,
+                                         float nms_iou);
 
 /// Heads that a perfect detector would output for these targets (heatmap logits from the target
 /// heatmap, sizes and offsets as given): decoding them gives back the encoded boxes, up to the

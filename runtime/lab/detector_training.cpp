@@ -110,6 +110,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     const torch::Tensor unit = train_pixels.to(torch::kFloat).div_(255);
     const double mean = unit.mean().item<double>();
     const double deviation = std::max(1e-3, unit.std().item<double>());
+    report.mean = mean;
+    report.deviation = deviation;
 
     torch::optim::Adam optimizer(model->parameters(),
                                  torch::optim::AdamOptions(settings.learning_rate));
@@ -197,6 +199,14 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
                                 settings.max_objects, settings.nms_iou);
       for (auto& f : found)
         report.validation_detections.push_back(std::move(f));
+    }
+    if (!settings.export_folder.empty()) {
+      auto exported = export_detector(*model, settings.export_folder, 0,
+                                      settings.evaluation_threshold, settings.max_objects,
+                                      settings.nms_iou);
+      if (!exported)
+        return exported.error();
+      report.export_settings = std::move(*exported);
     }
     report.label_accuracy = asked > 0 ? static_cast<double>(right) / static_cast<double>(asked) : 0;
     report.validation =

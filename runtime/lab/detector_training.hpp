@@ -7,7 +7,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/data/annotations.hpp"
 #include "runtime/metrics/detection_metrics.hpp"
@@ -48,6 +51,10 @@ struct detector_fit_settings {
   float evaluation_threshold = 0.05f;  ///< least score kept when measuring AP; default 0.05
   int max_objects = 100;           ///< most boxes per image; default 100
   float nms_iou = 0.5f;            ///< class-aware NMS overlap; default 0.5
+  /// When set, the trained detector is also written there as a locate tool's networks
+  /// (export_detector of detector.hpp: model.onnx, and items.onnx with a box classifier),
+  /// decoding at evaluation_threshold, max_objects and nms_iou; default none
+  std::string export_folder;
 };
 
 /// What fit_detector measured.
@@ -63,6 +70,10 @@ struct detector_fit_report {
   double train_seconds = 0;                ///< wall time of the epochs (not the evaluation)
   double images_per_second = 0;            ///< training throughput
   std::int64_t parameters = 0;             ///< weights of the model
+  /// The normalisation of the model's input: (pixel / 255 - mean) / deviation
+  double mean = 0, deviation = 1;
+  /// With settings.export_folder: the export's settings (export_detector's)
+  nlohmann::json export_settings;
 };
 
 /// Trains a fresh detector on `train` for `settings.epochs` and evaluates it on `validation`

@@ -3,7 +3,9 @@
 // Each object is the peak of a per-class centre heatmap on a grid of stride 4; the same cell
 // regresses the box size and the centre's sub-cell offset. Also here: the target encoding from
 // boxes, the loss, and the decoding of the heads back into boxes (peaks by 3x3 max-pooling, score
-// threshold, at most max_objects, class-aware NMS from runtime/metrics/detection_metrics.hpp).
+// threshold, at most max_objects, class-aware NMS from runtime/metrics/detection_metrics.hpp),
+// and the export of the networks as ONNX (export_detector; deploy/locate_boxes.cpp decodes the
+// exported heads the same way without LibTorch).
 //
 // Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. The
 // torch-free face for tests and benches is runtime/lab/detector_training.hpp.

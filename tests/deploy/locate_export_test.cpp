@@ -141,6 +141,33 @@ TEST(LocateExport, TwoStageDetectorWithMirrorViewsLabelsBoxesAsLibTorchDoes) {
   compare_lab_detector(16, true);
 }
 
+TEST(LocateExport, MissingSettingsOrNetworksAreRefusedSayingWhatToDo) {
+  testing::temp_folder folder("locbad");
+  deploy::tool_description tool;
+  tool.folder = folder.str();
+  tool.info.kind = "locate";
+  tool.info.width = tool.info.height = 48;
+  tool.settings = {{"model_file", "model.onnx"}, {"detection_threshold", 0.3},
+                   {"max_objects", 10},          {"stride", 4},
+                   {"two_stage", false}};
+  std::string error;
+  EXPECT_FALSE(deploy::make_locate_runtime(tool, error));
+  EXPECT_NE(error.find("\"nms_iou\""), std::string::npos) << error;
+  EXPECT_NE(error.find("export the tool again"), std::string::npos) << error;
+
+  tool.settings["nms_iou"] = "half";
+  EXPECT_FALSE(deploy::make_locate_runtime(tool, error));
+  EXPECT_NE(error.find("\"nms_iou\""), std::string::npos) << error;
+
+  tool.settings["nms_iou"] = 0.5;
+  EXPECT_FALSE(deploy::make_locate_runtime(tool, error));
+  EXPECT_NE(error.find("model.onnx is missing"), std::string::npos) << error;
+
+  tool.settings["two_stage"] = true;
+  EXPECT_FALSE(deploy::make_locate_runtime(tool, error));
+  EXPECT_NE(error.find("\"items_file\""), std::string::npos) << error;
+}
+
 // A 64x64 scene set (one or two items each) from the data side's generator.
 generated_set make_scenes(const std::string& root) {
   synthetic_options o;

@@ -4,6 +4,7 @@
 // mirror views) trained by the lab's loop, their heads and crops compared with detect_boxes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,10 +38,19 @@ bool same_place(const deploy::found_box& a, const deploy::found_box& b) {
          std::abs(a.y + a.height - b.y - b.height) < 0.01f;
 }
 
+// How far apart the compared boxes were, for the record.
+struct box_agreement {
+  std::size_t boxes = 0;
+  float least_iou = 1;  ///< over the boxes with an area
+  double largest_score_gap = 0;
+};
+
 // The same boxes in the same order: the same labels and places, scores within 1e-4.
 void expect_same_boxes(const std::vector<scored_box>& want,
-                       const std::vector<deploy::found_box>& got, const std::string& what) {
+                       const std::vector<deploy::found_box>& got, const std::string& what,
+                       box_agreement& agreement) {
   ASSERT_EQ(got.size(), want.size()) << what;
+  agreement.boxes += want.size();
   for (std::size_t j = 0; j < want.size(); ++j) {
     const box& b = want[j].b;
     deploy::found_box w;
@@ -54,7 +64,16 @@ void expect_same_boxes(const std::vector<scored_box>& want,
         << " " << got[j].height << ", LibTorch " << b.x << " " << b.y << " " << b.width << " "
         << b.height;
     EXPECT_NEAR(got[j].score, want[j].score, 1e-4) << what << " box " << j;
+    if (w.width > 0 && w.height > 0)
+      agreement.least_iou = std::min(agreement.least_iou, deploy::box_iou(w, got[j]));
+    agreement.largest_score_gap =
+        std::max(agreement.largest_score_gap, std::abs(double{got[j].score} - want[j].score));
   }
+}
+
+void print_agreement(const std::string& what, const box_agreement& a) {
+  std::printf("%s: %zu boxes compared, least IoU %.6f, largest score difference %.2g\n",
+              what.c_str(), a.boxes, a.least_iou, a.largest_score_gap);
 }
 
 // Trains a detector on scenes with the lab's loop, exports it and runs the export through the
@@ -119,16 +138,14 @@ void compare_lab_detector(int box_classifier_width, bool flips) {
   runtime->run(blob, std::vector<cv::Size>(static_cast<std::size_t>(n), cv::Size(48, 48)),
                pointers);
 
-  std::size_t boxes = 0;
-  for (int i = 0; i < n; ++i) {
-    const auto& want = fit->validation_detections[static_cast<std::size_t>(i)];
-    expect_same_boxes(want, results[static_cast<std::size_t>(i)].boxes,
-                      "scene " + std::to_string(i));
-    boxes += want.size();
-  }
-  std::printf("locate export (box classifier width %d): %zu boxes compared\n",
-              box_classifier_width, boxes);
-  EXPECT_GT(boxes, 0u);  // two empty lists would prove nothing
+  box_agreement agreement;
+  for (int i = 0; i < n; ++i)
+    expect_same_boxes(fit->validation_detections[static_cast<std::size_t>(i)],
+                      results[static_cast<std::size_t>(i)].boxes, "scene " + std::to_string(i),
+                      agreement);
+  print_agreement(box_classifier_width > 0 ? "two-stage detector" : "one-stage detector",
+                  agreement);
+  EXPECT_GT(agreement.boxes, 0u);  // two empty lists would prove nothing
 }
 
 TEST(LocateExport, OneStageDetectorFindsTheBoxesLibTorchFinds) {
@@ -241,21 +258,20 @@ TEST(LocateExport, AnExportedToolFindsTheBoxesPredictFindsOnImageFiles) {
   ASSERT_TRUE(want) << want.error().message;
   const std::vector<deploy::result> got = tool->run_files(files, 4);
   ASSERT_EQ(got.size(), files.size());
-  std::size_t boxes = 0;
+  box_agreement agreement;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const prediction& p = (*want)[i];
     const deploy::result& g = got[i];
     ASSERT_TRUE(g.error.empty()) << g.error;
-    expect_same_boxes(p.boxes, g.boxes, files[i]);
+    expect_same_boxes(p.boxes, g.boxes, files[i], agreement);
     EXPECT_EQ(g.label, p.label) << files[i];
     EXPECT_EQ(g.label_name, p.label_name) << files[i];
     EXPECT_NEAR(g.score, p.score, 1e-4) << files[i];
     for (const deploy::found_box& b : g.boxes)
       EXPECT_EQ(b.label_name, tool->info().class_names.at(static_cast<std::size_t>(b.label)));
-    boxes += p.boxes.size();
   }
-  std::printf("exported locate tool: %zu boxes compared on %zu files\n", boxes, files.size());
-  EXPECT_GT(boxes, 0u);  // two empty lists would prove nothing
+  print_agreement("exported locate tool, " + std::to_string(files.size()) + " files", agreement);
+  EXPECT_GT(agreement.boxes, 0u);  // two empty lists would prove nothing
 }
 
 }  // namespace

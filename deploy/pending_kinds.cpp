@@ -12,10 +12,6 @@ std::unique_ptr<kind_runtime> not_yet(const tool_description& tool, std::string&
 
 }  // namespace
 
-std::unique_ptr<kind_runtime> make_locate_runtime(const tool_description& tool,
-                                                  std::string& error) {
-  return not_yet(tool, error);
-}
 std::unique_ptr<kind_runtime> make_segment_runtime(const tool_description& tool,
                                                    std::string& error) {
   return not_yet(tool, error);

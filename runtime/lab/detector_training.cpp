@@ -110,6 +110,8 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
     const torch::Tensor unit = train_pixels.to(torch::kFloat).div_(255);
     const double mean = unit.mean().item<double>();
     const double deviation = std::max(1e-3, unit.std().item<double>());
+    report.mean = mean;
+    report.deviation = deviation;
 
     torch::optim::Adam optimizer(model->parameters(),
                                  torch::optim::AdamOptions(settings.learning_rate));
@@ -198,6 +200,14 @@ expected<detector_fit_report> fit_detector(const detection_set& train,
       for (auto& f : found)
         report.validation_detections.push_back(std::move(f));
     }
+    if (!settings.export_folder.empty()) {
+      auto exported = export_detector(*model, settings.export_folder, 0,
+                                      settings.evaluation_threshold, settings.max_objects,
+                                      settings.nms_iou);
+      if (!exported)
+        return exported.error();
+      report.export_settings = std::move(*exported);
+    }
     report.label_accuracy = asked > 0 ? static_cast<double>(right) / static_cast<double>(asked) : 0;
     report.validation =
         evaluate_detections(validation.boxes, report.validation_detections, classes);
@@ -232,6 +242,18 @@ std::vector<std::vector<scored_box>> decode_encoded_boxes(
   const detection_targets targets = encode_detections(boxes, shape);
   // NMS at IoU 1 keeps every box: overlapping boxes of one label are legitimate targets.
   return decode_detections(heads_from_targets(targets), 0.5f, 100, 1.0f);
+}
+
+std::vector<std::vector<scored_box>> decode_head_values(
+    const std::vector<float>& heatmap, const std::vector<float>& size,
+    const std::vector<float>& offset, std::int64_t n, std::int64_t classes, std::int64_t h,
+    std::int64_t w, float threshold, int max_objects, float nms_iou) {
+  const auto tensor = [](const std::vector<float>& v, std::vector<std::int64_t> dims) {
+    return torch::from_blob(const_cast<float*>(v.data()), dims, torch::kFloat).clone();
+  };
+  const detection_heads heads{tensor(heatmap, {n, classes, h, w}), tensor(size, {n, 2, h, w}),
+                              tensor(offset, {n, 2, h, w})};
+  return decode_detections(heads, threshold, max_objects, nms_iou);
 }
 
 }  // namespace trainyard

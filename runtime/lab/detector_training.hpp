@@ -7,7 +7,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/data/annotations.hpp"
 #include "runtime/metrics/detection_metrics.hpp"
@@ -48,6 +51,10 @@ struct detector_fit_settings {
   float evaluation_threshold = 0.05f;  ///< least score kept when measuring AP; default 0.05
   int max_objects = 100;           ///< most boxes per image; default 100
   float nms_iou = 0.5f;            ///< class-aware NMS overlap; default 0.5
+  /// When set, the trained detector is also written there as a locate tool's networks
+  /// (export_detector of detector.hpp: model.onnx, and items.onnx with a box classifier),
+  /// decoding at evaluation_threshold, max_objects and nms_iou; default none
+  std::string export_folder;
 };
 
 /// What fit_detector measured.
@@ -63,6 +70,10 @@ struct detector_fit_report {
   double train_seconds = 0;                ///< wall time of the epochs (not the evaluation)
   double images_per_second = 0;            ///< training throughput
   std::int64_t parameters = 0;             ///< weights of the model
+  /// The normalisation of the model's input: (pixel / 255 - mean) / deviation
+  double mean = 0, deviation = 1;
+  /// With settings.export_folder: the export's settings (export_detector's)
+  nlohmann::json export_settings;
 };
 
 /// Trains a fresh detector on `train` for `settings.epochs` and evaluates it on `validation`
@@ -84,5 +95,12 @@ detection_set zoom_and_shift_set(const detection_set& set, double scale, double 
 /// that geometry reports, score ~1): checks that encoding and decoding agree.
 std::vector<std::vector<scored_box>> decode_encoded_boxes(
     const std::vector<std::vector<box>>& boxes, const image_geometry& geometry, int classes);
+
+/// decode_detections of detector.hpp on plain arrays: `heatmap` [n, classes, h, w] centre
+/// logits, `size` and `offset` [n, 2, h, w] in cells; boxes in input pixels (stride 4).
+std::vector<std::vector<scored_box>> decode_head_values(
+    const std::vector<float>& heatmap, const std::vector<float>& size,
+    const std::vector<float>& offset, std::int64_t n, std::int64_t classes, std::int64_t h,
+    std::int64_t w, float threshold, int max_objects, float nms_iou);
 
 }  // namespace trainyard

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "runtime/metrics/detection_metrics.hpp"
+#include "runtime/train/onnx_graph.hpp"
 
 namespace trainyard {
 
@@ -119,6 +120,49 @@ detection_heads DetectorImpl::forward(torch::Tensor x) {
   const torch::Tensor features = head_->forward(merge_->forward(c4 + up));
   return detection_heads{heatmap_->forward(features), size_->forward(features),
                          offset_->forward(features)};
+}
+
+void DetectorImpl::add_to_graph(onnx_graph& g, const std::string& image) const {
+  const std::int64_t h4 = detector_cells(shape_.height), w4 = detector_cells(shape_.width);
+  const std::int64_t h8 = (h4 + 1) / 2, w8 = (w4 + 1) / 2;  // one more stride-2 convolution
+  const std::string c4 = g.sequential(image, *stage4_);
+  const std::string c8 = g.sequential(g.sequential(c4, *stage8_), *lateral_);
+  const std::string up = g.resize_nearest(c8, h8, w8, h4, w4);
+  const std::string features = g.sequential(g.sequential(g.add(c4, up), *merge_), *head_);
+  g.output(g.conv(features, *heatmap_), "heatmap", {shape_.heatmap_channels(), h4, w4});
+  g.output(g.conv(features, *size_), "size", {2, h4, w4});
+  g.output(g.conv(features, *offset_), "offset", {2, h4, w4});
+}
+
+expected<nlohmann::json> export_detector(DetectorImpl& model, const std::string& folder,
+                                         std::int64_t batch, float threshold, int max_objects,
+                                         float nms_iou) {
+  const detector_shape& shape = model.shape();
+  onnx_graph heads("locate", batch);
+  model.add_to_graph(heads, heads.input("image", {shape.channels, shape.height, shape.width}));
+  if (auto saved = heads.save(folder + "/model.onnx"); !saved)
+    return saved.error();
+  nlohmann::json settings = {{"model_file", "model.onnx"},
+                             {"stride", detector_stride},
+                             {"detection_threshold", threshold},
+                             {"max_objects", max_objects},
+                             {"nms_iou", nms_iou},
+                             {"two_stage", shape.two_stage()}};
+  if (!shape.two_stage())
+    return settings;
+  // Crops per image vary: the box classifier's batch is always dynamic.
+  onnx_graph items("locate_items", 0);
+  const std::string crops = items.input("crops", {shape.channels, box_crop_size, box_crop_size});
+  items.output(model.box_classifier()->to_onnx(items, crops), "logits",
+               {shape.classes});
+  if (auto saved = items.save(folder + "/items.onnx"); !saved)
+    return saved.error();
+  settings["items_file"] = "items.onnx";
+  settings["crop_size"] = box_crop_size;
+  settings["crop_margin"] = box_crop_margin;
+  settings["labels_per_box"] = labels_per_box;
+  settings["mirror_views"] = shape.mirror_views;
+  return settings;
 }
 
 detection_targets encode_detections(const std::vector<std::vector<box>>& boxes,

@@ -3,22 +3,29 @@
 // Each object is the peak of a per-class centre heatmap on a grid of stride 4; the same cell
 // regresses the box size and the centre's sub-cell offset. Also here: the target encoding from
 // boxes, the loss, and the decoding of the heads back into boxes (peaks by 3x3 max-pooling, score
-// threshold, at most max_objects, class-aware NMS from runtime/metrics/detection_metrics.hpp).
+// threshold, at most max_objects, class-aware NMS from runtime/metrics/detection_metrics.hpp),
+// and the export of the networks as ONNX (export_detector; deploy/locate_boxes.cpp decodes the
+// exported heads the same way without LibTorch).
 //
 // Internal to the training runtime (runtime/train/, runtime/tasks/): includes LibTorch. The
 // torch-free face for tests and benches is runtime/lab/detector_training.hpp.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "runtime/core/error.hpp"
 #include "runtime/data/annotations.hpp"
 #include "runtime/tasks/common/box_classifier.hpp"
 
 namespace trainyard {
+
+class onnx_graph;
 
 /// What fixes the detector's layers.
 struct detector_shape {
@@ -90,6 +97,12 @@ class DetectorImpl : public torch::nn::Cloneable<DetectorImpl> {
   /// (item_probabilities). Two-stage only.
   torch::Tensor label_probabilities(const torch::Tensor& crops);
   const detector_shape& shape() const { return shape_; }
+  /// Adds forward's layers to `g` (batch norms folded) from `image`, the value of a normalised
+  /// batch [N, channels, height, width], and declares the heads as the outputs "heatmap",
+  /// "size" and "offset".
+  void add_to_graph(onnx_graph& g, const std::string& image) const;
+  /// The box classifier (two-stage only; nullptr otherwise).
+  const ClassifierImpl* box_classifier() const { return box_classifier_.get(); }
   /// The box classifier's dropout draws from `generator` (see ClassifierImpl).
   void set_dropout_generator(torch::Generator generator) {
     if (box_classifier_)
@@ -181,6 +194,16 @@ std::vector<std::vector<scored_box>> decode_detections(const detection_heads& he
                                                        float threshold, int max_objects,
                                                        float nms_iou, float scale_x = 1,
                                                        float scale_y = 1);
+
+/// Writes the detector as ONNX files into `folder` (which exists): model.onnx, input "image"
+/// [batch, channels, height, width] (0: dynamic batch), outputs "heatmap", "size" and "offset"
+/// (forward's heads); with a box classifier also items.onnx, input "crops" [M, channels,
+/// box_crop_size, box_crop_size], output "logits". Returns the settings the post-processing
+/// needs: file names, grid stride, the decoding's `threshold`, `max_objects` and `nms_iou`, and
+/// the second stage's crop size and margin, labels per box and mirror views.
+expected<nlohmann::json> export_detector(DetectorImpl& model, const std::string& folder,
+                                         std::int64_t batch, float threshold, int max_objects,
+                                         float nms_iou);
 
 /// Heads that a perfect detector would output for these targets (heatmap logits from the target
 /// heatmap, sizes and offsets as given): decoding them gives back the encoded boxes, up to the

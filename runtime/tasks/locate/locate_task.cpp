@@ -165,6 +165,15 @@ class locate_task final : public task_with_net<locate_task, Detector> {
     return out;
   }
 
+  // The detector's networks and what predict's decoding uses: the tool's threshold and most
+  // boxes, the NMS overlap (export_detector).
+  expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) override {
+    model_->eval();
+    return export_detector(*model_, folder, batch,
+                           static_cast<float>(setup_.tool.detection_threshold),
+                           setup_.tool.max_objects, nms_iou);
+  }
+
   expected<std::vector<prediction>> predict(const torch::Tensor& images,
                                             const std::vector<std::string>& files,
                                             const std::string& output_folder) override {

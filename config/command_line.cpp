@@ -23,7 +23,7 @@ const char* overview =
   "commands:\n"
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
-  "  predict TOOL IMAGE...   label and score of images (files or folders)\n"
+  "  predict TOOL IMAGE...   label and score of images (files, folders, globs)\n"
   "  export TOOL --out DIR   the tool as ONNX networks and tool.json, for trainyard_runtime\n"
   "  queue [ACTION]          the jobs: list, move, top, cancel, stop (offline, or --scheduler)\n"
   "\n"
@@ -97,12 +97,14 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
       ("json", po::bool_switch(&cl.evaluate.json), "print JSON");
     positional.add("tool", 1);
   } else if (command == "predict") {
-    synopsis = "predict TOOL IMAGE... [options]";
+    synopsis = "predict TOOL IMAGE_FOLDER_OR_GLOB... [options]";
     desc.add_options()
       ("tool", po::value(&cl.predict.tool), "tool name")
       ("image", po::value(&cl.predict.images), "image files")
       ("workspace,w", po::value(&cl.predict.workspace)->default_value("yard"), "workspace folder")
       ("json", po::bool_switch(&cl.predict.json), "print JSON")
+      ("csv", po::bool_switch(&cl.predict.csv),
+       "print CSV: image,label,label_name,score,boxes,files,error (a row for every image)")
       ("runtime", po::value(&cl.predict.runtime)->default_value("torch"),
        "torch (the tool's weights through LibTorch) or onnx (an export of the tool through "
        "trainyard_runtime and OpenCV DNN; no images are drawn)")
@@ -140,6 +142,8 @@ std::string check_local(const std::string& command, command_line& cl) {
   }
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return "trainyard predict: name a tool and at least one image";
+  if (command == "predict" && cl.predict.json && cl.predict.csv)
+    return "trainyard predict: choose --json or --csv, not both";
   if (command == "predict" && cl.predict.runtime != "torch" && cl.predict.runtime != "onnx")
     return "trainyard predict: --runtime must be torch or onnx, not '" + cl.predict.runtime + "'";
   if (command == "predict" && !cl.predict.export_folder.empty() && cl.predict.runtime != "onnx")

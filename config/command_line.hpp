@@ -27,8 +27,9 @@ struct evaluate_options {
 struct predict_options {
   std::string workspace = "yard";
   std::string tool;                 ///< required
-  std::vector<std::string> images;  ///< at least one
+  std::vector<std::string> images;  ///< at least one: files, folders or glob patterns
   bool json = false;
+  bool csv = false;                 ///< one CSV row per image, header first
   /// torch: LibTorch with the tool's weights; onnx: trainyard_runtime (OpenCV DNN) on an export
   /// of the tool: `export_folder`, else the tool folder's export/, (re)exported when missing
   /// or older than the weights.

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <glob.h>
+
 #include <nlohmann/json.hpp>
 
 #include "nodes/commands.hpp"
@@ -167,12 +169,37 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The files a glob pattern (`*`, `?`, `[...]`) matches, in path order; an error when none.
+expected<std::vector<std::string>> files_matching(const std::string& pattern) {
+  glob_t found{};
+  const int status = ::glob(pattern.c_str(), 0, nullptr, &found);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; status == 0 && i < found.gl_pathc; ++i)
+    if (fs::is_regular_file(found.gl_pathv[i]))
+      out.emplace_back(found.gl_pathv[i]);
+  globfree(&found);
+  if (out.empty())
+    return make_failure(error_code::invalid_request,
+                        "no image files match " + pattern + "; check the pattern (quote it so "
+                        "the shell passes it on)");
+  return out;
+}
+
 // The images a predict names: a file stands for itself, a folder for the image files below it
-// (png, jpg, jpeg, bmp; hidden ones skipped), in path order. A folder without any is an error.
+// (png, jpg, jpeg, bmp; hidden ones skipped), in path order; a pattern with *, ? or [ that is
+// not a file's name for the files it matches, in path order. A folder without images or a
+// pattern matching nothing is an error.
 expected<std::vector<std::string>> images_named(const std::vector<std::string>& args) {
   std::vector<std::string> out;
   for (const std::string& arg : args) {
     std::error_code ec;
+    if (arg.find_first_of("*?[") != std::string::npos && !fs::exists(arg, ec)) {
+      auto matched = files_matching(arg);
+      if (!matched)
+        return matched.error();
+      out.insert(out.end(), matched->begin(), matched->end());
+      continue;
+    }
     if (!fs::is_directory(arg, ec)) {
       out.push_back(arg);
       continue;
@@ -194,6 +221,41 @@ expected<std::vector<std::string>> images_named(const std::vector<std::string>& 
   return out;
 }
 
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos)
+    return text;
+  std::string quoted = "\"";
+  for (char c : text)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// Predictions as CSV on stdout: a header, then a row per image in the order given; an image that
+// could not be predicted has its error and empty other fields. Boxes: "x y width height label
+// score" each, separated by ";"; files by ";".
+void print_predictions_csv(const std::vector<prediction>& predictions) {
+  std::printf("image,label,label_name,score,boxes,files,error\n");
+  for (const prediction& p : predictions) {
+    if (!p.error.empty()) {
+      std::printf("%s,,,,,,%s\n", csv_field(p.image).c_str(), csv_field(p.error).c_str());
+      continue;
+    }
+    std::string boxes, files;
+    char one[160];
+    for (const scored_box& b : p.boxes) {
+      std::snprintf(one, sizeof one, "%s%.1f %.1f %.1f %.1f %d %.4f", boxes.empty() ? "" : ";",
+                    b.b.x, b.b.y, b.b.width, b.b.height, b.b.label, b.score);
+      boxes += one;
+    }
+    for (const std::string& f : p.files)
+      files += (files.empty() ? "" : ";") + f;
+    std::printf("%s,%d,%s,%.6f,%s,%s,\n", csv_field(p.image).c_str(), p.label,
+                csv_field(p.label_name).c_str(), p.score, csv_field(boxes).c_str(),
+                csv_field(files).c_str());
+  }
+}
+
 }  // namespace
 
 int predict_command(const predict_options& options) {
@@ -213,6 +275,10 @@ int predict_command(const predict_options& options) {
       std::cerr << "trainyard predict: " << p.error << std::endl;
       exit_code = 1;
     }
+  if (options.csv) {
+    print_predictions_csv(*predictions);
+    return exit_code;
+  }
   if (options.json) {
     auto j = nlohmann::json::array();
     for (const auto& p : *predictions) {

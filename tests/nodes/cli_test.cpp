@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -275,6 +276,30 @@ TEST_F(Cli, RunTrainsReportsAndLeavesAWorkspaceThatEvaluatePredictAndExportUse) 
   EXPECT_EQ(ec2, 1) << eout2;
   EXPECT_NE(eout2.find("holds no images (png, jpg, jpeg or bmp files)"), std::string::npos)
       << eout2;
+
+  // A glob pattern stands for the files it matches; CSV has a row for every image, an
+  // unreadable one with its error.
+  auto [gc, gout] = run_program({binary, "predict", "shirts", (folder / "*.png").string(),
+                                 (dir_ / "gone.png").string(), "-w", workspace(), "--csv"},
+                                60s, /*with_stderr=*/false);
+  EXPECT_EQ(gc, 1) << gout;  // one image could not be predicted
+  std::istringstream rows(gout);
+  std::string header, first, second, extra;
+  ASSERT_TRUE(std::getline(rows, header) && std::getline(rows, first) &&
+              std::getline(rows, second))
+      << gout;
+  EXPECT_FALSE(std::getline(rows, extra)) << gout;
+  EXPECT_EQ(header, "image,label,label_name,score,boxes,files,error");
+  EXPECT_EQ(first.rfind((folder / "b.png").string() + ",", 0), 0u) << first;
+  EXPECT_NE(first.find("," + from_folder[0]["label_name"].get<std::string>() + ","),
+            std::string::npos)
+      << first;
+  EXPECT_EQ(second.rfind((dir_ / "gone.png").string() + ",,,,,,", 0), 0u) << second;
+  EXPECT_NE(second.find("gone.png is missing"), std::string::npos) << second;
+  auto [nm, nmout] = run_program(
+      {binary, "predict", "shirts", (dir_ / "nothing-*.png").string(), "-w", workspace()}, 60s);
+  EXPECT_NE(nm, 0);
+  EXPECT_NE(nmout.find("no image files match"), std::string::npos) << nmout;
 
   // Exported, the tool runs through trainyard_runtime with LibTorch's answers.
   const std::string exported = (dir_ / "exported").string();

@@ -22,6 +22,7 @@ const char* overview =
   "\n"
   "commands:\n"
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
+  "  check CAMPAIGN.ini      decode every image of the campaign's datasets; list what fails\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
   "  predict TOOL IMAGE...   label and score of images (files, folders, globs)\n"
   "  export TOOL --out DIR   the tool as ONNX networks and tool.json, for trainyard_runtime\n"
@@ -87,6 +88,12 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
       ("json", po::bool_switch(&cl.run.json), "print the results as JSON")
       ("plain", po::bool_switch(&cl.run.plain), "one progress line per event, no redrawing");
     positional.add("campaign", 1);
+  } else if (command == "check") {
+    synopsis = "check CAMPAIGN.ini [--json]";
+    desc.add_options()
+      ("campaign", po::value(&cl.check.campaign), "campaign file")
+      ("json", po::bool_switch(&cl.check.json), "print JSON");
+    positional.add("campaign", 1);
   } else if (command == "evaluate") {
     synopsis = "evaluate TOOL [--split test|validation|train] [options]";
     desc.add_options()
@@ -133,6 +140,8 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
 std::string check_local(const std::string& command, command_line& cl) {
   if (command == "run" && cl.run.campaign.empty())
     return "trainyard run: name a campaign file, e.g. config/examples/quickstart.ini";
+  if (command == "check" && cl.check.campaign.empty())
+    return "trainyard check: name a campaign file, e.g. config/examples/quickstart.ini";
   if (command == "evaluate") {
     if (cl.evaluate.tool.empty())
       return "trainyard evaluate: name a tool";

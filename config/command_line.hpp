@@ -37,6 +37,11 @@ struct predict_options {
   std::string export_folder;
 };
 
+struct check_options {
+  std::string campaign;  ///< campaign file (required)
+  bool json = false;
+};
+
 struct export_options {
   std::string workspace = "yard";
   std::string tool;             ///< required
@@ -113,7 +118,7 @@ struct augment_preview_options {
 
 /// The parsed command line. `command` is empty when only --help/--version was asked.
 struct command_line {
-  /// run | evaluate | predict | export | queue | scheduler | node | submit | wait | make-datasets |
+  /// run | check | evaluate | predict | export | queue | scheduler | node | submit | wait | make-datasets |
   /// augment-preview (monitor parses its own options)
   std::string command;
   bool help = false;      ///< print `help_text` and exit 0
@@ -122,6 +127,7 @@ struct command_line {
   evaluate_options evaluate;
   predict_options predict;
   export_options export_tool;
+  check_options check;
   queue_options queue;
   scheduler_command_options scheduler;
   node_options node;

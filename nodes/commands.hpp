@@ -8,6 +8,13 @@
 namespace trainyard {
 
 int run_command(const run_options& options);
+int check_command(const check_options& options);
+/// Decodes every image and mask of the datasets the campaign's jobs use (data_check.hpp),
+/// with a progress count on stderr when it is a terminal; prints every file that cannot be used
+/// (text naming `who`, or JSON) and returns 1 when there is one, else 0 (quiet unless `json` or
+/// `report`).
+struct campaign;
+int check_campaign_files(const campaign& c, bool json, bool report, const std::string& who);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
 int export_command(const export_options& options);

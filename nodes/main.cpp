@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   }
   if (cl->command == "run")
     return run_command(cl->run);
+  if (cl->command == "check")
+    return check_command(cl->check);
   if (cl->command == "evaluate")
     return evaluate_command(cl->evaluate);
   if (cl->command == "predict")

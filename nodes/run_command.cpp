@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <thread>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -24,6 +25,7 @@
 #include "runtime/data/splits.hpp"
 #include "runtime/policy/placement.hpp"
 #include "runtime/tasks/kinds.hpp"
+#include "runtime/train/data_check.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -174,12 +176,60 @@ int report_results(caf::actor_system& system, const embedded_yard& yard,
 
 }  // namespace
 
+int check_campaign_files(const campaign& c, bool json, bool report, const std::string& who) {
+  const std::vector<dataset_spec> used = datasets_in_use(c.datasets, c.jobs);
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  const data_check found = check_dataset_files(
+      used, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+      [terminal, &who](std::int64_t done, std::int64_t total) {
+        if (terminal)
+          std::fprintf(stderr, "\r%s: checking the datasets' files: %lld/%lld", who.c_str(),
+                       static_cast<long long>(done), static_cast<long long>(total));
+      });
+  if (terminal && found.checked > 1)
+    std::fprintf(stderr, "\r\033[K");
+  if (json) {
+    auto unreadable = nlohmann::json::array();
+    for (const failure& f : found.unreadable)
+      unreadable.push_back({{"error", to_string(f.code)}, {"message", f.message}});
+    std::cout << nlohmann::json{{"datasets", used.size()}, {"checked", found.checked},
+                                {"unreadable", unreadable}}
+                     .dump()
+              << std::endl;
+  } else if (!found.unreadable.empty()) {
+    std::cerr << who << ": " << found.unreadable.size() << " file"
+              << (found.unreadable.size() == 1 ? "" : "s")
+              << " of the campaign's datasets cannot be used; fix or remove "
+              << (found.unreadable.size() == 1 ? "it" : "them") << " (nothing was queued):\n";
+    for (const failure& f : found.unreadable)
+      std::cerr << "  " << f.message << "\n";
+    std::cerr << std::flush;
+  } else if (report) {
+    std::printf("%lld files of %zu dataset%s decode; nothing to fix\n",
+                static_cast<long long>(found.checked), used.size(), used.size() == 1 ? "" : "s");
+  }
+  return found.unreadable.empty() ? 0 : 1;
+}
+
+int check_command(const check_options& options) {
+  auto campaign = load_campaign(options.campaign);
+  if (!campaign) {
+    std::cerr << "trainyard check: " << campaign.error().message << std::endl;
+    return exit_code_of(campaign.error().code);
+  }
+  return check_campaign_files(*campaign, options.json, true, "trainyard check");
+}
+
 int run_command(const run_options& options) {
   auto campaign = load_campaign(options.campaign);
   if (!campaign) {
     std::cerr << "trainyard run: " << campaign.error().message << std::endl;
     return exit_code_of(campaign.error().code);
   }
+  // Every file is decoded once before anything is declared: a corrupt image is found now, with
+  // every other one, not when its job has locked its split and started training.
+  if (int unusable = check_campaign_files(*campaign, false, false, "trainyard run"); unusable)
+    return unusable;
   scheduler_options sched;
   sched.workspace = options.workspace.empty() ? campaign->workspace : options.workspace;
 

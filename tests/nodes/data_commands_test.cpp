@@ -83,6 +83,56 @@ TEST(DataCommands, MakeDatasetsThenPreviewBoxesAndMasks) {
   EXPECT_NE(o4.find("no [job.nope] section"), std::string::npos) << o4;
 }
 
+// A folder dataset of gray 8x8 PNGs in two classes, `broken` of them replaced by bytes that do
+// not decode; returns the campaign that trains a tool on it.
+std::string folder_campaign(const fs::path& root, const std::vector<std::string>& broken) {
+  for (const char* label : {"dark", "light"})
+    for (int i = 0; i < 6; ++i) {
+      const fs::path file = root / "images" / label / ("img" + std::to_string(i) + ".png");
+      fs::create_directories(file.parent_path());
+      // PGM bytes under a .png name: OpenCV decodes by content, and PGM needs no zlib here.
+      std::ofstream out(file, std::ios::binary);
+      out << "P5\n8 8\n255\n" << std::string(64, label[0] == 'd' ? '\x10' : '\xe0');
+    }
+  for (const std::string& name : broken)
+    std::ofstream(root / "images" / name, std::ios::binary) << "not an image at all";
+  return write(root / "c.ini",
+               "[campaign]\nworkspace = ws\n[dataset.shades]\nkind = folder\npath = images\n"
+               "[split.s]\ndataset = shades\nmode = count\ntrain = 6\nvalidation = 3\ntest = 3\n"
+               "[tool.t]\ndataset = shades\nwidth = 8\nheight = 8\n"
+               "[job.j]\ntool = t\nsplit = s\niterations = 1\n");
+}
+
+TEST(DataCommands, CheckAndRunListEveryUnreadableImageAtOnceBeforeQueueingAnything) {
+  temp_folder dir("check");
+  const std::string campaign =
+      folder_campaign(dir.path(), {"dark/img1.png", "light/img4.png"});
+  auto [code, out] = run_program({binary, "check", campaign}, 60s);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("2 files of the campaign's datasets cannot be used"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("dark/img1.png could not be decoded"), std::string::npos) << out;
+  EXPECT_NE(out.find("light/img4.png could not be decoded"), std::string::npos) << out;
+  auto [jc, jout] = run_program({binary, "check", campaign, "--json"}, 60s, false);
+  EXPECT_EQ(jc, 1) << jout;
+  EXPECT_NE(jout.find("\"checked\":12"), std::string::npos) << jout;
+  EXPECT_NE(jout.find("\"image_corrupt\""), std::string::npos) << jout;
+  // run says the same and queues nothing: no job, no split drawn or locked.
+  auto [rc, rout] = run_program({binary, "run", campaign, "--plain"}, 120s);
+  EXPECT_EQ(rc, 1) << rout;
+  EXPECT_NE(rout.find("light/img4.png could not be decoded"), std::string::npos) << rout;
+  EXPECT_NE(rout.find("nothing was queued"), std::string::npos) << rout;
+  EXPECT_FALSE(fs::exists(dir.path() / "ws" / "trainyard.db"));
+}
+
+TEST(DataCommands, CheckPassesACampaignWhoseFilesAllDecode) {
+  temp_folder dir("check-ok");
+  const std::string campaign = folder_campaign(dir.path(), {});
+  auto [code, out] = run_program({binary, "check", campaign}, 60s);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("12 files of 1 dataset decode; nothing to fix"), std::string::npos) << out;
+}
+
 TEST(DataCommands, MakeDatasetsNeedsAnOutputFolder) {
   auto [code, out] = run_program({binary, "make-datasets"}, 30s);
   EXPECT_EQ(code, 2);

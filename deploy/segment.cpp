@@ -31,12 +31,12 @@ struct segment_settings {
 bool read_settings(const tool_description& tool, segment_settings& s, std::string& error) {
   const nlohmann::json& j = tool.settings;
   try {
-    s.model = j.value("model", s.model);
+    s.model = j.value("model_file", s.model);
     s.two_stage = j.at("two_stage").get<bool>();
     s.mirror_views = j.value("mirror_views", tool.mirror_views);
     if (!s.two_stage)
       return true;
-    s.items_model = j.at("items_model").get<std::string>();
+    s.items_model = j.at("items_file").get<std::string>();
     s.offset_unit = j.at("offset_unit").get<float>();
     s.finding.centre_threshold = j.at("centre_threshold").get<float>();
     s.finding.centre_window = j.at("centre_window").get<int>();
@@ -69,7 +69,7 @@ cv::Mat mirrored(const cv::Mat& blob) {
   return out;
 }
 
-/// (a + mirror of b) / 2, plane by plane; the planes of channels in `negated` take -b.
+/// (a + mirror of b) / 2, plane by plane; channel `negated_channel` (the x offset) takes -b.
 void average_mirror(cv::Mat& a, const cv::Mat& b, int negated_channel = -1) {
   const cv::Mat back = mirrored(b);
   const int h = a.size[2], w = a.size[3];
@@ -125,12 +125,13 @@ class segment_runtime final : public kind_runtime {
         average_mirror(out[1], back[1], /*x offset*/ 1);
     }
     const int h = blob.size[2], w = blob.size[3], k = out[0].size[1];
+    const std::size_t plane = static_cast<std::size_t>(h) * w;
     for (int i = 0; i < blob.size[0]; ++i) {
       cv::Mat labels(h, w, CV_8UC1);
       const float* logits = out[0].ptr<float>(i, 0);
       for (int p = 0; p < h * w; ++p)
         labels.at<std::uint8_t>(p / w, p % w) =
-            static_cast<std::uint8_t>(first_largest(logits + p, k, static_cast<std::size_t>(h) * w));
+            static_cast<std::uint8_t>(first_largest(logits + p, k, plane));
       if (settings_.two_stage)
         name_items(blob.ptr<float>(i, 0), out[1], i, labels);
       describe(std::move(labels), *results[static_cast<std::size_t>(i)]);

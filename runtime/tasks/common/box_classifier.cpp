@@ -381,7 +381,8 @@ std::vector<std::int64_t> find_item_numbers(const std::vector<std::uint8_t>& for
                                        view(heat, {n, 1, height, width}, torch::kFloat),
                                        view(offset, {n, 2, height, width}, torch::kFloat));
   const torch::Tensor f = found.parts.contiguous();
-  return std::vector<std::int64_t>(f.data_ptr<std::int64_t>(), f.data_ptr<std::int64_t>() + f.numel());
+  return std::vector<std::int64_t>(f.data_ptr<std::int64_t>(),
+                                   f.data_ptr<std::int64_t>() + f.numel());
 }
 
 }  // namespace trainyard

@@ -35,7 +35,8 @@ centre_scene make_scene(int height, int width, int discs, float jitter, std::uin
   std::vector<cv::Point2f> centres;
   std::vector<float> radii;
   for (int d = 0; d < discs; ++d) {
-    centres.emplace_back(static_cast<float>(rng.below(width)), static_cast<float>(rng.below(height)));
+    centres.emplace_back(static_cast<float>(rng.below(width)),
+                         static_cast<float>(rng.below(height)));
     radii.push_back(3.0f + static_cast<float>(rng.below(8)));
   }
   for (int y = 0; y < height; ++y)
@@ -43,7 +44,8 @@ centre_scene make_scene(int height, int width, int discs, float jitter, std::uin
       float heat = 0.05f * uniform(rng), best = 1e9f;
       cv::Point2f to(0, 0);
       for (std::size_t d = 0; d < centres.size(); ++d) {
-        const float dx = centres[d].x - static_cast<float>(x), dy = centres[d].y - static_cast<float>(y);
+        const float dx = centres[d].x - static_cast<float>(x);
+        const float dy = centres[d].y - static_cast<float>(y);
         const float r2 = dx * dx + dy * dy;
         heat = std::max(heat, std::exp(-r2 / (2 * radii[d])));
         if (r2 <= radii[d] * radii[d] && r2 < best) {

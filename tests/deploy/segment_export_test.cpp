@@ -2,7 +2,8 @@
 // with trainyard_runtime and run on the same image files as `trainyard predict` through LibTorch:
 // the masks, labels and scores must agree. Two stages (instance segmentation: two object labels,
 // trained with flips, so mirror views too) and one stage (one object label, no flips), 8 epochs of
-// 140 images: seconds to tens of seconds on 2 cores.
+// 140 images: seconds to tens of seconds on 2 cores. An export lacking a setting or the item
+// classifier is refused, naming it.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "deploy/trainyard_runtime.hpp"
@@ -105,6 +107,14 @@ void expect_same_predictions(const std::string& workspace, const std::string& to
               static_cast<long long>(pixels));
 }
 
+/// Opening the export folder fails, naming `what` and saying to export again.
+void expect_refused(const std::string& folder, const std::string& what) {
+  std::string error;
+  EXPECT_FALSE(deploy::tool::open(folder, error));
+  EXPECT_NE(error.find(what), std::string::npos) << error;
+  EXPECT_NE(error.find("export the tool again"), std::string::npos) << error;
+}
+
 TEST(SegmentExport, ATwoStageToolRunsInOpenCvAsPredictDoesWithMirrorViews) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   testing::temp_folder data("segexpdata"), workspace("segexpws");
@@ -116,6 +126,18 @@ TEST(SegmentExport, ATwoStageToolRunsInOpenCvAsPredictDoesWithMirrorViews) {
   // Both item labels predicted: the item classifier ran in both paths.
   EXPECT_GT(per_label[1], 0);
   EXPECT_GT(per_label[2], 0);
+
+  // A folder that lacks a setting of the item finding, or the item classifier, is refused.
+  const std::string exported = workspace.str() + "/export-seg2";
+  const std::string description = exported + "/tool.json";
+  const nlohmann::json written = nlohmann::json::parse(std::ifstream(description));
+  nlohmann::json lacking = written;
+  lacking["settings"].erase("offset_unit");
+  std::ofstream(description) << lacking.dump();
+  expect_refused(exported, "offset_unit");
+  std::ofstream(description) << written.dump();
+  fs::remove(exported + "/items.onnx");
+  expect_refused(exported, "items.onnx");
 }
 
 TEST(SegmentExport, AOneStageToolOfOddInputSidesRunsInOpenCvAsPredictDoes) {

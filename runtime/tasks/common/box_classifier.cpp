@@ -369,4 +369,20 @@ std::vector<std::int64_t> find_items_from_targets(const std::vector<std::int64_t
   return std::vector<std::int64_t>(f.data_ptr<std::int64_t>(), f.data_ptr<std::int64_t>() + f.numel());
 }
 
+std::vector<std::int64_t> find_item_numbers(const std::vector<std::uint8_t>& foreground,
+                                            const std::vector<float>& heat,
+                                            const std::vector<float>& offset, std::int64_t n,
+                                            std::int64_t height, std::int64_t width) {
+  auto view = [](const auto& v, std::vector<std::int64_t> dims, torch::ScalarType type) {
+    using value = typename std::decay_t<decltype(v)>::value_type;
+    return torch::from_blob(const_cast<value*>(v.data()), dims, type);
+  };
+  const image_items found = find_items(view(foreground, {n, height, width}, torch::kUInt8).ne(0),
+                                       view(heat, {n, 1, height, width}, torch::kFloat),
+                                       view(offset, {n, 2, height, width}, torch::kFloat));
+  const torch::Tensor f = found.parts.contiguous();
+  return std::vector<std::int64_t>(f.data_ptr<std::int64_t>(),
+                                   f.data_ptr<std::int64_t>() + f.numel());
+}
+
 }  // namespace trainyard

@@ -42,6 +42,14 @@ std::vector<std::int64_t> find_items_from_targets(const std::vector<std::int64_t
                                                   std::int64_t width,
                                                   std::vector<std::int64_t>* true_parts);
 
+/// find_items of box_classifier.hpp on plain arrays: `foreground` [n, height, width] (non-zero on
+/// items), `heat` [n, height, width] (centre probabilities), `offset` [n, 2, height, width] (x, y
+/// in pixels). Returns the found item number of each pixel (-1 off items).
+std::vector<std::int64_t> find_item_numbers(const std::vector<std::uint8_t>& foreground,
+                                            const std::vector<float>& heat,
+                                            const std::vector<float>& offset, std::int64_t n,
+                                            std::int64_t height, std::int64_t width);
+
 /// crop_jitter of box_classifier.hpp from a CPU generator seeded with `seed`: 3 x count values.
 std::vector<float> crop_jitter_values(std::int64_t count, std::uint64_t seed);
 

@@ -1,5 +1,6 @@
 // The segment tool as a tool_task: a small U-Net-like encoder-decoder, IoU metrics (mean IoU
-// monitored), and mask PNGs with coloured overlays as predictions.
+// monitored), mask PNGs with coloured overlays as predictions, and its export: the U-Net as
+// model.onnx, two stages also the item classifier as items.onnx (deploy/segment.cpp runs them).
 //
 // The network, sized for 2 CPU cores (w = model_width / 2, at least 4):
 //   enc1: [conv3x3(w) BN ReLU] x2              at H x W
@@ -63,6 +64,7 @@
 #include "runtime/tasks/common/label_masks.hpp"
 #include "runtime/tasks/locate/detector.hpp"
 #include "runtime/train/images.hpp"
+#include "runtime/train/onnx_graph.hpp"
 #include "runtime/train/tool_task.hpp"
 
 namespace trainyard {
@@ -289,6 +291,45 @@ class SegmenterImpl : public nn::Cloneable<SegmenterImpl> {
     return out;
   }
 
+  /// forward as an ONNX graph for an input of `height` x `width`: "image" [batch, C, H, W] to
+  /// "labels" [batch, labels, H, W] and, two stages, "centres" [batch, 3, H, W]. Eval mode.
+  onnx_graph export_network(std::int64_t batch, std::int64_t height, std::int64_t width) const {
+    onnx_graph g("segment", batch);
+    // Each level's size: max-pooling by 2 floors.
+    const std::int64_t h[] = {height, height / 2, height / 4, height / 8};
+    const std::int64_t w[] = {width, width / 2, width / 4, width / 8};
+    const std::string x = g.input("image", {shape_.channels, height, width});
+    const std::string e1 = g.sequential(x, *enc1_);
+    const std::string e2 = g.sequential(g.max_pool(e1, 2, 2, 0), *enc2_);
+    const std::string e3 = g.sequential(g.max_pool(e2, 2, 2, 0), *enc3_);
+    const std::string m = g.sequential(g.max_pool(e3, 2, 2, 0), *mid_);
+    // The decoder at `level`: the coarser value upsampled to the skip's size, concatenated.
+    auto decode = [&](const std::string& coarse, const std::string& skip, int level,
+                      const nn::SequentialImpl& layers) {
+      const std::string up =
+          g.resize_nearest(coarse, h[level + 1], w[level + 1], h[level], w[level]);
+      return g.sequential(g.concat({up, skip}, 1), layers);
+    };
+    const std::string d3 = decode(m, e3, 2, *dec3_);
+    const std::string d2 = decode(d3, e2, 1, *dec2_);
+    const std::string d1 = decode(d2, e1, 0, *dec1_);
+    g.output(g.conv(d1, *head_), "labels", {head_->options.out_channels(), height, width});
+    if (two_stage())
+      g.output(g.conv(d1, *centres_), "centres", {3, height, width});
+    return g;
+  }
+
+  /// The item classifier as an ONNX graph: "crops" [M, C, 28, 28] (M dynamic) to "logits"
+  /// [M, labels - 1]. Two stages only.
+  onnx_graph export_item_classifier() const {
+    onnx_graph g("segment_items", 0);
+    const std::string crops = g.input("crops", {shape_.channels, box_crop_size, box_crop_size});
+    g.output(items_->to_onnx(g, crops), "logits", {shape_.labels - 1});
+    return g;
+  }
+
+  bool mirror_views() const { return shape_.mirror_views; }
+
  private:
   static std::int64_t count_items(const std::vector<std::vector<box>>& items) {
     std::int64_t k = 0;
@@ -476,6 +517,35 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
       out.push_back(std::move(p));
     }
     return out;
+  }
+
+  // model.onnx (the U-Net) and, two stages, items.onnx (the item classifier); the settings are
+  // what SegmenterImpl::segment needs besides the networks (deploy/segment.cpp reads them).
+  expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) override {
+    model_->eval();
+    nlohmann::json settings = {{"model_file", "model.onnx"},
+                               {"two_stage", model_->two_stage()},
+                               {"mirror_views", model_->mirror_views()}};
+    const onnx_graph net =
+        model_->export_network(batch, setup_.tool.input_height, setup_.tool.input_width);
+    if (auto ok = net.save((fs::path(folder) / "model.onnx").string()); !ok)
+      return ok.error();
+    if (!model_->two_stage())
+      return settings;
+    if (auto ok = model_->export_item_classifier().save((fs::path(folder) / "items.onnx").string());
+        !ok)
+      return ok.error();
+    const torch::Tensor ground = black().flatten().contiguous();
+    settings["items_file"] = "items.onnx";
+    settings["offset_unit"] = offset_unit;
+    settings["centre_threshold"] = centre_threshold;
+    settings["centre_window"] = centre_window;
+    settings["most_items_per_image"] = most_items_per_image;
+    settings["crop_size"] = box_crop_size;
+    settings["crop_margin"] = box_crop_margin;
+    settings["background"] = std::vector<float>(ground.data_ptr<float>(),
+                                                ground.data_ptr<float>() + ground.numel());
+    return settings;
   }
 
  private:

@@ -140,12 +140,8 @@ class tool_task {
   /// names a file written, e.g. "model_file": "model.onnx"). The export
   /// folder format is deploy/trainyard_runtime.hpp's; trainyard_runtime reads these settings
   /// back (deploy/<kind>.cpp).
-  virtual expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) {
-    (void)folder;
-    (void)batch;
-    return make_failure(error_code::invalid_request,
-                        "tools of kind " + setup_.tool.kind + " cannot be exported yet");
-  }
+  virtual expected<nlohmann::json> export_onnx(const std::string& folder,
+                                               std::int64_t batch) = 0;
 
   const task_setup& setup() const { return setup_; }
   const input_transform& transform() const { return transform_; }

@@ -161,22 +161,8 @@ int main() {
   synthetic_options scenes;
   scenes.out = root + "/scenes";
   scenes.scenes = 400;
-  scenes.scenes_only = true;
-  if (auto made = make_synthetic_datasets(scenes); !made) {
-    std::fprintf(stderr, "%s\n", made.error().message.c_str());
-    return 1;
-  }
-  dataset_spec boxes;
-  boxes.name = "scenes";
-  boxes.kind = dataset_kind::coco;
-  boxes.path = scenes.out + "/scenes/images";
-  boxes.annotations = scenes.out + "/scenes/boxes.json";
-  auto index = load_dataset_index(boxes);
-  if (!index) {
-    std::fprintf(stderr, "%s\n", index.error().message.c_str());
-    return 1;
-  }
-  out.push_back(measure("locate", boxes, gen::split_counts(*index, 300, 50, 50), 96, root));
+  const auto boxes = gen::make_scene_set(scenes, 300, 50, 50);
+  out.push_back(measure("locate", boxes.dataset, boxes.assignment, 96, root));
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
   std::printf("%s\n", out.dump(2).c_str());

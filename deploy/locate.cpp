@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "deploy/item_views.hpp"
 #include "deploy/kind_runtime.hpp"
 #include "deploy/locate_boxes.hpp"
 
@@ -104,17 +105,8 @@ class locate_runtime final : public kind_runtime {
     const cv::Mat crops = crop_boxes(blob, found, settings_.crop_size, settings_.crop_margin);
     if (crops.empty())
       return found;
-    cv::Mat probabilities = probabilities_of(crops);
-    if (settings_.mirror_views) {
-      probabilities += probabilities_of(mirror_crops(crops));
-      probabilities *= 0.5;
-    }
-    return label_boxes(found, probabilities, settings_.labels_per_box, settings_.decoding);
-  }
-
-  cv::Mat probabilities_of(const cv::Mat& crops) {
-    items_.setInput(crops, "crops");
-    return softmax_rows(items_.forward("logits"));
+    return label_boxes(found, item_probabilities(items_, crops, settings_.mirror_views),
+                       settings_.labels_per_box, settings_.decoding);
   }
 
   // One image's result: its boxes scaled from the tool's input to the image's own pixels, the

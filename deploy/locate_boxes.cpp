@@ -199,36 +199,6 @@ cv::Mat crop_boxes(const cv::Mat& images, const std::vector<std::vector<found_bo
   return out;
 }
 
-cv::Mat mirror_crops(const cv::Mat& crops) {
-  const dims4 d = dims_of(crops);
-  cv::Mat out(crops.dims, crops.size.p, CV_32F);
-  const std::size_t plane = static_cast<std::size_t>(d.h) * d.w;
-  for (std::size_t p = 0; p < static_cast<std::size_t>(d.n) * d.c; ++p) {
-    const cv::Mat from(d.h, d.w, CV_32F, const_cast<float*>(crops.ptr<float>()) + p * plane);
-    cv::Mat to(d.h, d.w, CV_32F, out.ptr<float>() + p * plane);
-    cv::flip(from, to, 1);
-  }
-  return out;
-}
-
-cv::Mat softmax_rows(const cv::Mat& logits) {
-  CV_Assert(logits.type() == CV_32F && logits.isContinuous());
-  const int rows = logits.size[0];
-  const int columns = static_cast<int>(logits.total()) / std::max(rows, 1);
-  cv::Mat out(rows, columns, CV_32F);
-  for (int r = 0; r < rows; ++r) {
-    const float* v = logits.ptr<float>() + static_cast<std::size_t>(r) * columns;
-    float* p = out.ptr<float>(r);
-    const float top = *std::max_element(v, v + columns);
-    float sum = 0;
-    for (int c = 0; c < columns; ++c)
-      sum += p[c] = std::exp(v[c] - top);
-    for (int c = 0; c < columns; ++c)
-      p[c] /= sum;
-  }
-  return out;
-}
-
 std::vector<std::vector<found_box>> label_boxes(const std::vector<std::vector<found_box>>& boxes,
                                                 const cv::Mat& probabilities,
                                                 int labels_per_box, const box_decoding& d) {

@@ -45,12 +45,6 @@ std::vector<std::vector<found_box>> decode_boxes(const cv::Mat& heatmap, const c
 cv::Mat crop_boxes(const cv::Mat& images, const std::vector<std::vector<found_box>>& boxes,
                    int crop, float margin);
 
-/// The crops mirrored left to right (the box classifier's second view).
-cv::Mat mirror_crops(const cv::Mat& crops);
-
-/// Softmax of each row of `logits` [M, K] (CV_32F, 2-d).
-cv::Mat softmax_rows(const cv::Mat& logits);
-
 /// Each box (in the order of `boxes`, one vector per image) reported with up to `labels_per_box`
 /// of its most probable labels (`probabilities` [M, K], a row per box), scored objectness x
 /// probability, those >= threshold; per image best first (ties keep their order), at most

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "deploy/item_views.hpp"
 #include "deploy/kind_runtime.hpp"
 #include "deploy/segment_items.hpp"
 
@@ -58,17 +59,6 @@ bool read_settings(const tool_description& tool, segment_settings& s, std::strin
   return true;
 }
 
-/// The mirror image of each plane of a 4-d blob [N, C, H, W].
-cv::Mat mirrored(const cv::Mat& blob) {
-  cv::Mat out(blob.dims, blob.size.p, blob.type());
-  const int h = blob.size[2], w = blob.size[3];
-  for (int i = 0; i < blob.size[0]; ++i)
-    for (int c = 0; c < blob.size[1]; ++c)
-      cv::flip(cv::Mat(h, w, CV_32F, const_cast<float*>(blob.ptr<float>(i, c))),
-               cv::Mat(h, w, CV_32F, out.ptr<float>(i, c)), 1);
-  return out;
-}
-
 /// (a + mirror of b) / 2, plane by plane; channel `negated_channel` (the x offset) takes -b.
 void average_mirror(cv::Mat& a, const cv::Mat& b, int negated_channel = -1) {
   const cv::Mat back = mirrored(b);
@@ -81,21 +71,6 @@ void average_mirror(cv::Mat& a, const cv::Mat& b, int negated_channel = -1) {
       for (int k = 0; k < h * w; ++k)
         x[k] = (x[k] + y[k] * sign) / 2;
     }
-}
-
-/// Softmax of each row of logits [M, K] (as torch computes it: less the row's maximum).
-cv::Mat softmax_rows(const cv::Mat& logits) {
-  cv::Mat p = logits.reshape(1, logits.size[0]).clone();
-  for (int r = 0; r < p.rows; ++r) {
-    float* row = p.ptr<float>(r);
-    const float top = *std::max_element(row, row + p.cols);
-    float sum = 0;
-    for (int k = 0; k < p.cols; ++k)
-      sum += row[k] = std::exp(row[k] - top);
-    for (int k = 0; k < p.cols; ++k)
-      row[k] /= sum;
-  }
-  return p;
 }
 
 /// Index of the first largest of `count` values `stride` apart.
@@ -169,9 +144,7 @@ class segment_runtime final : public kind_runtime {
     if (found.boxes.empty())
       return;
     const cv::Mat crops = crop_items(image, tool_.info.channels, h, w, found, settings_.cropping);
-    cv::Mat p = classify(crops);
-    if (settings_.mirror_views)
-      p = (p + classify(mirrored(crops))) * 0.5;
+    const cv::Mat p = item_probabilities(items_, crops, settings_.mirror_views);
     std::vector<std::uint8_t> named;
     for (int m = 0; m < p.rows; ++m)
       named.push_back(static_cast<std::uint8_t>(1 + first_largest(p.ptr<float>(m), p.cols, 1)));
@@ -183,11 +156,6 @@ class segment_runtime final : public kind_runtime {
       }
   }
 
-  /// The item classifier's probabilities [M, classes] of crops [M, C, size, size].
-  cv::Mat classify(const cv::Mat& crops) {
-    items_.setInput(crops, "crops");
-    return softmax_rows(items_.forward("logits"));
-  }
 
   /// predict's label and score of a mask: its most frequent non-background label (0 when none)
   /// and the share of its pixels given one.

@@ -24,21 +24,8 @@ TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
   // Good: class 0 (T-shirt/top); defects: the nine other classes.
   const testing::generated_set set =
       testing::make_anomaly_set(data.str(), testing::fashion_mnist_folder(), 0);
-  training_request r;
-  r.job = 1;
-  r.spec.name = "ano-job";
-  r.spec.tool.name = "ano";
-  r.spec.tool.kind = "anomaly";
-  r.spec.tool.dataset = set.dataset.name;
-  r.spec.tool.input_width = r.spec.tool.input_height = 28;
-  r.spec.tool.model_width = 16;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = 3;
-  r.spec.settings.batch_size = 32;
-  r.spec.settings.learning_rate = 3e-3;
-  r.dataset = set.dataset;
-  r.assignment = set.assignment;
-  r.workspace = workspace.str();
+  const training_request r =
+      testing::kind_request(1, "anomaly", "ano", set, workspace.str(), 3, 32, 16, 28);
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;

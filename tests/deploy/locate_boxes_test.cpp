@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "deploy/item_views.hpp"
 #include "deploy/locate_boxes.hpp"
 #include "runtime/lab/detector_training.hpp"
 #include "runtime/tasks/common/box_crops.hpp"
@@ -174,10 +175,10 @@ TEST(LocateBoxes, LabelsEachBoxWithItsLikeliestLabelsScoredByObjectness) {
 
 TEST(LocateBoxes, MirrorsCropsLeftToRightAndSoftmaxesRows) {
   const std::vector<float> values = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  const cv::Mat mirrored = mirror_crops(mat4(values, 2, 1, 2, 3));
+  const cv::Mat flipped = mirrored(mat4(values, 2, 1, 2, 3));
   const std::vector<float> want = {3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10};
   for (std::size_t i = 0; i < want.size(); ++i)
-    EXPECT_FLOAT_EQ(mirrored.ptr<float>()[i], want[i]);
+    EXPECT_FLOAT_EQ(flipped.ptr<float>()[i], want[i]);
   const cv::Mat p = softmax_rows((cv::Mat_<float>(2, 3) << 0, 0, std::log(2.0f), 100, 0, 0));
   EXPECT_FLOAT_EQ(p.at<float>(0, 0), 0.25f);
   EXPECT_FLOAT_EQ(p.at<float>(0, 2), 0.5f);

@@ -187,56 +187,20 @@ TEST(LocateExport, MissingSettingsOrNetworksAreRefusedSayingWhatToDo) {
 
 // A 64x64 scene set (one or two items each) from the data side's generator.
 generated_set make_scenes(const std::string& root) {
-  synthetic_options o;
-  o.out = root;
-  o.scenes = 200;
-  o.scene_size = 64;
-  o.min_items = 1;
-  o.max_items = 2;
-  o.min_scale = 0.9;
-  o.max_scale = 1.3;
-  o.scenes_only = true;
-  auto made = make_synthetic_datasets(o);
-  if (!made)
-    throw std::runtime_error(made.error().message);
-  generated_set set;
-  set.dataset.name = "scenes";
-  set.dataset.kind = dataset_kind::coco;
-  set.dataset.path = root + "/scenes/images";
-  set.dataset.annotations = root + "/scenes/boxes.json";
-  auto index = load_dataset_index(set.dataset);
-  if (!index)
-    throw std::runtime_error(index.error().message);
-  set.index = std::move(*index);
-  set.assignment = testing::split_counts(set.index, 160, 20, 20);
-  return set;
+  return testing::make_scene_set(testing::small_scenes(root, 200), 160, 20, 20);
 }
 
 TEST(LocateExport, AnExportedToolFindsTheBoxesPredictFindsOnImageFiles) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   testing::temp_folder data("locexpdata"), workspace("locexpws");
   const generated_set set = make_scenes(data.str());
-  training_request r;
-  r.job = 710;
-  r.spec.name = "job-710";
-  r.spec.tool.name = "finder";
-  r.spec.tool.kind = "locate";
-  r.spec.tool.dataset = set.dataset.name;
-  // Smaller than the scenes: boxes are scaled back to the files' pixels.
-  r.spec.tool.input_width = 48;
-  r.spec.tool.input_height = 48;
-  r.spec.tool.model_width = 8;
+  training_request r =
+      testing::kind_request(710, "locate", "finder", set, workspace.str(), 8, 16, 8, 48);
+  // Inputs smaller than the scenes: boxes are scaled back to the files' pixels.
   r.spec.tool.max_objects = 10;
   r.spec.tool.detection_threshold = 0.05;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = 8;
-  r.spec.settings.batch_size = 16;
-  r.spec.settings.learning_rate = 3e-3;
   r.spec.settings.threads = 1;
   r.spec.settings.augmentation.flip_horizontal = true;  // the box classifier's mirror views
-  r.dataset = set.dataset;
-  r.assignment = set.assignment;
-  r.workspace = workspace.str();
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;

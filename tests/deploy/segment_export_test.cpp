@@ -28,23 +28,10 @@ using testing::generated_set;
 /// Trains segment tool `tool` of `workspace` on `set` for `epochs`, at an input of `size`.
 void train_segment_tool(job_id id, const generated_set& set, const std::string& workspace,
                         const std::string& tool, int epochs, bool flips, cv::Size size) {
-  training_request r;
-  r.job = id;
-  r.spec.name = "job-" + std::to_string(id);
-  r.spec.tool.name = tool;
-  r.spec.tool.kind = "segment";
-  r.spec.tool.dataset = set.dataset.name;
-  r.spec.tool.input_width = size.width;
+  training_request r = testing::kind_request(id, "segment", tool, set, workspace, epochs, 16, 16,
+                                             size.width);
   r.spec.tool.input_height = size.height;
-  r.spec.tool.model_width = 16;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = epochs;
-  r.spec.settings.batch_size = 16;
-  r.spec.settings.learning_rate = 3e-3;
   r.spec.settings.augmentation.flip_horizontal = flips;
-  r.dataset = set.dataset;
-  r.assignment = set.assignment;
-  r.workspace = workspace;
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;

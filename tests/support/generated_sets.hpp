@@ -1,5 +1,5 @@
-// Small segment and anomaly datasets generated from Fashion-MNIST, for the tool-kind tests and
-// bench/tool_speed. Test-local stand-ins for the data side's generator (`trainyard
+// Small segment, anomaly and scene (locate) datasets generated from Fashion-MNIST, and job
+// requests that train a tool kind on one, for the tool-kind and export tests and the benches. Test-local stand-ins for the data side's generator (`trainyard
 // make-datasets`): both write image-folder datasets whose extra files follow the dataset kinds'
 // contract (masks under `masks` with the image's file stem, a label table in `annotations`).
 // Deterministic: a fixed LCG, no std::random. Torch-free.
@@ -12,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/training_engine.hpp"
 #include "runtime/data/dataset_index.hpp"
 #include "runtime/data/splits.hpp"
+#include "runtime/lab/synthetic_sets.hpp"
 #include "runtime/train/images.hpp"
 
 namespace trainyard::testing {
@@ -169,6 +171,65 @@ inline generated_set make_anomaly_set(const std::string& root, const std::string
   const double n = written_good + written_defect;
   g.assignment = split_counts(g.index, n / 2, n / 4, n / 4);
   return g;
+}
+
+/// A request that trains a `kind` tool named `tool` on `set` (its split "generated") in
+/// `workspace`: `iterations` at batch `batch`, learning rate 0.003, inputs of size x size, model
+/// width `width`.
+inline training_request kind_request(job_id id, const std::string& kind, const std::string& tool,
+                                     const generated_set& set, const std::string& workspace,
+                                     int iterations, int batch, int width, int size) {
+  training_request r;
+  r.job = id;
+  r.spec.name = "job-" + std::to_string(id);
+  r.spec.tool.name = tool;
+  r.spec.tool.kind = kind;
+  r.spec.tool.dataset = set.dataset.name;
+  r.spec.tool.input_width = size;
+  r.spec.tool.input_height = size;
+  r.spec.tool.model_width = width;
+  r.spec.split = "generated";
+  r.spec.settings.iterations = iterations;
+  r.spec.settings.batch_size = batch;
+  r.spec.settings.learning_rate = 3e-3;
+  r.dataset = set.dataset;
+  r.assignment = set.assignment;
+  r.workspace = workspace;
+  return r;
+}
+
+/// Scenes written by the data side's generator (`trainyard make-datasets`, scenes only) with
+/// `options`, as a COCO dataset "scenes" split by count (needs trainyard_lab).
+inline generated_set make_scene_set(synthetic_options options, double train, double validation,
+                                    double test) {
+  options.scenes_only = true;
+  auto made = make_synthetic_datasets(options);
+  if (!made)
+    throw std::runtime_error(made.error().message);
+  generated_set set;
+  set.dataset.name = "scenes";
+  set.dataset.kind = dataset_kind::coco;
+  set.dataset.path = options.out + "/scenes/images";
+  set.dataset.annotations = options.out + "/scenes/boxes.json";
+  auto index = load_dataset_index(set.dataset);
+  if (!index)
+    throw std::runtime_error(index.error().message);
+  set.index = std::move(*index);
+  set.assignment = split_counts(set.index, train, validation, test);
+  return set;
+}
+
+/// The tests' small scenes: `scenes` 64x64 images with one or two items at zoom 0.9 to 1.3.
+inline synthetic_options small_scenes(const std::string& root, int scenes) {
+  synthetic_options o;
+  o.out = root;
+  o.scenes = scenes;
+  o.scene_size = 64;
+  o.min_items = 1;
+  o.max_items = 2;
+  o.min_scale = 0.9;
+  o.max_scale = 1.3;
+  return o;
 }
 
 /// The class an anomaly tool takes as good: the one named "good".

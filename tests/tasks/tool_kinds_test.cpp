@@ -21,28 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::generated_set;
-
-training_request kind_request(job_id id, const std::string& kind, const std::string& tool,
-                              const generated_set& set, const std::string& workspace,
-                              int iterations, int batch, int width, int size) {
-  training_request r;
-  r.job = id;
-  r.spec.name = "job-" + std::to_string(id);
-  r.spec.tool.name = tool;
-  r.spec.tool.kind = kind;
-  r.spec.tool.dataset = set.dataset.name;
-  r.spec.tool.input_width = size;
-  r.spec.tool.input_height = size;
-  r.spec.tool.model_width = width;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = iterations;
-  r.spec.settings.batch_size = batch;
-  r.spec.settings.learning_rate = 3e-3;
-  r.dataset = set.dataset;
-  r.assignment = set.assignment;
-  r.workspace = workspace;
-  return r;
-}
+using testing::kind_request;
 
 std::vector<std::string> files_in_set(const generated_set& set, split_set which, std::size_t n) {
   std::vector<std::string> files;
@@ -235,29 +214,7 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
 // A small scene set written by the data side's generator (`trainyard make-datasets`): 64x64
 // scenes with one or two items, COCO boxes; 300 / 60 / 60 images by count.
 generated_set make_scene_set(const std::string& root) {
-  synthetic_options o;
-  o.out = root;
-  o.scenes = 420;
-  o.scene_size = 64;
-  o.min_items = 1;
-  o.max_items = 2;
-  o.min_scale = 0.9;
-  o.max_scale = 1.3;
-  o.scenes_only = true;
-  auto made = make_synthetic_datasets(o);
-  if (!made)
-    throw std::runtime_error(made.error().message);
-  generated_set set;
-  set.dataset.name = "scenes";
-  set.dataset.kind = dataset_kind::coco;
-  set.dataset.path = root + "/scenes/images";
-  set.dataset.annotations = root + "/scenes/boxes.json";
-  auto index = load_dataset_index(set.dataset);
-  if (!index)
-    throw std::runtime_error(index.error().message);
-  set.index = std::move(*index);
-  set.assignment = testing::split_counts(set.index, 300, 60, 60);
-  return set;
+  return testing::make_scene_set(testing::small_scenes(root, 420), 300, 60, 60);
 }
 
 TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {

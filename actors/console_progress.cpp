@@ -33,7 +33,7 @@ struct progress_state {
   progress_output output;
   std::string note;             // shown under the job lines
   bool note_printed = false;    // plain mode: the note went out
-  std::size_t lines_drawn = 0;  // redraw mode: lines of the block on screen
+  std::vector<int> drawn;       // redraw mode: the widths of the block's lines on screen
   bool closed = false;          // nothing more is written
   // Plain mode: what each job's last printed line showed.
   std::map<job_id, std::tuple<job_state, int, std::int64_t>> printed;
@@ -65,7 +65,16 @@ struct progress_state {
     output.out->flush();
   }
 
-  // The block again over the previous one: back to its first line, each line then cleared to
+  // The rows the drawn block takes now. A terminal made narrower since re-wraps (reflows) a
+  // line wider than it into several rows, as most do (tmux, VTE, kitty, iTerm2).
+  int rows_drawn(int cols) const {
+    int rows = 0;
+    for (int w : drawn)
+      rows += cols > 0 && w > cols ? (w + cols - 1) / cols : 1;
+    return rows;
+  }
+
+  // The block again over the previous one: back to its first row, each line then cleared to
   // its end, and everything below cleared (a shorter block, or the ^C the terminal echoed).
   void draw_block() {
     const int cols = columns();
@@ -73,13 +82,15 @@ struct progress_state {
     if (!note.empty())
       lines.push_back(cols > 1 ? fit_width(note, cols - 1) : note);
     std::string frame;
-    if (lines_drawn > 0)
-      frame += "\r\x1b[" + std::to_string(lines_drawn) + "F";
-    for (const auto& line : lines)
+    if (const int rows = rows_drawn(cols); rows > 0)
+      frame += "\r\x1b[" + std::to_string(rows) + "F";
+    drawn.clear();
+    for (const auto& line : lines) {
       frame += line + "\x1b[K\n";
+      drawn.push_back(display_width(line));
+    }
     frame += "\x1b[J";
     *output.out << frame;
-    lines_drawn = lines.size();
   }
 
   // One line per job whose state, iteration or queue position changed since it was printed.
@@ -187,10 +198,14 @@ std::vector<std::string> progress_lines(const std::vector<job_info>& jobs, int c
   int name_width = 0;
   for (const auto& j : jobs)
     name_width = std::max(name_width, std::min(display_width(j.name), widest_name_column));
+  // Every bar as wide as the narrowest line's, so that the columns after it align too.
+  int bar_width = widest_bar;
+  for (const auto& j : jobs)
+    bar_width = std::min(bar_width, progress_bar_width(j, width, name_width));
   std::vector<std::string> lines;
   lines.reserve(jobs.size());
   for (const auto& j : jobs)
-    lines.push_back(progress_line(j, width, name_width));
+    lines.push_back(progress_line(j, width, name_width, bar_width));
   return lines;
 }
 

@@ -46,8 +46,9 @@ console_progress_actor spawn_console_progress(caf::actor_system& system, schedul
                                               std::vector<job_id> jobs, progress_output output);
 
 /// The lines of `jobs` as the display draws them in a terminal of `columns` columns (0 = not a
-/// terminal): each fits in one column less than the terminal has, so that no terminal wraps it,
-/// and the names are padded to a common column. Pure.
+/// terminal): each fits in one column less than the terminal has, so that no terminal wraps it;
+/// the names are padded to a common column, and every bar is as wide as the narrowest line's
+/// (so that the percent and state columns align). Pure.
 std::vector<std::string> progress_lines(const std::vector<job_info>& jobs, int columns);
 
 }  // namespace trainyard

@@ -52,7 +52,7 @@ using narrowing = void (*)(line_plan&);
 
 // The order in which a line too wide gives up its parts (progress_line.hpp says it in words).
 constexpr narrowing narrowings[] = {
-  [](line_plan& p) { p.bar = narrowest_bar; },
+  [](line_plan& p) { p.bar = std::min(p.bar, narrowest_bar); },
   [](line_plan& p) { p.images_per_s = false; },
   [](line_plan& p) { p.batch = false; },
   [](line_plan& p) { p.metric_name = false; },
@@ -158,10 +158,14 @@ int percent_done(const job_info& job, const job_iterations& counts) {
   return std::min(counts.done * 100 / counts.total, 100);
 }
 
-std::string progress_line(const job_info& job, int width, int name_width) {
-  const line_parts parts = parts_of(job);
+namespace {
+
+// The parts of `parts` a line of `width` columns keeps, and the line.
+std::pair<line_plan, std::string> fit(const line_parts& parts, int width, int name_width,
+                                      int bar_width) {
   line_plan plan;
-  plan.name_width = std::max(name_width, display_width(job.name));
+  plan.bar = std::clamp(bar_width, 0, widest_bar);
+  plan.name_width = std::max(name_width, display_width(parts.name));
   // The reason asks for its shortest room while the line is fitted, and takes what is left after.
   const int full_reason = display_width(parts.reason);
   plan.reason_width = std::min(full_reason, shortest_reason);
@@ -180,7 +184,17 @@ std::string progress_line(const job_info& job, int width, int name_width) {
     plan.reason_width = std::min(full_reason, plan.reason_width + room);
     line = compose(parts, plan);
   }
-  return fit_width(line, width);
+  return {plan, fit_width(line, width)};
+}
+
+}  // namespace
+
+std::string progress_line(const job_info& job, int width, int name_width, int bar_width) {
+  return fit(parts_of(job), width, name_width, bar_width).second;
+}
+
+int progress_bar_width(const job_info& job, int width, int name_width) {
+  return fit(parts_of(job), width, name_width, widest_bar).first.bar;
 }
 
 }  // namespace trainyard

@@ -31,7 +31,8 @@ constexpr int narrowest_bar = 10;
 /// One job as a progress line of at most `width` columns (UTF-8 characters), e.g.
 ///   "quickstart  [########................]  33% running  it 1/3  best 1  val_accuracy 0.8123
 ///    1534 img/s  batch 64  ETA 1m05s"
-/// The name is padded to `name_width` columns so that the lines of a block align. When the line
+/// The name is padded to `name_width` columns and the bar is at most `bar_width` columns wide, so
+/// that the lines of a block align (progress_bar_width gives each line's). When the line
 /// is too wide, in this order: the bar narrows to `narrowest_bar`; then images/s, batch size,
 /// the metric's name (its value stays), the best iteration, a stop or failure reason, ETA, the
 /// bar and the metric's value are dropped; then the name is cut (to 4 columns at least, its
@@ -39,6 +40,11 @@ constexpr int narrowest_bar = 10;
 /// left, cut with "~" when it has less than it needs (24 columns at least). Name, percent, state
 /// (with the queue position) and `it done/total` are never dropped. `best` is the job's own
 /// iteration with the best monitored value, shown when it is one of this job's iterations.
-std::string progress_line(const job_info& job, int width, int name_width = 0);
+std::string progress_line(const job_info& job, int width, int name_width = 0,
+                          int bar_width = widest_bar);
+
+/// The width of the bar in the line progress_line lays out with the widest bar: widest_bar,
+/// narrowest_bar, or 0 when the bar is dropped.
+int progress_bar_width(const job_info& job, int width, int name_width = 0);
 
 }  // namespace trainyard

@@ -52,14 +52,17 @@ TEST(ConsoleProgress, EveryKindShowsItsMonitoredMetricByName) {
 
 TEST(ConsoleProgress, ABlockAlignsItsNamesAndLeavesTheTerminalsLastColumnEmpty) {
   auto a = running_job("val_accuracy", {{"val_accuracy", 0.5}, {"images_per_s", 900}});
-  auto b = a;
+  job_info b;  // queued: a short line, which alone would keep the widest bar
   b.name = "a-longer-name";
+  b.queue_position = 0;
+  b.target_iterations = 8;
   for (int columns : {60, 80, 200}) {
     const auto lines = progress_lines({a, b}, columns);
     ASSERT_EQ(lines.size(), 2u);
     for (const auto& line : lines)
       EXPECT_LE(display_width(line), columns - 1) << line;
     EXPECT_EQ(lines[0].find('['), lines[1].find('[')) << lines[0] << "\n" << lines[1];
+    EXPECT_EQ(lines[0].find('%'), lines[1].find('%')) << lines[0] << "\n" << lines[1];
   }
 }
 

@@ -244,9 +244,9 @@ typename Inspector::result_type inspect(Inspector& f, training_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_info& x) {
   return f(caf::meta::type_name("job_info"), x.id, x.name, x.tool, x.split, x.state,
-           x.queue_position, x.run_order, x.iteration, x.target_iterations, x.best_iteration,
-           x.best_value, x.fraction, x.eta_seconds, x.batch_size, x.last_metrics,
-           x.final_metrics, x.message, x.monitored_name);
+           x.queue_position, x.run_order, x.iteration, x.target_iterations, x.first_iteration,
+           x.best_iteration, x.best_value, x.fraction, x.eta_seconds, x.batch_size,
+           x.last_metrics, x.final_metrics, x.message, x.monitored_name);
 }
 
 template <class Inspector>

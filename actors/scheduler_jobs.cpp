@@ -168,6 +168,7 @@ job_info info_of(scheduler_state& st, job_entry& e,
     x.queue_position = static_cast<std::int64_t>(*pos);
   }
   x.iteration = std::max(e.last.iteration, r.trained_iterations);
+  x.first_iteration = r.first_iteration;
   x.best_iteration = e.last.iteration > 0 ? e.last.best_iteration : r.best_iteration;
   x.best_value = e.last.best_value;
   x.last_metrics = e.last.metrics;

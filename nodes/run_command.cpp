@@ -251,23 +251,40 @@ int run_command(const run_options& options) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   // With --json, stdout carries only the results; progress goes to stderr.
-  auto& progress_out = options.json ? std::cerr : std::cout;
-  bool redraw = !options.plain && isatty(options.json ? STDERR_FILENO : STDOUT_FILENO);
-  auto progress = spawn_console_progress(system, (*yard)->scheduler(), ids, redraw, progress_out);
-  if (auto worker = (*yard)->add_worker(make_torch_engine()); !worker)
+  const int progress_fd = options.json ? STDERR_FILENO : STDOUT_FILENO;
+  progress_output output;
+  output.out = options.json ? &std::cerr : &std::cout;
+  output.redraw = !options.plain && isatty(progress_fd);
+  output.columns = [progress_fd] { return terminal_columns(progress_fd); };
+  const bool redraw = output.redraw;
+  auto progress = spawn_console_progress(system, (*yard)->scheduler(), ids, std::move(output));
+  // Draws the last frame and waits until the display writes nothing more, so that what is
+  // printed next is not drawn over.
+  auto close_progress = [&] {
+    ask<bool>(system, progress, std::chrono::seconds(10), close_atom::value);
+  };
+  if (auto worker = (*yard)->add_worker(make_torch_engine()); !worker) {
+    close_progress();
     return report_failure("cannot start the CPU worker", worker.error());
+  }
 
   auto results = wait_for_jobs(system, (*yard)->scheduler(), ids, exit_code);
   if (results.size() < ids.size()) {
-    std::cerr << "\ntrainyard run: interrupted; saving running jobs at a step boundary..."
-              << std::endl;
+    // On a terminal the display shows the note under its lines (printed past them, it would be
+    // drawn over); the jobs it shows go back to the queue as they are saved.
+    const std::string saving = "trainyard run: interrupted; saving running jobs at a step "
+                               "boundary...";
+    if (redraw)
+      caf::anon_send(progress, note_atom::value, saving);
+    else
+      std::cerr << "\n" << saving << std::endl;
     (*yard)->shutdown();
-    caf::anon_send_exit(progress, caf::exit_reason::user_shutdown);
+    close_progress();
     std::cerr << "trainyard run: stopped. Unfinished jobs stay queued in " << sched.workspace
               << "; run the same command again to resume them." << std::endl;
     return interrupted_exit_code;
   }
-  caf::anon_send_exit(progress, caf::exit_reason::user_shutdown);
+  close_progress();
   const int reported =
       report_results(system, **yard, ids, results, spec_of, options, sched.workspace);
   return std::max(exit_code, reported);

@@ -24,6 +24,9 @@ struct job_info {
   std::int64_t run_order = 0;        ///< 1, 2, ... in the order jobs started; 0 = not yet
   int iteration = 0;                 ///< tool iterations completed
   int target_iterations = 0;         ///< expected end (see runtime/policy/progression.hpp)
+  /// The tool's iteration count when the job first started (a continue job's own iterations are
+  /// those past it); 0 until then.
+  int first_iteration = 0;
   int best_iteration = 0;
   double best_value = 0;
   double fraction = 0;               ///< progression in [0, 1]

@@ -11,13 +11,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/nodes/process.hpp"
+#include "tests/nodes/tmux_session.hpp"
 #include "tests/support/temp_folder.hpp"
 
 namespace trainyard::testing {
@@ -26,7 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string binary = TRAINYARD_BINARY;
-const std::string tmux = "/usr/bin/tmux";
 
 // A port nobody listens on right now (the kernel's choice for an ephemeral bind).
 int free_port() {
@@ -44,18 +42,6 @@ int free_port() {
   return port;
 }
 
-// Retries `attempt` every 100 ms until it is true or `limit` passes (screens and sockets have no
-// event to wait on from outside the process).
-bool eventually(const std::function<bool()>& attempt, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!attempt()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
-
 // True when `names` are the queue's rows 1., 2., ... in this order on the screen.
 bool queue_shows(const std::string& screen, const std::vector<std::string>& names) {
   auto at = screen.find("Queue (" + std::to_string(names.size()) + ")");
@@ -70,32 +56,23 @@ bool queue_shows(const std::string& screen, const std::vector<std::string>& name
 class MonitorTmux : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(tmux.c_str(), X_OK) != 0)
-      GTEST_SKIP() << "tmux is not installed at " << tmux;
+    if (!tmux_session::available())
+      GTEST_SKIP() << "tmux is not installed at " << tmux_session::program;
     setenv("TRAINYARD_SECRET", "monitor-test-secret", 1);
-    socket_ = "trainyard-monitor-" + std::to_string(getpid());
+    terminal_ = std::make_unique<tmux_session>("trainyard-monitor");
   }
   void TearDown() override {
-    if (!socket_.empty())
-      run_program({tmux, "-L", socket_, "kill-server"}, 10s);
+    terminal_.reset();
     if (scheduler_) {
       scheduler_->signal(SIGTERM);
       scheduler_->finish(10s);  // killed past the limit
     }
   }
-  std::string screen() {
-    auto [code, out] = run_program({tmux, "-L", socket_, "capture-pane", "-p", "-t", "monitor"},
-                                   10s, false);
-    return code == 0 ? out : std::string();
-  }
-  bool keys(const std::vector<std::string>& ks) {
-    std::vector<std::string> args{tmux, "-L", socket_, "send-keys", "-t", "monitor"};
-    args.insert(args.end(), ks.begin(), ks.end());
-    return run_program(args, 10s).first == 0;
-  }
+  std::string screen() { return terminal_->screen(); }
+  bool keys(const std::vector<std::string>& ks) { return terminal_->keys(ks); }
 
   temp_folder dir_{"monitor-tmux"};
-  std::string socket_;
+  std::unique_ptr<tmux_session> terminal_;
   std::unique_ptr<child_process> scheduler_;
 };
 
@@ -129,11 +106,8 @@ TEST_F(MonitorTmux, ShowsTheQueueAndTopMovesTheThirdJobInTheScheduler) {
     << "submit never succeeded; last output:\n" << submitted << "\nscheduler output:\n"
     << scheduler_->output();
 
-  auto command = binary + " monitor --scheduler " + where;
-  auto [started, why] = run_program({tmux, "-L", socket_, "new-session", "-d", "-s", "monitor",
-                                     "-x", "120", "-y", "40", "-e",
-                                     "TRAINYARD_SECRET=monitor-test-secret", command},
-                                    10s);
+  auto [started, why] = terminal_->start(binary + " monitor --scheduler " + where, 120, 40,
+                                          {"TRAINYARD_SECRET=monitor-test-secret"});
   ASSERT_EQ(started, 0) << why;
   ASSERT_TRUE(eventually([&] { return queue_shows(screen(), {"first", "second", "third"}); },
                          30s))
@@ -169,12 +143,7 @@ TEST_F(MonitorTmux, ShowsTheQueueAndTopMovesTheThirdJobInTheScheduler) {
   }
 
   ASSERT_TRUE(keys({"q"}));
-  EXPECT_TRUE(eventually(
-    [&] {
-      auto [c, o] = run_program({tmux, "-L", socket_, "has-session", "-t", "monitor"}, 10s);
-      return c != 0;
-    },
-    10s))
+  EXPECT_TRUE(eventually([&] { return !terminal_->running(); }, 10s))
     << "q ends the monitor (and with it the tmux session)";
 }
 

@@ -9,8 +9,9 @@
 //     took minutes;
 //  2. each section's strings become typed fields through the specs' field tables
 //     (runtime/core/fields.hpp: keys, bounds), then references between sections are resolved,
-//     each job gets a copy of its tool_spec, and validate() checks every spec; what it refuses
-//     is reported at the line of the key at fault.
+//     each job gets a copy of its tool_spec, each [sweep.NAME] adds the variants of its base job
+//     (sweep_grid.hpp), and validate() checks every spec, written or made by a sweep; what it
+//     refuses is reported at the line of the key at fault.
 #include "config/campaign.hpp"
 
 
@@ -30,6 +31,8 @@
 #include <utility>
 
 #include "config/campaign_keys.hpp"
+#include "config/ini_text.hpp"
+#include "config/sweep_grid.hpp"
 #include "runtime/core/fields.hpp"
 #include "runtime/core/validate.hpp"
 
@@ -52,7 +55,7 @@ const std::vector<section_schema>& schemas() {
   static const std::vector<section_schema> all = [] {
     std::vector<section_schema> out;
     for (auto kind : {section_kind::campaign, section_kind::dataset, section_kind::split,
-                      section_kind::tool, section_kind::job}) {
+                      section_kind::tool, section_kind::job, section_kind::sweep}) {
       std::vector<std::string> keys;
       for (const auto& k : campaign_keys(kind))
         keys.push_back(k.key);
@@ -74,6 +77,7 @@ struct section {
   std::string name;    // empty for [campaign]
   std::string header;  // text between the brackets; its keys are stored as header + "." + key
   int line;            // of the header
+  std::vector<std::string> keys;  // as written, in the order written (a sweep's grid order)
 };
 
 // Where a key was written. Several lines when it is repeated (the file is then refused).
@@ -83,69 +87,10 @@ struct key_site {
   std::vector<int> lines;
 };
 
-std::string trim(const std::string& s) {
-  const char* space = " \t\r\n\v\f";
-  auto first = s.find_first_not_of(space);
-  if (first == std::string::npos) return {};
-  return s.substr(first, s.find_last_not_of(space) - first + 1);
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool is_valid_name(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// Strict number parsing: the whole text, no sign for unsigned, no spaces, finite reals only.
-template <class Int>
-std::optional<Int> parse_integer(const std::string& text) {
-  Int value{};
-  const char* end = text.data() + text.size();
-  auto [stop, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || stop != end) return std::nullopt;
-  return value;
-}
-
-std::optional<double> parse_real(const std::string& text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [stop, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || stop != end || !std::isfinite(value))
-    return std::nullopt;
-  return value;
-}
-
-std::optional<bool> parse_bool(const std::string& text) {
-  auto t = lower(text);
-  if (t == "true" || t == "yes" || t == "1") return true;
-  if (t == "false" || t == "no" || t == "0") return false;
-  return std::nullopt;
 }
 
 // A spec with a `name`: a reference to it names its section.
@@ -167,6 +112,7 @@ class campaign_reader {
     if (scan(text)) {
       convert_sections(result);
       if (!error_) resolve_references(result);
+      if (!error_) expand_sweeps(result);
       if (!error_) check_specs(result);
       if (!error_ && result.jobs.empty())
         fail(0, "no [job.NAME] section, so there is nothing to run; add one, e.g. [job.first] "
@@ -199,7 +145,8 @@ class campaign_reader {
         const auto* schema = find_schema(kind);
         if (!schema) {
           fail(n, "unknown section kind '" + kind + "' in [" + inner + "]; sections are "
-                  "[campaign], [dataset.NAME], [split.NAME], [tool.NAME] and [job.NAME]");
+                  "[campaign], [dataset.NAME], [split.NAME], [tool.NAME], [job.NAME] and "
+                  "[sweep.NAME]");
           return false;
         }
         if (schema->kind == section_kind::campaign && dot != std::string::npos) {
@@ -217,7 +164,7 @@ class campaign_reader {
           return false;
         }
         current = sections_.size();
-        sections_.push_back(section{schema, name, inner, n});
+        sections_.push_back(section{schema, name, inner, n, {}});
         continue;
       }
       auto eq = s.find('=');
@@ -234,17 +181,11 @@ class campaign_reader {
         fail(n, "key '" + key + "' comes before any [section]; put it under one, e.g. [campaign]");
         return false;
       }
-      const section& sec = sections_[*current];
+      section& sec = sections_[*current];
       const auto& known = sec.schema->keys;
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        std::string hint;
-        for (const auto& k : known)
-          if (edit_distance(k, key) <= 2) {
-            hint = " (did you mean '" + k + "'?)";
-            break;
-          }
-        fail(n, "[" + sec.header + "] unknown key '" + key + "'" + hint + "; [" +
-                    sec.schema->name + "] sections take " + join(known));
+        fail(n, "[" + sec.header + "] unknown key '" + key + "'" + did_you_mean(key, known) +
+                    "; [" + sec.schema->name + "] sections take " + join(known));
         return false;
       }
       const std::string option = sec.header + "." + key;
@@ -252,6 +193,8 @@ class campaign_reader {
       site.section = *current;
       site.key = key;
       site.lines.push_back(n);
+      if (site.lines.size() == 1)
+        sec.keys.push_back(key);
       if (site.lines.size() == 2 && !repeated_)
         repeated_ = &site;
       values_[option] = unquote(trim(s.substr(eq + 1)));
@@ -285,6 +228,7 @@ class campaign_reader {
         case section_kind::split: out.splits.push_back(read_split(s)); break;
         case section_kind::tool: out.tools.push_back(read_tool(s)); break;
         case section_kind::job: out.jobs.push_back(read_job(s)); break;
+        case section_kind::sweep: break;  // expanded once the jobs' references are resolved
       }
       owners_[s.schema->kind].push_back(&s);
       if (error_) return;
@@ -405,6 +349,144 @@ class campaign_reader {
     }
   }
 
+  // --- sweeps: each [sweep.NAME] adds the variants of its base job -----------------------------
+  // Each variant is the base job with the swept settings read from the sweep's values, named
+  // BASE@key=value,... and training its own tool TOOL@key=value,... (two variants training one
+  // tool would overwrite each other). Variants follow the jobs written before their sweep in the
+  // file, so the queue keeps file order.
+  void expand_sweeps(campaign& out) {
+    const auto written = index_of(out.jobs);
+    std::vector<int> lines;  // of the section each job comes from, for file order
+    for (const section* s : owners_[section_kind::job])
+      lines.push_back(s->line);
+    sweep_of_.assign(out.jobs.size(), nullptr);
+    std::map<std::string, const section*> made;  // variant job and tool names -> their sweep
+    for (const section* s : owners_[section_kind::sweep]) {
+      expand_sweep(*s, out, written, made);
+      if (error_)
+        return;
+      lines.resize(out.jobs.size(), s->line);
+      sweep_of_.resize(out.jobs.size(), s);
+    }
+    std::vector<std::size_t> order(out.jobs.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return lines[a] < lines[b]; });
+    std::vector<job_spec> jobs;
+    std::vector<const section*> owners, sweeps;
+    for (std::size_t i : order) {
+      jobs.push_back(std::move(out.jobs[i]));
+      owners.push_back(owners_[section_kind::job][i]);
+      sweeps.push_back(sweep_of_[i]);
+    }
+    out.jobs = std::move(jobs);
+    owners_[section_kind::job] = std::move(owners);
+    sweep_of_ = std::move(sweeps);
+  }
+
+  void expand_sweep(const section& s, campaign& out,
+                    const std::map<std::string, std::size_t>& written,
+                    std::map<std::string, const section*>& made) {
+    const job_spec* base = sweep_base(s, out, written);
+    if (!base)
+      return;
+    std::vector<sweep_axis> axes;
+    for (const auto& key : s.keys) {
+      if (key == "job")
+        continue;
+      auto values = split_sweep_values(*value(s, key.c_str()));
+      if (!values)
+        return fail_key(s, key.c_str(), values.error().message);
+      // Each value alone, so a bad one is named before any grid is made.
+      for (const auto& v : *values) {
+        job_spec scratch = *base;
+        read_swept(s, key, v, scratch);
+        if (error_)
+          return;
+      }
+      axes.push_back(sweep_axis{key, std::move(*values)});
+    }
+    if (axes.empty())
+      return fail_section(s, "lists no job setting to vary; add one with its values, e.g. "
+                             "learning_rate = 0.001, 0.002");
+    if (auto size = sweep_grid_size(axes); size > max_sweep_jobs) {
+      std::string sizes;
+      for (const auto& a : axes)
+        sizes += (sizes.empty() ? "" : " x ") + std::to_string(a.values.size());
+      return fail_section(s, "makes " + sizes + " jobs, more than " +
+                                 std::to_string(max_sweep_jobs) + "; shorten its lists or "
+                                 "split it into several sweeps");
+    }
+    const std::size_t base_index = written.at(base->name);
+    const section* base_section = owners_[section_kind::job][base_index];
+    const section* tool_section =
+        owners_[section_kind::tool][index_of(out.tools).at(base->tool.name)];
+    for (const auto& point : expand_sweep_grid(axes)) {
+      job_spec job = out.jobs[base_index];
+      for (std::size_t a = 0; a < axes.size(); ++a)
+        read_swept(s, axes[a].key, point.values[a], job);
+      job.name = sweep_variant_name(job.name, point);
+      job.tool.name = sweep_variant_name(job.tool.name, point);
+      for (const auto* name : {&job.name, &job.tool.name})
+        if (auto [it, fresh] = made.emplace(*name, &s); !fresh)
+          return fail_section(s, "makes '" + *name + "', which [" + it->second->header +
+                                     "] (line " + std::to_string(it->second->line) +
+                                     ") makes too; drop the value from one of them");
+      out.tools.push_back(job.tool);
+      owners_[section_kind::tool].push_back(tool_section);
+      out.jobs.push_back(std::move(job));
+      owners_[section_kind::job].push_back(base_section);
+    }
+  }
+
+  // The written job a sweep varies; none (after failing) when unknown or a continue job.
+  const job_spec* sweep_base(const section& s, const campaign& out,
+                             const std::map<std::string, std::size_t>& written) {
+    const std::string* name = value(s, "job");
+    if (!name) {
+      fail_section(s, "missing key 'job': name the job whose variants the sweep makes, e.g. "
+                      "job = first");
+      return nullptr;
+    }
+    auto it = written.find(*name);
+    if (it == written.end()) {
+      std::vector<std::string> names;
+      for (const auto& [n, i] : written) names.push_back(n);
+      fail_key(s, "job", "no [job." + *name + "] section is declared" +
+                             did_you_mean(*name, names) + "; declared: " + join(names));
+      return nullptr;
+    }
+    const job_spec& base = out.jobs[it->second];
+    if (base.continue_training) {
+      fail_key(s, "job", "job '" + *name + "' continues its tool's training, but each variant "
+                         "trains a tool of its own from the start; sweep the job that first "
+                         "trains tool '" + base.tool.name + "'");
+      return nullptr;
+    }
+    return &base;
+  }
+
+  // Reads one swept key's value into `job`, through the key's field in the job's table.
+  void read_swept(const section& s, const std::string& key, const std::string& v, job_spec& job) {
+    values_[s.header + "." + key] = v;
+    read_one(s, key, job);
+  }
+
+  template <class Spec>
+  void read_one(const section& s, const std::string& key, Spec& x) {
+    fields([&](const char*, auto... defs) { (read_if(s, key, defs), ...); }, x);
+  }
+
+  template <class T>
+  void read_if(const section& s, const std::string& key, const field_def<T>& def) {
+    if constexpr (has_fields_v<T>) {
+      if (def.form == ini_form::flat)
+        read_one(s, key, *def.value);
+    } else if (def.form != ini_form::none && key == def.ini_key) {
+      read_key(s, def);
+    }
+  }
+
   // --- what validate refuses, at the line of the key at fault ------------------------------------
   void check_specs(const campaign& c) {
     for (std::size_t i = 0; i < c.datasets.size() && !error_; ++i)
@@ -417,20 +499,34 @@ class campaign_reader {
       const auto& job = c.jobs[i];
       auto problem = find_problem(job, &c.datasets[datasets.at(job.tool.dataset)]);
       bool in_tool = problem && problem->section == "tool";
-      report(problem, in_tool ? *owners_[section_kind::tool][tools.at(job.tool.name)]
-                              : *owners_[section_kind::job][i]);
+      const section* owner = in_tool ? owners_[section_kind::tool][tools.at(job.tool.name)]
+                                     : owners_[section_kind::job][i];
+      // A sweep's variant is blamed at the sweep when a key it sets is at fault, else at its
+      // base job; either way the message names the variant.
+      if (problem && i < sweep_of_.size() && sweep_of_[i]) {
+        problem->message = "job '" + job.name + "': " + problem->message;
+        if (!in_tool && !keys_at_fault(*problem, *sweep_of_[i]).empty())
+          owner = sweep_of_[i];
+      }
+      report(problem, *owner);
     }
+  }
+
+  // The keys of `s` that name a field of `problem`, in table order.
+  std::vector<std::string> keys_at_fault(const spec_problem& problem, const section& s) const {
+    std::vector<std::string> keys;
+    for (const auto& field : problem.keys)
+      for (const auto& k : campaign_keys(s.schema->kind))
+        if (k.field == field)
+          keys.push_back(k.key);
+    return keys;
   }
 
   // Blames the last written of the keys at fault, or says which key is missing.
   void report(const std::optional<spec_problem>& problem, const section& s) {
     if (!problem)
       return;
-    std::vector<std::string> keys;
-    for (const auto& field : problem->keys)
-      for (const auto& k : campaign_keys(s.schema->kind))
-        if (k.field == field)
-          keys.push_back(k.key);
+    const std::vector<std::string> keys = keys_at_fault(*problem, s);
     const char* blamed = nullptr;
     for (const auto& key : keys)
       if (value(s, key.c_str()) && (!blamed || line_of(s, key.c_str()) > line_of(s, blamed)))
@@ -558,6 +654,7 @@ class campaign_reader {
   std::map<std::string, std::string> values_;   // "job.first.seed" -> value, quotes removed
   const key_site* repeated_ = nullptr;          // the first key written twice
   std::map<section_kind, std::vector<const section*>> owners_;  // parallel to campaign's vectors
+  std::vector<const section*> sweep_of_;  // parallel to campaign::jobs: a variant's sweep
   std::optional<failure> error_;
 };
 

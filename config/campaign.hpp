@@ -11,6 +11,14 @@
 //   [split.NAME]                dataset (required), mode, train, validation, test, seed, ...
 //   [tool.NAME]                 kind, dataset (required), width, height, model_width, ...
 //   [job.NAME]                  tool, split (both required), iterations, ... and augmentation
+//   [sweep.NAME]                job = BASE (required) and job settings with lists of values:
+//                                 learning_rate = 0.001, 0.002
+//                                 flip_horizontal = 0, 1
+//                               makes one job per combination (the first key varying slowest),
+//                               named BASE@learning_rate=0.001,flip_horizontal=0 (keys in the
+//                               order written, values as written), otherwise the base job but
+//                               training its own tool TOOL@learning_rate=0.001,flip_horizontal=0.
+//                               At most 1,000 jobs per sweep; the base may not be a continue job.
 //
 // `trainyard run --help` lists every key of every section with its default and meaning; the list
 // is generated from the field tables of the specs (runtime/core/fields.hpp), which the reader
@@ -44,8 +52,10 @@ struct campaign {
   std::string workspace = "yard";   ///< state folder; default "yard" in the current directory
   std::vector<dataset_spec> datasets;
   std::vector<split_spec> splits;
-  std::vector<tool_spec> tools;     ///< every declared tool, used by a job or not
-  std::vector<job_spec> jobs;       ///< in file order; each carries a copy of its tool_spec
+  std::vector<tool_spec> tools;     ///< every declared tool, used by a job or not, then sweeps'
+  /// In file order (a sweep's variants where the sweep is written); each carries a copy of its
+  /// tool_spec.
+  std::vector<job_spec> jobs;
 };
 
 /// Reads and checks the campaign file at `path`, resolving relative paths against its folder.

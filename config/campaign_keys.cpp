@@ -69,6 +69,17 @@ std::vector<campaign_key> keys_of() {
   return out;
 }
 
+// A sweep's keys: its base job, then the job's keys a variant may change. Tool, split and
+// continue are left out: each variant trains a tool of its own from the start on the base's split.
+std::vector<campaign_key> sweep_keys(const std::vector<campaign_key>& job) {
+  std::vector<campaign_key> out = {
+      {"job", "job", "(required)", "the job whose variants the sweep makes (not a continue job)"}};
+  for (const auto& k : job)
+    if (k.key != "tool" && k.key != "split" && k.key != "continue")
+      out.push_back(k);
+  return out;
+}
+
 }  // namespace
 
 const char* name_of(section_kind kind) {
@@ -78,6 +89,7 @@ const char* name_of(section_kind kind) {
     case section_kind::split: return "split";
     case section_kind::tool: return "tool";
     case section_kind::job: return "job";
+    case section_kind::sweep: return "sweep";
   }
   return "";
 }
@@ -91,12 +103,14 @@ const std::vector<campaign_key>& campaign_keys(section_kind kind) {
   static const std::vector<campaign_key> split = keys_of<split_spec>();
   static const std::vector<campaign_key> tool = keys_of<tool_spec>();
   static const std::vector<campaign_key> job = keys_of<job_spec>();
+  static const std::vector<campaign_key> sweep = sweep_keys(job);
   switch (kind) {
     case section_kind::campaign: return campaign_section;
     case section_kind::dataset: return dataset;
     case section_kind::split: return split;
     case section_kind::tool: return tool;
     case section_kind::job: return job;
+    case section_kind::sweep: return sweep;
   }
   return campaign_section;
 }
@@ -111,6 +125,11 @@ std::string campaign_keys_help() {
       out << "    " << std::left << std::setw(16) << k.key << " " << std::setw(13)
           << k.default_text << " " << k.description << "\n";
   }
+  out << "  [sweep.NAME]\n    " << std::left << std::setw(16) << "job" << " " << std::setw(13)
+      << "(required)" << " " << campaign_keys(section_kind::sweep).front().description << "\n"
+      << "    KEY = V1, V2, ...  any key of [job.NAME] but tool, split and continue; one job per\n"
+      << "                       combination of the values, named JOB@KEY=V1,KEY2=W1 and training\n"
+      << "                       its own tool TOOL@KEY=V1,KEY2=W1 (at most 1,000 per sweep)\n";
   return out.str();
 }
 

@@ -7,8 +7,9 @@
 
 namespace trainyard {
 
-/// The sections of a campaign file; every kind but `campaign` takes a name ([job.NAME]).
-enum class section_kind { campaign, dataset, split, tool, job };
+/// The sections of a campaign file; every kind but `campaign` takes a name ([job.NAME]). A sweep
+/// makes variants of a job, one per combination of the values it lists for the job's settings.
+enum class section_kind { campaign, dataset, split, tool, job, sweep };
 
 /// One key of a campaign section.
 struct campaign_key {
@@ -21,7 +22,8 @@ struct campaign_key {
 /// "dataset", "job", ...: the word of a section header.
 const char* name_of(section_kind kind);
 
-/// The keys a section takes, in table order (the keys of nested settings inline).
+/// The keys a section takes, in table order (the keys of nested settings inline). A sweep takes
+/// `job` (its base job) and the job's training settings (not tool, split or continue).
 const std::vector<campaign_key>& campaign_keys(section_kind kind);
 
 /// Every section's keys with default and description, for `trainyard run --help`.

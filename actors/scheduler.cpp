@@ -173,8 +173,10 @@ caf::result<job_id> on_resubmit(self_ptr self, job_entry& e, job_spec& spec) {
     return make_caf_error(error_code::already_exists,
                           "job '" + spec.name + "' already exists in this workspace (job " + id +
                             ", " + to_string(e.rec.state) +
-                            ") with other settings; give the changed job a new name, or use "
-                            "another workspace");
+                            ") with other settings\nto keep both, give the changed job a new "
+                            "name, or restore its settings and list the new values in a "
+                            "[sweep.NAME] section (job = " + spec.name +
+                            ", e.g. learning_rate = 0.001, 0.002); or use another workspace");
   }
   if (!same) {
     // What it trained lives in its checkpoint: a resume needs the same tool and split.

@@ -154,6 +154,13 @@ TEST_F(Scheduler, AResubmittedJobIsFoundAgainAndAnEditedOneIsRefused) {
   ASSERT_FALSE(edited);
   EXPECT_EQ(edited.error().code, error_code::already_exists);
   EXPECT_NE(edited.error().message.find("new name"), std::string::npos) << edited.error().message;
+  // One line says how to keep both: a sweep over the restored job, or a new name.
+  EXPECT_NE(edited.error().message.find(
+                "\nto keep both, give the changed job a new name, or restore its settings and "
+                "list the new values in a [sweep.NAME] section (job = same, e.g. learning_rate = "
+                "0.001, 0.002); or use another workspace"),
+            std::string::npos)
+      << edited.error().message;
   auto all = yard_->list();
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 1u);

@@ -14,12 +14,9 @@
 //     refuses is reported at the line of the key at fault.
 #include "config/campaign.hpp"
 
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -360,7 +357,7 @@ class campaign_reader {
     for (const section* s : owners_[section_kind::job])
       lines.push_back(s->line);
     sweep_of_.assign(out.jobs.size(), nullptr);
-    std::map<std::string, const section*> made;  // variant job and tool names -> their sweep
+    std::map<std::string, const section*> made;  // "job 'NAME'", "tool 'NAME'" -> its sweep
     for (const section* s : owners_[section_kind::sweep]) {
       expand_sweep(*s, out, written, made);
       if (error_)
@@ -427,9 +424,9 @@ class campaign_reader {
         read_swept(s, axes[a].key, point.values[a], job);
       job.name = sweep_variant_name(job.name, point);
       job.tool.name = sweep_variant_name(job.tool.name, point);
-      for (const auto* name : {&job.name, &job.tool.name})
-        if (auto [it, fresh] = made.emplace(*name, &s); !fresh)
-          return fail_section(s, "makes '" + *name + "', which [" + it->second->header +
+      for (const auto& made_name : {"job '" + job.name + "'", "tool '" + job.tool.name + "'"})
+        if (auto [it, fresh] = made.emplace(made_name, &s); !fresh)
+          return fail_section(s, "makes " + made_name + ", which [" + it->second->header +
                                      "] (line " + std::to_string(it->second->line) +
                                      ") makes too; drop the value from one of them");
       out.tools.push_back(job.tool);

@@ -139,7 +139,11 @@ TEST(CampaignSweep, EveryBadSweepNamesTheFileLineAndKey) {
        "patience = 1,2,3,4,5,6,7,8,9,10\nmin_delta = 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9\n",
        "sweep.ini:10: [sweep.a] makes 11 x 10 x 10 jobs, more than 1000; shorten its lists"},
       {"[sweep.a]\njob = first\nseed = 1, 2\n[sweep.b]\njob = first\nseed = 2, 3\n",
-       "sweep.ini:13: [sweep.b] makes 'first@seed=2', which [sweep.a] (line 10) makes too"},
+       "sweep.ini:13: [sweep.b] makes job 'first@seed=2', which [sweep.a] (line 10) makes too"},
+      // Two jobs on one tool: their variants would train one tool.
+      {"[job.second]\ntool = shirts\nsplit = s\n[sweep.a]\njob = first\nseed = 1, 2\n"
+       "[sweep.b]\njob = second\nseed = 2, 3\n",
+       "sweep.ini:16: [sweep.b] makes tool 'shirts@seed=2', which [sweep.a] (line 13) makes too"},
       {"[job.more]\ntool = shirts\nsplit = s\ncontinue = true\niterations = 2\n"
        "[sweep.a]\njob = more\nseed = 1, 2\n",
        "sweep.ini:16: [sweep.a] key 'job': job 'more' continues its tool's training"},

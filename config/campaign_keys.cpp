@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include "runtime/core/fields.hpp"
 
@@ -10,12 +11,15 @@ namespace trainyard {
 
 namespace {
 
+// A field's value as a campaign writes it; a reference is the name it refers to.
 template <class T>
-std::string default_text(const field_def<T>& def) {
+std::string value_text(const field_def<T>& def) {
   const T& v = *def.value;
-  if (def.form == ini_form::reference)
-    return "(required)";
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (has_fields_v<T>) {
+    if constexpr (std::is_same_v<T, tool_spec>)
+      return v.name;
+    return "";
+  } else if constexpr (std::is_same_v<T, bool>) {
     return v ? "true" : "false";
   } else if constexpr (std::is_enum_v<T>) {
     return name_of(*def.choices, v);
@@ -32,9 +36,16 @@ std::string default_text(const field_def<T>& def) {
   }
 }
 
-// Lists the campaign keys of a table; nested settings whose keys sit in the same section inline.
-struct key_lister {
-  std::vector<campaign_key>& out;
+template <class T>
+std::string default_text(const field_def<T>& def) {
+  return def.form == ini_form::reference ? "(required)" : value_text(def);
+}
+
+// Calls `on_key(def)` for each campaign key of a table, in table order; nested settings whose
+// keys sit in the same section inline.
+template <class OnKey>
+struct key_walker {
+  OnKey on_key;
 
   template <class... Fields>
   void operator()(const char*, const Fields&... defs) {
@@ -51,6 +62,20 @@ struct key_lister {
         return;
       }
     }
+    on_key(def);
+  }
+};
+
+template <class Spec, class OnKey>
+void walk_keys(const Spec& spec, OnKey on_key) {
+  fields_of(key_walker<OnKey>{std::move(on_key)}, spec);
+}
+
+template <class Spec>
+std::vector<campaign_key> keys_of() {
+  std::vector<campaign_key> out;
+  walk_keys(Spec{}, [&out](const auto& def) {
+    using T = std::decay_t<decltype(*def.value)>;
     std::string description = def.description;
     if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
       auto limits = def.zero_is_auto ? std::string("auto or >= 1") : def.range.limits();
@@ -58,14 +83,7 @@ struct key_lister {
         description += " (" + limits + ")";
     }
     out.push_back(campaign_key{def.ini_key, def.key, default_text(def), description});
-  }
-};
-
-template <class Spec>
-std::vector<campaign_key> keys_of() {
-  std::vector<campaign_key> out;
-  Spec defaults;
-  fields_of(key_lister{out}, defaults);
+  });
   return out;
 }
 
@@ -131,6 +149,14 @@ std::string campaign_keys_help() {
       << "                       combination of the values, named JOB@KEY=V1,KEY2=W1 and training\n"
       << "                       its own tool TOOL@KEY=V1,KEY2=W1 (at most 1,000 per sweep)\n";
   return out.str();
+}
+
+std::vector<std::pair<std::string, std::string>> campaign_settings(const job_spec& job) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto add = [&out](const auto& def) { out.emplace_back(def.ini_key, value_text(def)); };
+  walk_keys(job.tool, add);
+  walk_keys(job, add);
+  return out;
 }
 
 }  // namespace trainyard

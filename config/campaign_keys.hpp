@@ -3,9 +3,12 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace trainyard {
+
+struct job_spec;
 
 /// The sections of a campaign file; every kind but `campaign` takes a name ([job.NAME]). A sweep
 /// makes variants of a job, one per combination of the values it lists for the job's settings.
@@ -28,5 +31,9 @@ const std::vector<campaign_key>& campaign_keys(section_kind kind);
 
 /// Every section's keys with default and description, for `trainyard run --help`.
 std::string campaign_keys_help();
+
+/// A job's settings as a campaign writes them, as (key, value) pairs: its tool's keys, then the
+/// job's own (tool and split by name, "auto" for an automatic count). For `trainyard compare`.
+std::vector<std::pair<std::string, std::string>> campaign_settings(const job_spec& job);
 
 }  // namespace trainyard

@@ -25,6 +25,7 @@ const char* overview =
   "  check CAMPAIGN.ini      decode every image of the campaign's datasets; list what fails\n"
   "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
   "  predict TOOL IMAGE...   label and score of images (files, folders, globs)\n"
+  "  compare JOB...          the jobs' differing settings and metrics side by side\n"
   "  export TOOL --out DIR   the tool as ONNX networks and tool.json, for trainyard_runtime\n"
   "  queue [ACTION]          the jobs: list, move, top, cancel, stop (offline, or --scheduler)\n"
   "\n"
@@ -119,6 +120,16 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
        "onnx: the export folder to run (default: the tool folder's export/, exported again "
        "when missing or older than the weights)");
     positional.add("tool", 1).add("image", -1);
+  } else if (command == "compare") {
+    synopsis = "compare JOB... [--json] [--png FILE] [options]\n\n"
+               "JOB is a job's id or name; NAME@ names every variant a sweep made of job NAME.";
+    desc.add_options()
+      ("job", po::value(&cl.compare.jobs), "jobs to compare")
+      ("workspace,w", po::value(&cl.compare.workspace)->default_value("yard"), "workspace folder")
+      ("json", po::bool_switch(&cl.compare.json), "print JSON")
+      ("png", po::value(&cl.compare.png),
+       "also draw the jobs' curves of the monitored validation metric in this PNG file");
+    positional.add("job", -1);
   } else if (command == "export") {
     synopsis = "export TOOL --out DIR [--format onnx] [--batch N|dynamic] [options]";
     desc.add_options()
@@ -149,6 +160,9 @@ std::string check_local(const std::string& command, command_line& cl) {
       return "trainyard evaluate: --split must be test, validation or train, not '" +
              cl.evaluate.set + "'";
   }
+  if (command == "compare" && cl.compare.jobs.empty())
+    return "trainyard compare: name the jobs to compare (ids or names), e.g. trainyard compare "
+           "first second";
   if (command == "predict" && (cl.predict.tool.empty() || cl.predict.images.empty()))
     return "trainyard predict: name a tool and at least one image";
   if (command == "predict" && cl.predict.json && cl.predict.csv)

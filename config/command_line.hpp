@@ -42,6 +42,14 @@ struct check_options {
   bool json = false;
 };
 
+struct compare_options {
+  std::string workspace = "yard";  ///< default ./yard
+  /// Jobs by id or name; NAME@ stands for every variant a sweep made of job NAME. At least one.
+  std::vector<std::string> jobs;
+  bool json = false;
+  std::string png;                 ///< when set, the jobs' validation curves on one chart
+};
+
 struct export_options {
   std::string workspace = "yard";
   std::string tool;             ///< required
@@ -118,14 +126,15 @@ struct augment_preview_options {
 
 /// The parsed command line. `command` is empty when only --help/--version was asked.
 struct command_line {
-  /// run | check | evaluate | predict | export | queue | scheduler | node | submit | wait | make-datasets |
-  /// augment-preview (monitor parses its own options)
+  /// run | check | evaluate | predict | compare | export | queue | scheduler | node | submit |
+  /// wait | make-datasets | augment-preview (monitor parses its own options)
   std::string command;
   bool help = false;      ///< print `help_text` and exit 0
   std::string help_text;
   run_options run;
   evaluate_options evaluate;
   predict_options predict;
+  compare_options compare;
   export_options export_tool;
   check_options check;
   queue_options queue;

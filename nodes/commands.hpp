@@ -17,6 +17,7 @@ struct campaign;
 int check_campaign_files(const campaign& c, bool json, bool report, const std::string& who);
 int evaluate_command(const evaluate_options& options);
 int predict_command(const predict_options& options);
+int compare_command(const compare_options& options);
 int export_command(const export_options& options);
 int queue_command(const queue_options& options);
 int online_queue_command(const queue_options& options);

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
     return evaluate_command(cl->evaluate);
   if (cl->command == "predict")
     return predict_command(cl->predict);
+  if (cl->command == "compare")
+    return compare_command(cl->compare);
   if (cl->command == "export")
     return export_command(cl->export_tool);
   if (cl->command == "queue")

@@ -1,4 +1,5 @@
-// evaluate, predict and queue: read the workspace directly (no actors needed).
+// evaluate, predict and queue: read the workspace directly (no actors needed). compare lives in
+// compare_command.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/commands.hpp"
+#include "nodes/workspace_jobs.hpp"
 #include "runtime/data/dataset_readers.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/store/store.hpp"
@@ -29,11 +31,7 @@ expected<std::unique_ptr<store>> open_workspace(const std::string& workspace) {
   return store::open(path);
 }
 
-// The workspace's store and every job in it.
-struct workspace_jobs {
-  std::unique_ptr<store> db;
-  std::vector<job_record> jobs;
-};
+}  // namespace
 
 expected<workspace_jobs> load_workspace_jobs(const std::string& workspace) {
   auto db = open_workspace(workspace);
@@ -45,12 +43,10 @@ expected<workspace_jobs> load_workspace_jobs(const std::string& workspace) {
   return workspace_jobs{std::move(*db), std::move(*jobs)};
 }
 
-int fail(const failure& f) {
+int print_failure(const failure& f) {
   std::cerr << "trainyard: " << f.message << std::endl;
   return exit_code_of(f.code);
 }
-
-}  // namespace
 
 void print_evaluation(const std::string& tool, const std::string& set, const evaluation& e,
                       bool json) {
@@ -120,7 +116,7 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
 int evaluate_command(const evaluate_options& options) {
   auto ws = load_workspace_jobs(options.workspace);
   if (!ws)
-    return fail(ws.error());
+    return print_failure(ws.error());
   auto& db = ws->db;
   auto* jobs = &ws->jobs;
   // The tool's split is the one its (latest) training job used.
@@ -130,37 +126,39 @@ int evaluate_command(const evaluate_options& options) {
         (!trained || j.run_order > trained->run_order))
       trained = &j;
   if (!trained)
-    return fail(make_failure(error_code::unknown_tool,
-                             "no trained tool named '" + options.tool + "' in workspace '" +
-                               options.workspace + "' (see 'trainyard queue')"));
+    return print_failure(make_failure(error_code::unknown_tool,
+                                      "no trained tool named '" + options.tool +
+                                        "' in workspace '" + options.workspace +
+                                        "' (see 'trainyard queue')"));
   auto split = db->load_split(trained->spec.split);
   if (!split)
-    return fail(split.error());
+    return print_failure(split.error());
   if (!*split)
-    return fail(make_failure(error_code::unknown_split,
-                             "split '" + trained->spec.split + "' is missing from the workspace"));
+    return print_failure(make_failure(error_code::unknown_split,
+                                      "split '" + trained->spec.split +
+                                        "' is missing from the workspace"));
   auto datasets = db->load_datasets();
   if (!datasets)
-    return fail(datasets.error());
+    return print_failure(datasets.error());
   auto ds = std::find_if(datasets->begin(), datasets->end(),
                          [&](const dataset_spec& d) { return d.name == (*split)->spec.dataset; });
   if (ds == datasets->end())
-    return fail(make_failure(error_code::unknown_dataset,
-                             "dataset '" + (*split)->spec.dataset +
-                               "' is missing from the workspace"));
+    return print_failure(make_failure(error_code::unknown_dataset,
+                                      "dataset '" + (*split)->spec.dataset +
+                                        "' is missing from the workspace"));
   auto set = options.set == "train"        ? train_set
              : options.set == "validation" ? validation_set
                                            : test_set;
   // An empty set has no metrics: printing zeros would read as a result.
   if (images_in((*split)->assignment, set).empty())
-    return fail(make_failure(
+    return print_failure(make_failure(
       error_code::invalid_request,
       "split '" + trained->spec.split + "' of tool '" + options.tool + "' has no " +
         options.set + " images, so there is nothing to evaluate; evaluate another set (--split " +
         (set == test_set ? "validation" : "test") + ")"));
   auto e = evaluate_tool(options.workspace, options.tool, *ds, (*split)->assignment, set);
   if (!e)
-    return fail(e.error());
+    return print_failure(e.error());
   print_evaluation(options.tool, options.set, *e, options.json);
   return 0;
 }
@@ -261,12 +259,12 @@ void print_predictions_csv(const std::vector<prediction>& predictions) {
 int predict_command(const predict_options& options) {
   auto images = images_named(options.images);
   if (!images)
-    return fail(images.error());
+    return print_failure(images.error());
   auto predictions = options.runtime == "onnx"
                          ? predict_with_runtime(options, *images)
                          : predict_images(options.workspace, options.tool, *images);
   if (!predictions)
-    return fail(predictions.error());
+    return print_failure(predictions.error());
   // An image that could not be predicted is said (and makes the exit code 1); the others are
   // predicted all the same.
   int exit_code = 0;
@@ -314,7 +312,7 @@ int predict_command(const predict_options& options) {
 int queue_command(const queue_options& options) {
   auto ws = load_workspace_jobs(options.workspace);
   if (!ws)
-    return fail(ws.error());
+    return print_failure(ws.error());
   auto* jobs = &ws->jobs;
   // Queued jobs in queue order first, then the others in the order they ran.
   std::stable_sort(jobs->begin(), jobs->end(), [](const job_record& a, const job_record& b) {

@@ -241,7 +241,7 @@ struct series {
 // One chart: axes with ticks and grid, each series as a polyline with point markers, a legend.
 void draw_panel(cv::Mat& canvas, const cv::Rect& area, const std::string& y_name,
                 const std::vector<int>& iterations, const std::vector<series>& lines, double y_min,
-                double y_max) {
+                double y_max, bool legend = true) {
   const int left = area.x + 58, right = area.x + area.width - 14;
   const int top = area.y + 34, bottom = area.y + area.height - 44;
   const int x_first = iterations.front(), x_last = std::max(iterations.back(), x_first + 1);
@@ -298,7 +298,7 @@ void draw_panel(cv::Mat& canvas, const cv::Rect& area, const std::string& y_name
   }
   // Legend in the upper right corner of the plot.
   int y = top + 14;
-  for (const series& s : lines) {
+  for (const series& s : legend ? lines : std::vector<series>{}) {
     const int x = right - 150;
     cv::line(canvas, {x, y - 4}, {x + 22, y - 4}, s.color, 2, cv::LINE_AA);
     cv::putText(canvas, s.name, {x + 28, y}, font, 0.42, axis_color, 1, cv::LINE_AA);
@@ -337,6 +337,57 @@ expected<void> draw_training_curves(const std::vector<curve_point>& points,
                loss_max > 0 ? loss_max * 1.02 : 1);
     draw_panel(canvas, cv::Rect(500, 30, 500, 490), metric_name, iterations, {acc},
                acc_floor, 1.0);
+  } catch (const cv::Exception& e) {
+    return make_failure(error_code::storage_failed, std::string("drawing curves failed: ") + e.what());
+  }
+  return write_image_atomically(path, canvas);
+}
+
+expected<void> draw_curve_overlay(const std::vector<named_curve>& curves,
+                                  const std::string& title, const std::string& metric_name,
+                                  const std::string& path) {
+  // Every curve on the iterations any of them has; a curve without a point there has a gap.
+  std::vector<int> iterations;
+  for (const named_curve& c : curves)
+    iterations.insert(iterations.end(), c.iterations.begin(), c.iterations.end());
+  std::sort(iterations.begin(), iterations.end());
+  iterations.erase(std::unique(iterations.begin(), iterations.end()), iterations.end());
+  if (iterations.empty())
+    return make_failure(error_code::invalid_request, "no iterations to draw");
+  // matplotlib's tab10 colours (BGR), repeated past ten curves.
+  static const cv::Scalar palette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},
+                                       {40, 39, 214},  {189, 103, 148}, {75, 86, 140},
+                                       {194, 119, 227}, {127, 127, 127}, {34, 189, 188},
+                                       {207, 190, 23}};
+  std::vector<series> lines;
+  double low = 1;
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    series line{curves[i].name, palette[i % 10],
+                std::vector<double>(iterations.size(), std::nan(""))};
+    for (std::size_t k = 0; k < curves[i].iterations.size() && k < curves[i].values.size(); ++k) {
+      const auto at = std::lower_bound(iterations.begin(), iterations.end(),
+                                       curves[i].iterations[k]) - iterations.begin();
+      line.values[at] = curves[i].values[k];
+      if (std::isfinite(curves[i].values[k]))
+        low = std::min(low, curves[i].values[k]);
+    }
+    lines.push_back(std::move(line));
+  }
+  // The legend goes under the chart, one job a line, so long variant names fit.
+  const int chart_height = 480, row = 20;
+  cv::Mat canvas(chart_height + 50 + row * static_cast<int>(curves.size()), 1000, CV_8UC3,
+                 cv::Scalar(255, 255, 255));
+  try {
+    cv::putText(canvas, title, {20, 26}, cv::FONT_HERSHEY_SIMPLEX, 0.6, axis_color, 1, cv::LINE_AA);
+    draw_panel(canvas, cv::Rect(0, 30, 1000, chart_height), metric_name, iterations, lines,
+               std::max(0.0, low - 0.02), 1.0, false);
+    int y = 30 + chart_height + 10;
+    for (const series& line : lines) {
+      cv::line(canvas, {60, y - 4}, {90, y - 4}, line.color, 2, cv::LINE_AA);
+      cv::putText(canvas, line.name, {98, y}, cv::FONT_HERSHEY_SIMPLEX, 0.45, axis_color, 1,
+                  cv::LINE_AA);
+      y += row;
+    }
   } catch (const cv::Exception& e) {
     return make_failure(error_code::storage_failed, std::string("drawing curves failed: ") + e.what());
   }

@@ -1,6 +1,7 @@
 // Image files for the training runtime: decoding dataset images to the tool's input size, writing
-// PNGs and drawing the training curves. Internal to the training runtime (runtime/train/, runtime/tasks/); torch-free and OpenCV-free
-// (OpenCV lives in images.cpp only), so tests can use it without either.
+// PNGs and drawing the training curves. Used by the training runtime (runtime/train/,
+// runtime/tasks/) and by `trainyard compare`; torch-free and OpenCV-free (OpenCV lives in
+// images.cpp only), so tests can use it without either.
 //
 // Decoding here is the one path both training and predict_images use, so a tool sees the same
 // pixels for the same file whichever way the file reaches it.
@@ -68,5 +69,19 @@ struct curve_point {
 expected<void> draw_training_curves(const std::vector<curve_point>& points,
                                     const std::string& title, const std::string& path,
                                     const std::string& metric_name = "validation accuracy");
+
+/// One job's values of a metric by iteration, for draw_curve_overlay.
+struct named_curve {
+  std::string name;             ///< the legend's text
+  std::vector<int> iterations;  ///< ascending
+  std::vector<double> values;   ///< one per iteration; NaN leaves a gap
+};
+
+/// Draws several jobs' curves of one validation metric (in [0, 1]) against the iteration on one
+/// chart, each in its own colour, with the legend under the chart, and writes it as a PNG
+/// (through a temporary file, then rename). invalid_request when no curve has a point.
+expected<void> draw_curve_overlay(const std::vector<named_curve>& curves,
+                                  const std::string& title, const std::string& metric_name,
+                                  const std::string& path);
 
 }  // namespace trainyard

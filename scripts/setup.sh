@@ -10,6 +10,7 @@ packages=(
   libgtest-dev googletest libsqlite3-dev zlib1g-dev
   nlohmann-json3-dev libncurses-dev tmux libssl-dev openssl procps python3
   dataset-fashion-mnist
+  clang libclang-rt-14-dev
 )
 
 missing=()

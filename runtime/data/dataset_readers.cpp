@@ -108,7 +108,15 @@ expected<gray_image> read_gray_png(const std::string& path) {
   }
   if (!header) return corrupt("has no header");
   const std::size_t stride = static_cast<std::size_t>(out.width);
-  std::vector<unsigned char> raw((stride + 1) * static_cast<std::size_t>(out.height));
+  const std::size_t raw_bytes = (stride + 1) * static_cast<std::size_t>(out.height);
+  // Deflate expands at most 1032-fold: a header declaring more pixels than the data can hold
+  // is refused before the buffer for them is allocated (65535x65535 would be 4 GB).
+  if (raw_bytes / 1032 > compressed.size()) {
+    return corrupt("declares " + std::to_string(out.width) + "x" + std::to_string(out.height) +
+                   " pixels but holds only " + std::to_string(compressed.size()) +
+                   " bytes of pixel data");
+  }
+  std::vector<unsigned char> raw(raw_bytes);
   uLongf raw_size = static_cast<uLongf>(raw.size());
   int ret = uncompress(raw.data(), &raw_size, compressed.data(), static_cast<uLong>(compressed.size()));
   if (ret != Z_OK || raw_size != raw.size()) return corrupt("has corrupt or short pixel data");

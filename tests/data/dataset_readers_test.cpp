@@ -108,6 +108,24 @@ TEST(ReadGrayPng, RefusesColourAndNonPngFiles) {
   EXPECT_EQ(m.error().code, error_code::dataset_unreadable);
 }
 
+TEST(ReadGrayPng, RefusesASizeItsPixelDataCannotHoldWithoutAllocatingForIt) {
+  temp_folder dir("readers-test");
+  // A 1x1 mask whose header is rewritten to declare 65535x65535 pixels (4 GB unpacked).
+  std::vector<unsigned char> png = encode_png(1, 1, {0});
+  for (std::size_t at : {16, 20}) png[at + 2] = png[at + 3] = 0xff;
+  write_bytes(dir / "huge.png", png);
+  auto m = read_gray_png((dir / "huge.png").string());
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, error_code::image_corrupt);
+  EXPECT_NE(m.error().message.find("declares 65535x65535 pixels but holds only"),
+            std::string::npos) << m.error().message;
+  // A large mask of one value compresses about as far as deflate can and still reads.
+  write_bytes(dir / "flat.png", encode_png(2000, 2000, std::vector<unsigned char>(4000000, 0)));
+  m = read_gray_png((dir / "flat.png").string());
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->pixels.size(), 4000000u);
+}
+
 TEST(CocoIndex, FilesSortedAndFirstBoxLabels) {
   temp_folder dir("readers-test");
   for (const char* f : {"c.png", "a.png", "b.png"}) write_text(dir / "img" / f, "x");

@@ -434,18 +434,15 @@ expected<idx_images> load_idx_images(const dataset_spec& spec) {
     }
     out.rows = header->rows;
     out.cols = header->cols;
-    std::size_t image_bytes = std::size_t{header->rows} * header->cols;
-    // Grow chunk by chunk: a corrupt header declaring a huge count fails on the data instead of
-    // allocating for it.
-    std::size_t per_chunk = std::max<std::size_t>(1, (std::size_t{16} << 20) / image_bytes);
-    for (std::uint32_t done = 0; done < header->count;) {
-      std::size_t n = std::min<std::size_t>(header->count - done, per_chunk);
-      std::size_t at = out.pixels.size();
-      out.pixels.resize(at + n * image_bytes);
-      if (auto ok = in.read(out.pixels.data() + at, n * image_bytes, "the images"); !ok) {
-        return ok.error();
-      }
-      done += static_cast<std::uint32_t>(n);
+    // Grow 16 MB at a time: a corrupt header declaring a huge count or huge images (up to
+    // 2^32 x 16384 x 16384 bytes) fails on the data instead of allocating for it.
+    const std::size_t total = std::size_t{header->count} * header->rows * header->cols;
+    for (std::size_t done = 0; done < total;) {
+      const std::size_t n = std::min<std::size_t>(total - done, std::size_t{16} << 20);
+      const std::size_t at = out.pixels.size();
+      out.pixels.resize(at + n);
+      if (auto ok = in.read(out.pixels.data() + at, n, "the images"); !ok) return ok.error();
+      done += n;
     }
     if (auto ok = in.expect_end(); !ok) return ok.error();
     out.count += header->count;

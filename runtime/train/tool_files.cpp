@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/store/json_reads.hpp"
 #include "runtime/store/spec_json.hpp"
 
 namespace trainyard {
@@ -65,18 +66,22 @@ expected<tool_state> tool_state_from_json(const std::string& text, const std::st
         return bad(training.error().message);
       r.training = *training;
     }
-    r.split = j.value("split", std::string());
-    r.job_name = j.value("job", std::string());
-    r.job = j.value("job_id", job_id{0});
+    // Numbers are read through json_reads, which refuses what does not fit the field.
+    const json_reads::object_reader fields(j, "");
+    fields.field("split", r.split);
+    fields.field("job", r.job_name);
+    fields.field("job_id", r.job);
     r.class_names = j.at("class_names").get<std::vector<std::string>>();
-    r.channels = j.at("channels").get<int>();
+    if (!j.contains("channels"))
+      return bad("no channels");
+    fields.field("channels", r.channels);
     r.norm.mean = j.at("normalization").at("mean").get<std::vector<double>>();
     r.norm.std = j.at("normalization").at("std").get<std::vector<double>>();
-    r.batch_size = j.value("batch_size", 0);
-    r.inference_batch_size = j.value("inference_batch_size", 0);
-    r.threads = j.value("threads", 0);
-    r.completed = j.value("trained_iterations", 0);
-    r.stopping.best_iteration = j.value("best_iteration", 0);
+    fields.field("batch_size", r.batch_size);
+    fields.field("inference_batch_size", r.inference_batch_size);
+    fields.field("threads", r.threads);
+    fields.field("trained_iterations", r.completed);
+    fields.field("best_iteration", r.stopping.best_iteration);
     if (r.channels != 1 && r.channels != 3)
       return bad("channels must be 1 or 3");
     if (r.norm.mean.size() != static_cast<std::size_t>(r.channels) ||
@@ -86,6 +91,8 @@ expected<tool_state> tool_state_from_json(const std::string& text, const std::st
       return bad("no class names");
     return r;
   } catch (const json::exception& e) {
+    return bad(e.what());
+  } catch (const json_reads::read_error& e) {
     return bad(e.what());
   }
 }

@@ -128,6 +128,9 @@ expected<json> parse_coco_file(const std::string& json_path) {
   } catch (const json::parse_error& e) {
     return invalid(json_path + " is not valid JSON (byte " + std::to_string(e.byte) +
                    "): " + e.what() + "; fix the file or export it again");
+  } catch (const json::out_of_range& e) {  // a number too large for a double: 1e400
+    return invalid(json_path + " is not valid JSON: " + e.what() +
+                   "; fix the file or export it again");
   }
 }
 

@@ -107,6 +107,8 @@ std::string with_image(const std::string& image) {
 TEST(ReadCoco, MalformedFilesAreRefusedWithTheEntryAndTheFix) {
   const std::vector<bad_coco_case> cases = {
       {"not json", "{\"images\": [", error_code::invalid_config, {"is not valid JSON"}},
+      {"number beyond a double", "{\"images\": 1e400}", error_code::invalid_config,
+       {"is not valid JSON", "number overflow"}},
       {"top level array", "[]", error_code::invalid_config, {"not an object"}},
       {"no images", R"({"annotations": [], "categories": []})", error_code::invalid_config,
        {"no \"images\" array"}},

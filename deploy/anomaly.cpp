@@ -139,10 +139,10 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
   try {
     const nlohmann::json& j = tool.settings;
     bank_file = j.at("bank_file").get<std::string>();
-    s.rows = j.at("bank_rows").get<std::int64_t>();
-    s.columns = j.at("bank_columns").get<std::int64_t>();
-    s.feature_cells = j.at("feature_cells").get<std::int64_t>();
-    s.top_share = j.at("top_share").get<std::int64_t>();
+    s.rows = number_as<std::int64_t>(j.at("bank_rows"));
+    s.columns = number_as<std::int64_t>(j.at("bank_columns"));
+    s.feature_cells = number_as<std::int64_t>(j.at("feature_cells"));
+    s.top_share = number_as<std::int64_t>(j.at("top_share"));
     s.knn_mean = j.at("knn_mean").get<double>();
     s.knn_std = j.at("knn_std").get<double>();
     s.rec_mean = j.at("reconstruction_mean").get<double>();
@@ -151,7 +151,7 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
     s.has_threshold = !j.at("threshold").is_null();
     if (s.has_threshold)
       s.threshold = j.at("threshold").get<double>();
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or number_as's out_of_range
     error = tool.folder + "/tool.json lacks the anomaly settings (" + e.what() +
             "); export the tool again";
     return nullptr;

@@ -4,8 +4,13 @@
 // Internal to trainyard_runtime.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +28,36 @@ struct tool_description {
   bool mirror_views = false;  ///< the tool was trained with horizontal flips (see each kind)
   nlohmann::json settings;    ///< the kind's own settings (tool.json "settings")
 };
+
+/// `j` as T, like j.get<T>(), but a number T cannot hold exactly (1e100 or 2.5 for an int, 300
+/// for a std::uint8_t) throws std::out_of_range: get<T>() converts it with undefined behaviour
+/// or wraps it around. A value of another type throws nlohmann's type_error, as get<T>() does.
+template <class T>
+T number_as(const nlohmann::json& j) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using limits = std::numeric_limits<T>;
+    bool fits = false;
+    if (j.is_number_unsigned()) {
+      fits = j.get<std::uint64_t>() <= static_cast<std::uint64_t>(limits::max());
+    } else if (j.is_number_integer()) {
+      const std::int64_t v = j.get<std::int64_t>();
+      fits = limits::is_signed ? v >= static_cast<std::int64_t>(limits::min()) &&
+                                     v <= static_cast<std::int64_t>(limits::max())
+                               : v >= 0 && static_cast<std::uint64_t>(v) <= limits::max();
+    } else if (j.is_number_float()) {
+      // T holds [-2^digits, 2^digits) when signed, [0, 2^digits) when not, exactly as doubles.
+      const double v = j.get<double>(), end = std::ldexp(1.0, limits::digits);
+      fits = std::floor(v) == v && v < end && v >= (limits::is_signed ? -end : 0.0);
+    } else {
+      return j.get<T>();  // throws type_error
+    }
+    if (!fits)
+      throw std::out_of_range(j.dump() + " is not a whole number from " +
+                              std::to_string(+limits::min()) + " to " +
+                              std::to_string(+limits::max()));
+  }
+  return j.get<T>();
+}
 
 class kind_runtime {
  public:

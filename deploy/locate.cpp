@@ -34,11 +34,11 @@ bool read_setting(const nlohmann::json& settings, const char* key, T& out, std::
   const auto it = settings.find(key);
   try {
     if (it != settings.end() && !it->is_null()) {
-      out = it->get<T>();
+      out = number_as<T>(*it);
       return true;
     }
-  } catch (const nlohmann::json::exception&) {
-    // Of another type: said below like a missing one.
+  } catch (const std::exception&) {
+    // Of another type or out of range (number_as): said below like a missing one.
   }
   error = std::string("tool.json's locate settings lack \"") + key +
           "\" or hold another type there; export the tool again with this version of trainyard";

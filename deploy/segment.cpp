@@ -40,12 +40,12 @@ bool read_settings(const tool_description& tool, segment_settings& s, std::strin
     s.items_model = j.at("items_file").get<std::string>();
     s.offset_unit = j.at("offset_unit").get<float>();
     s.finding.centre_threshold = j.at("centre_threshold").get<float>();
-    s.finding.centre_window = j.at("centre_window").get<int>();
-    s.finding.most_items = j.at("most_items_per_image").get<int>();
-    s.cropping.size = j.at("crop_size").get<int>();
+    s.finding.centre_window = number_as<int>(j.at("centre_window"));
+    s.finding.most_items = number_as<int>(j.at("most_items_per_image"));
+    s.cropping.size = number_as<int>(j.at("crop_size"));
     s.cropping.margin = j.at("crop_margin").get<float>();
     s.cropping.background = j.at("background").get<std::vector<float>>();
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or number_as's out_of_range
     error = "the segment settings of " + tool.folder + "/tool.json are incomplete (" + e.what() +
             "); export the tool again with this version of trainyard";
     return false;

@@ -45,7 +45,7 @@ bool read_description(const std::string& folder, tool_description& out, json& j,
     return false;
   }
   try {
-    const int version = j.at("format_version").get<int>();
+    const int version = number_as<int>(j.at("format_version"));
     if (version != export_format_version) {
       error = folder + " was exported in format version " + std::to_string(version) +
               " (by trainyard " + j.value("trainyard_version", "?") +
@@ -58,18 +58,19 @@ bool read_description(const std::string& folder, tool_description& out, json& j,
     info.name = j.at("name").get<std::string>();
     info.kind = j.at("kind").get<std::string>();
     info.trainyard_version = j.at("trainyard_version").get<std::string>();
-    info.width = j.at("input").at("width").get<int>();
-    info.height = j.at("input").at("height").get<int>();
-    info.channels = j.at("input").at("channels").get<int>();
+    info.width = number_as<int>(j.at("input").at("width"));
+    info.height = number_as<int>(j.at("input").at("height"));
+    info.channels = number_as<int>(j.at("input").at("channels"));
     info.class_names = j.at("class_names").get<std::vector<std::string>>();
     for (const json& c : j.at("colours"))
-      info.colours.push_back({c.at(0).get<std::uint8_t>(), c.at(1).get<std::uint8_t>(),
-                              c.at(2).get<std::uint8_t>()});
-    info.best_batch = std::max(1, j.value("best_batch", 1));
+      info.colours.push_back({number_as<std::uint8_t>(c.at(0)), number_as<std::uint8_t>(c.at(1)),
+                              number_as<std::uint8_t>(c.at(2))});
+    if (j.contains("best_batch"))
+      info.best_batch = std::max(1, number_as<int>(j.at("best_batch")));
     out.settings = j.at("settings");
     out.mirror_views = out.settings.value("mirror_views", false);
     out.folder = folder;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception, or number_as's out_of_range
     error = path + " lacks what the runtime needs (" + e.what() + "); export the tool again";
     return false;
   }

@@ -34,12 +34,15 @@ for t in "${targets[@]}"; do
   # allocate 128 MB at once for one, nor take 10 s.
   status=0
   "$build/$t" "$found" fuzz/corpus/"$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -malloc_limit_mb=128     -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" \
+    -malloc_limit_mb=128 -timeout=10 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="$crashes/" \
     >"$build/$t.log" 2>&1 || status=$?
   grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|SUMMARY|artifact_prefix|stat::number_of_executed_units|stat::peak_rss)' \
     "$build/$t.log" | tail -n 8 || true
-  if [ "$status" != 0 ] || ls "$crashes"/* >/dev/null 2>&1; then
-    echo "fuzz.sh: $t found a failing input: $(ls "$crashes"/* 2>/dev/null | tr '\n' ' ')" \
+  # libFuzzer exits non-zero on a finding; its input is the newest file of the crash folder
+  # (older ones are from earlier runs).
+  if [ "$status" != 0 ]; then
+    echo "fuzz.sh: $t found a failing input: $crashes/$(ls -t "$crashes" | head -n 1)" \
          "(log $build/$t.log)" >&2
     failed=1
   fi

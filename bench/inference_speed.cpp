@@ -58,19 +58,10 @@ nlohmann::json measure(const std::string& kind, const dataset_spec& dataset,
                        const std::vector<std::uint8_t>& assignment, int size,
                        const std::string& root) {
   nlohmann::json j{{"kind", kind}, {"input", std::to_string(size) + "x" + std::to_string(size)}};
-  training_request r;
-  r.job = 1;
-  r.spec.name = "speed-" + kind;
-  r.spec.tool.name = kind;
-  r.spec.tool.kind = kind;
-  r.spec.tool.dataset = dataset.name;
-  r.spec.tool.input_width = r.spec.tool.input_height = size;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = 1;
-  r.spec.settings.batch_size = 32;
-  r.dataset = dataset;
-  r.assignment = assignment;
-  r.workspace = root + "/ws";
+  // A one-iteration job at the tool's default model width.
+  training_request r = trainyard::testing::kind_request(
+      1, kind, kind, trainyard::testing::generated_set{dataset, {}, assignment}, root + "/ws", 1,
+      32, tool_spec{}.model_width, size);
   trainyard::testing::recording_observer observer;
   const training_outcome outcome = make_torch_engine()->train(r, observer);
   if (outcome.state != job_state::completed) {

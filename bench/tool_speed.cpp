@@ -26,20 +26,10 @@ namespace {
 nlohmann::json measure(const std::string& kind_name, const std::string& kind, const dataset_spec& dataset,
                        const std::vector<std::uint8_t>& assignment, int size,
                        const std::string& workspace) {
-  training_request r;
-  r.job = 1;
-  r.spec.name = "speed-" + kind_name;
-  r.spec.tool.name = kind_name;
-  r.spec.tool.kind = kind;
-  r.spec.tool.dataset = dataset.name;
-  r.spec.tool.input_width = size;
-  r.spec.tool.input_height = size;
-  r.spec.split = "generated";
-  r.spec.settings.iterations = 1;
-  r.spec.settings.batch_size = 0;  // probe
-  r.dataset = dataset;
-  r.assignment = assignment;
-  r.workspace = workspace;
+  // A one-iteration job at the tool's default model width.
+  training_request r = trainyard::testing::kind_request(
+      1, kind, kind_name, trainyard::testing::generated_set{dataset, {}, assignment}, workspace, 1,
+      0, tool_spec{}.model_width, size);
   trainyard::testing::recording_observer observer;
   auto engine = make_torch_engine();
   const training_outcome outcome = engine->train(r, observer);

@@ -74,6 +74,12 @@ class kind_runtime {
 cv::dnn::Net load_network(const tool_description& tool, const std::string& file,
                           std::string& error);
 
+/// A two-stage kind's networks: `model_file`, and `items_file` (its item classifier) when
+/// `two_stage`; false with `error` set when one is missing or does not load.
+bool load_stage_networks(const tool_description& tool, const std::string& model_file,
+                         const std::string& items_file, bool two_stage, cv::dnn::Net& model,
+                         cv::dnn::Net& items, std::string& error);
+
 /// Each kind's runtime; nullptr with `error` when the folder lacks what the kind needs.
 std::unique_ptr<kind_runtime> make_classify_runtime(const tool_description& tool,
                                                     std::string& error);

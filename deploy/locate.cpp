@@ -152,15 +152,10 @@ std::unique_ptr<kind_runtime> make_locate_runtime(const tool_description& tool,
   locate_settings settings;
   if (!read_locate_settings(tool, settings, error))
     return nullptr;
-  cv::dnn::Net heads = load_network(tool, settings.model, error);
-  if (heads.empty())
+  cv::dnn::Net heads, items;
+  if (!load_stage_networks(tool, settings.model, settings.items_model, settings.two_stage, heads,
+                           items, error))
     return nullptr;
-  cv::dnn::Net items;
-  if (settings.two_stage) {
-    items = load_network(tool, settings.items_model, error);
-    if (items.empty())
-      return nullptr;
-  }
   return std::make_unique<locate_runtime>(tool, std::move(settings), std::move(heads),
                                           std::move(items));
 }

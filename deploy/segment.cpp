@@ -194,15 +194,10 @@ std::unique_ptr<kind_runtime> make_segment_runtime(const tool_description& tool,
             " labels; a segment tool has the background and at least one more";
     return nullptr;
   }
-  cv::dnn::Net net = load_network(tool, settings.model, error);
-  if (net.empty())
+  cv::dnn::Net net, items;
+  if (!load_stage_networks(tool, settings.model, settings.items_model, settings.two_stage, net,
+                           items, error))
     return nullptr;
-  cv::dnn::Net items;
-  if (settings.two_stage) {
-    items = load_network(tool, settings.items_model, error);
-    if (items.empty())
-      return nullptr;
-  }
   return std::make_unique<segment_runtime>(tool, std::move(settings), std::move(net),
                                            std::move(items));
 }

@@ -156,6 +156,17 @@ cv::dnn::Net load_network(const tool_description& tool, const std::string& file,
   }
 }
 
+bool load_stage_networks(const tool_description& tool, const std::string& model_file,
+                         const std::string& items_file, bool two_stage, cv::dnn::Net& model,
+                         cv::dnn::Net& items, std::string& error) {
+  model = load_network(tool, model_file, error);
+  if (model.empty())
+    return false;
+  if (two_stage)
+    items = load_network(tool, items_file, error);
+  return !two_stage || !items.empty();
+}
+
 tool::~tool() = default;
 
 std::unique_ptr<tool> tool::open(const std::string& folder, std::string& error) {

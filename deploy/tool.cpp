@@ -39,7 +39,10 @@ bool read_description(const std::string& folder, tool_description& out, json& j,
     error = path + " is not valid JSON (" + e.what() + "); export the tool again";
     return false;
   }
-  if (!j.is_object() || j.value("format", "") != "trainyard-export") {
+  // Read as a value only when it is a string: value() throws on another type.
+  const auto format = j.is_object() ? j.find("format") : j.end();
+  if (!j.is_object() || format == j.end() || !format->is_string() ||
+      format->get<std::string>() != "trainyard-export") {
     error = path + " is not a trainyard export description (its \"format\" is not " +
             "\"trainyard-export\"); export the tool again with `trainyard export`";
     return false;
@@ -198,7 +201,14 @@ std::unique_ptr<tool> tool::open(const std::string& folder, std::string& error) 
                                                           {"anomaly", make_anomaly_runtime}};
   for (const auto& [name, make] : kinds)
     if (description.info.kind == name) {
-      out->kind_ = make(description, error);
+      // A setting of the wrong JSON type throws from the kind's reader: that is a bad file too.
+      try {
+        out->kind_ = make(description, error);
+      } catch (const std::exception& e) {
+        error = folder + "/tool.json has a setting of the wrong type (" + std::string(e.what()) +
+                "); export the tool again";
+        return nullptr;
+      }
       return out->kind_ ? std::move(out) : nullptr;
     }
   error = folder + " holds a tool of kind '" + description.info.kind +

@@ -8,7 +8,7 @@
 
 #include "deploy/trainyard_runtime.hpp"
 #include "nodes/commands.hpp"
-#include "runtime/store/store.hpp"
+#include "nodes/workspace_jobs.hpp"
 #include "runtime/train/engine.hpp"
 #include "runtime/train/tool_files.hpp"
 
@@ -21,26 +21,15 @@ namespace fs = std::filesystem;
 // The final metrics of the last completed job that trained `tool` (validation and test
 // metrics); empty when the workspace has no database or no such job.
 metric_map last_metrics(const std::string& workspace, const std::string& tool) {
-  const std::string path = workspace + "/trainyard.db";
-  if (!fs::exists(path))
-    return {};
-  auto db = store::open(path);
-  if (!db)
-    return {};
-  auto jobs = (*db)->load_jobs();
-  if (!jobs)
+  auto ws = load_workspace_jobs(workspace);
+  if (!ws)
     return {};
   const job_record* last = nullptr;
-  for (const job_record& j : *jobs)
+  for (const job_record& j : ws->jobs)
     if (j.spec.tool.name == tool && j.state == job_state::completed &&
         (last == nullptr || j.run_order > last->run_order))
       last = &j;
   return last != nullptr ? last->final_metrics : metric_map{};
-}
-
-int fail(const failure& f) {
-  std::cerr << "trainyard: " << f.message << std::endl;
-  return exit_code_of(f.code);
 }
 
 }  // namespace
@@ -50,7 +39,7 @@ int export_command(const export_options& options) {
   auto summary = export_tool(options.workspace, options.tool, options.out, batch,
                              last_metrics(options.workspace, options.tool));
   if (!summary)
-    return fail(summary.error());
+    return print_failure(summary.error());
   if (options.json) {
     std::cout << nlohmann::json{{"tool", options.tool},
                                 {"kind", summary->kind},

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/scheduler_state.hpp"
+#include "runtime/policy/job_length.hpp"
 #include "runtime/policy/progression.hpp"
 
 namespace trainyard::scheduling {
@@ -28,7 +29,10 @@ progression progression_of(const scheduler_state& st, const job_entry& e,
   in.automatic = s.iterations == 0 && !r.spec.continue_training;
   in.max_iteration = e.last.target_iterations > 0
                        ? e.last.target_iterations
-                       : r.first_iteration + (in.automatic ? s.max_iterations : s.iterations);
+                       : r.first_iteration + (in.automatic ? (s.max_iterations > 0
+                                                                  ? s.max_iterations
+                                                                  : auto_minimum_iterations)
+                                                           : s.iterations);
   in.patience = s.patience;
   in.patience_counter = e.last.patience_counter;
   in.best_iteration = x.best_iteration;

@@ -581,8 +581,8 @@ class campaign_reader {
   template <class T>
   void number(const section& s, const field_def<T>& def) {
     const std::string& text = *value(s, def.ini_key);
-    if (def.zero_is_auto && lower(text) == "auto") {
-      *def.value = 0;
+    if ((def.zero_is_auto || def.negative_is_auto) && lower(text) == "auto") {
+      *def.value = def.zero_is_auto ? T{0} : static_cast<T>(auto_recipe_value);
       return;
     }
     std::optional<T> n;
@@ -594,8 +594,11 @@ class campaign_reader {
       *def.value = *n;
     else
       expected_but_got(s, def.ini_key,
-                       def.zero_is_auto ? "a positive integer or 'auto'"
-                                        : def.range.expectation(std::is_integral_v<T>, def.unit));
+                       def.zero_is_auto       ? std::string("a positive integer or 'auto'")
+                       : def.negative_is_auto ? "'auto' or " + def.range.expectation(
+                                                                   std::is_integral_v<T>, def.unit)
+                                              : def.range.expectation(std::is_integral_v<T>,
+                                                                      def.unit));
   }
 
   template <class T>

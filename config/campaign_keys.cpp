@@ -24,7 +24,7 @@ std::string value_text(const field_def<T>& def) {
   } else if constexpr (std::is_enum_v<T>) {
     return name_of(*def.choices, v);
   } else if constexpr (std::is_arithmetic_v<T>) {
-    if (def.zero_is_auto && v == 0)
+    if (def.is_auto(static_cast<double>(v)))
       return "auto";
     std::ostringstream out;
     out << v;
@@ -78,7 +78,9 @@ std::vector<campaign_key> keys_of() {
     using T = std::decay_t<decltype(*def.value)>;
     std::string description = def.description;
     if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
-      auto limits = def.zero_is_auto ? std::string("auto or >= 1") : def.range.limits();
+      auto limits = def.zero_is_auto       ? std::string("auto or >= 1")
+                    : def.negative_is_auto ? "auto or " + def.range.limits()
+                                           : def.range.limits();
       if (!limits.empty())
         description += " (" + limits + ")";
     }

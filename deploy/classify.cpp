@@ -1,7 +1,9 @@
-// The classify kind in trainyard_runtime: model.onnx's logits, their softmax, the most probable
-// class (as the classify tool's predict).
+// The classify kind in trainyard_runtime: model.onnx's logits (for a tool trained with flips, the
+// mean of the image's and its mirror's), their softmax, the most probable class (as the classify
+// tool's predict).
 #include <cmath>
 
+#include "deploy/item_views.hpp"
 #include "deploy/kind_runtime.hpp"
 
 namespace trainyard::deploy {
@@ -11,12 +13,18 @@ namespace {
 class classify_runtime final : public kind_runtime {
  public:
   classify_runtime(const tool_description& tool, cv::dnn::Net net)
-      : names_(tool.info.class_names), net_(std::move(net)) {}
+      : names_(tool.info.class_names),
+        net_(std::move(net)),
+        mirror_views_(tool.mirror_views) {}
 
   void run(const cv::Mat& blob, const std::vector<cv::Size>&,
            std::vector<result*>& results) override {
     net_.setInput(blob, "image");
-    const cv::Mat logits = net_.forward("logits");
+    cv::Mat logits = net_.forward("logits").clone();
+    if (mirror_views_) {
+      net_.setInput(mirrored(blob), "image");
+      cv::addWeighted(logits, 0.5, net_.forward("logits"), 0.5, 0.0, logits);
+    }
     const int classes = logits.size[1];
     for (std::size_t i = 0; i < results.size(); ++i) {
       const float* row = logits.ptr<float>(static_cast<int>(i));
@@ -43,6 +51,7 @@ class classify_runtime final : public kind_runtime {
  private:
   std::vector<std::string> names_;
   cv::dnn::Net net_;
+  bool mirror_views_;
 };
 
 }  // namespace

@@ -61,7 +61,8 @@ const std::vector<choice<dataset_kind>>& dataset_kind_choices() {
 
 const std::vector<choice<split_mode>>& split_mode_choices() {
   static const std::vector<choice<split_mode>> all = {{"proportion", split_mode::proportion},
-                                                      {"count", split_mode::count}};
+                                                      {"count", split_mode::count},
+                                                      {"official", split_mode::official}};
   return all;
 }
 
@@ -78,6 +79,24 @@ const std::vector<choice<std::string>>& tool_kind_choices() {
 const std::vector<choice<std::string>>& fashion_subset_choices() {
   static const std::vector<choice<std::string>> all = {{"all", "all"}, {"train", "train"},
                                                        {"test", "test"}};
+  return all;
+}
+
+const std::vector<choice<std::string>>& optimizer_choices() {
+  static const std::vector<choice<std::string>> all = {
+      {"auto", "auto"}, {"adam", "adam"}, {"adamw", "adamw"}, {"sgd", "sgd"}};
+  return all;
+}
+
+const std::vector<choice<std::string>>& schedule_choices() {
+  static const std::vector<choice<std::string>> all = {
+      {"auto", "auto"}, {"constant", "constant"}, {"one_cycle", "one_cycle"}, {"cosine", "cosine"}};
+  return all;
+}
+
+const std::vector<choice<std::string>>& model_size_choices() {
+  static const std::vector<choice<std::string>> all = {
+      {"small", "small"}, {"normal", "normal"}, {"large", "large"}};
   return all;
 }
 

@@ -63,6 +63,9 @@ struct field_def {
   const char* unit = nullptr;     ///< "pixels", "degrees": words of the expectation message
   field_bounds range;
   bool zero_is_auto = false;      ///< 0 means "auto"; the campaign writes `auto`, not 0
+  /// A negative value (auto_recipe_value) means "auto": the campaign writes `auto`, and the
+  /// bounds apply to the other values only.
+  bool negative_is_auto = false;
   ini_form form = ini_form::value;
   const std::vector<choice<T>>* choices = nullptr;  ///< the accepted names (enums, subset)
 
@@ -75,6 +78,9 @@ struct field_def {
   field_def& below(double v) { range.hi = v; range.hi_open = true; return *this; }
   field_def& bounds(double lo, double hi) { return at_least(lo).at_most(hi); }
   field_def& auto_when_zero() { zero_is_auto = true; return at_least(0); }
+  field_def& auto_when_negative() { negative_is_auto = true; return *this; }
+  /// Whether `v` is this field's "auto".
+  bool is_auto(double v) const { return (zero_is_auto && v == 0) || (negative_is_auto && v < 0); }
   field_def& one_of(const std::vector<choice<T>>& c) { choices = &c; return *this; }
   field_def& as_path() { form = ini_form::path; return *this; }
   field_def& as_reference() { form = ini_form::reference; return *this; }
@@ -94,6 +100,9 @@ const std::vector<choice<split_mode>>& split_mode_choices();
 /// The registered tool kinds' names (runtime/tasks/kinds.hpp), in registration order.
 const std::vector<choice<std::string>>& tool_kind_choices();
 const std::vector<choice<std::string>>& fashion_subset_choices();
+const std::vector<choice<std::string>>& optimizer_choices();
+const std::vector<choice<std::string>>& schedule_choices();
+const std::vector<choice<std::string>>& model_size_choices();
 
 /// The written name of a value (the first non-alias choice holding it); "" when none does.
 template <class T>
@@ -142,7 +151,10 @@ decltype(auto) fields(F&& f, split_spec& x) {
            field("name", x.name).not_in_campaign().describe("unique within a workspace"),
            field("dataset", x.dataset).as_reference().describe("the dataset to split"),
            field("mode", x.mode).one_of(split_mode_choices())
-               .describe("proportion: train, validation, test are fractions; count: image counts"),
+               .describe("proportion: train, validation, test are fractions; count: image "
+                         "counts; official: the dataset's own test part is the test set, "
+                         "validation a fraction or count of its training part, train of the "
+                         "rest"),
            field("train", x.train).above(0)
                .describe("training set: a fraction (<= 1) or a count (>= 1)"),
            field("validation", x.validation).at_least(0)
@@ -171,6 +183,8 @@ decltype(auto) fields(F&& f, tool_spec& x) {
                .describe("batch normalisation layers (off: data-parallel runs match one device)"),
            field("dropout", x.dropout).at_least(0).below(1)
                .describe("dropout probability before the last layer"),
+           field("model", x.model).one_of(model_size_choices())
+               .describe("classify: small, normal or large network (speed against accuracy)"),
            field("max_objects", x.max_objects).bounds(1, 10000).in("boxes")
                .describe("locate: most boxes kept per image"),
            field("detection_threshold", x.detection_threshold).ini("threshold").bounds(0, 1)
@@ -198,7 +212,10 @@ decltype(auto) fields(F&& f, augmentation_settings& x) {
            field("contrast", x.contrast).at_least(0).below(1)
                .describe("scale contrast by a factor in [1-c, 1+c] around the image mean"),
            field("noise", x.noise).bounds(0, 1)
-               .describe("standard deviation of Gaussian noise on [0, 1] pixels"));
+               .describe("standard deviation of Gaussian noise on [0, 1] pixels"),
+           field("test_time_flips", x.test_time_flips)
+               .describe("with flip_horizontal: average each image's and its mirror's outputs "
+                         "at validation, evaluate and predict"));
 }
 
 template <class F>
@@ -206,15 +223,32 @@ decltype(auto) fields(F&& f, training_settings& x) {
   return f("training_settings",
            field("iterations", x.iterations).auto_when_zero().at_most(100000)
                .describe("iterations to train; auto = stop early on the monitored metric"),
-           field("max_iterations", x.max_iterations).bounds(1, 100000).in("iterations")
-               .describe("auto: most iterations"),
+           field("max_iterations", x.max_iterations).auto_when_zero().at_most(100000)
+               .describe("auto jobs' length; auto = from the training set's size (at least 12 "
+                         "iterations and 10,000 images seen)"),
            field("patience", x.patience).at_least(0).in("iterations")
-               .describe("auto: iterations without improvement before stopping"),
+               .describe("auto: iterations without improvement before stopping (at 12 "
+                         "iterations; longer auto jobs scale it)"),
            field("min_delta", x.min_delta).at_least(0)
                .describe("auto: smallest gain of the monitored metric that counts"),
            field("batch_size", x.batch_size).auto_when_zero().at_most(65536)
                .describe("images per step; auto = the largest that fits memory"),
-           field("learning_rate", x.learning_rate).above(0).describe("Adam step size"),
+           field("learning_rate", x.learning_rate).above(0)
+               .describe("the optimizer's peak step size"),
+           field("optimizer", x.optimizer).one_of(optimizer_choices())
+               .describe("adam, adamw, sgd (Nesterov momentum 0.9), or auto: the kind's"),
+           field("weight_decay", x.weight_decay).auto_when_negative().at_least(0).below(1)
+               .describe("L2 penalty (adam, sgd) or decoupled decay (adamw); auto: the kind's"),
+           field("schedule", x.schedule).one_of(schedule_choices())
+               .describe("learning rate over the job: constant, one_cycle, cosine, or auto: "
+                         "the kind's"),
+           field("warmup", x.warmup).auto_when_negative().at_least(0).below(1)
+               .describe("share of the job's steps the rate rises over (one_cycle, cosine)"),
+           field("label_smoothing", x.label_smoothing).auto_when_negative().at_least(0).below(1)
+               .describe("classify: share of each target spread over all classes"),
+           field("weight_averaging", x.weight_averaging).auto_when_negative().at_least(0).below(1)
+               .describe("decay per step of a moving average of the weights that validation, "
+                         "best.pt and predict use; 0 = off"),
            field("deterministic", x.deterministic).describe("bit-identical reruns (slower)"),
            field("seed", x.seed).at_least(0)
                .describe("seed of weights, shuffling and augmentation"),
@@ -236,6 +270,9 @@ decltype(auto) fields(F&& f, job_spec& x) {
            field("split", x.split).as_reference().describe("the split it trains on"),
            field("continue_training", x.continue_training).ini("continue")
                .describe("resume the tool's last state and train `iterations` more"),
+           field("initialize_from", x.initialize_from)
+               .describe("a trained tool (same kind and input) whose weights this tool starts "
+                         "from; a new output layer where the classes differ"),
            field("settings", x.settings).as_flat().describe("how it trains"));
 }
 

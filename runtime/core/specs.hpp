@@ -43,6 +43,11 @@ struct dataset_spec {
 enum class split_mode : std::uint8_t {
   proportion = 0,  ///< train/validation/test are fractions of the dataset (sum <= 1)
   count = 1,       ///< train/validation/test are image counts (per dataset, sum <= size)
+  /// The dataset's own test part (fashion-mnist subset all: the 10,000 t10k images) is the test
+  /// set; validation is drawn from its training part (a fraction of it, <= 1, or a count, > 1),
+  /// then train from the rest (a fraction of the rest, 1 = all of it, or a count); `test` is not
+  /// used.
+  official = 2,
 };
 
 /// Which set of a split an image belongs to. Stored as one byte per dataset image.
@@ -75,6 +80,9 @@ struct tool_spec {
   /// statistics, whose data-parallel training matches one device exactly.
   bool batch_norm = true;
   double dropout = 0.25;                  ///< dropout probability before the last layer; default 0.25
+  /// classify: the network's size, "small", "normal" or "large" (speed against accuracy, see
+  /// the README); the other kinds have one network and take "normal" only. Default normal.
+  std::string model = "normal";
   int max_objects = 100;                  ///< locate: most boxes kept per image; default 100
   double detection_threshold = 0.5;       ///< locate: least score of a kept box; default 0.5
 };
@@ -90,16 +98,45 @@ struct augmentation_settings {
   double brightness = 0;         ///< added to [0,1] pixels, uniform in [-b, b]; default 0
   double contrast = 0;           ///< factor uniform in [1-c, 1+c] around the image mean; default 0
   double noise = 0;              ///< standard deviation of Gaussian noise on [0,1] pixels; default 0
+  /// Tools trained with flip_horizontal average their outputs on each image and its mirror at
+  /// validation, evaluate and predict (classify, locate, segment); default on.
+  bool test_time_flips = true;
 };
+
+/// The value of a recipe number (weight_decay, warmup, label_smoothing, weight_averaging) that
+/// means "the tool kind's own" (tool_kind_info::recipe); campaigns write it `auto`.
+inline constexpr double auto_recipe_value = -1;
 
 /// How a job trains. Every field has a default; 0 means "auto" where noted.
 struct training_settings {
   int iterations = 0;        ///< epochs to train; 0 = auto (early stopping); default auto
-  int max_iterations = 30;   ///< cap for auto; default 30
-  int patience = 3;          ///< auto: iterations without improvement before stopping; default 3
+  /// Length of an auto job; 0 = auto: from the training set's size (runtime/policy/job_length.hpp:
+  /// at least 12 iterations and 10,000 images seen). Default auto.
+  int max_iterations = 0;
+  int patience = 3;          ///< auto: iterations without improvement before stopping, at 12
+                             ///< iterations (longer jobs scale it); default 3
   double min_delta = 0.001;  ///< auto: smallest validation-accuracy gain that counts; default 0.001
   int batch_size = 0;        ///< images per step; 0 = auto (memory probe); default auto
-  double learning_rate = 1e-3;  ///< Adam step size; default 0.001
+  double learning_rate = 1e-3;  ///< the optimizer's peak step size; default 0.001
+  /// "adam", "adamw" (decoupled weight decay), "sgd" (Nesterov momentum 0.9), or "auto": the
+  /// kind's recipe. Default auto.
+  std::string optimizer = "auto";
+  /// L2 penalty (adam, sgd) or decoupled decay (adamw); auto_recipe_value = the kind's.
+  double weight_decay = auto_recipe_value;
+  /// Learning-rate factor over the job's optimizer steps: "constant", "one_cycle" (linear rise
+  /// to the peak at `warmup`, then linear fall to 0), "cosine" (linear warm-up over `warmup`,
+  /// then a cosine down to 5%), or "auto": the kind's recipe. Default auto.
+  std::string schedule = "auto";
+  /// Fraction of the job's steps the rate rises over (one_cycle, cosine), in [0, 1); auto: the
+  /// kind's.
+  double warmup = auto_recipe_value;
+  /// classify: the share of each label's target spread evenly over all classes, in [0, 1);
+  /// auto: the kind's (0 for the kinds without image labels).
+  double label_smoothing = auto_recipe_value;
+  /// Decay per optimizer step of an exponential moving average of the weights, in [0, 1);
+  /// 0 = off. Validation, best.pt, evaluate and predict use the averaged weights. auto: the
+  /// kind's.
+  double weight_averaging = auto_recipe_value;
   bool deterministic = false;   ///< bit-identical reruns (slower); default off
   std::uint64_t seed = 42;      ///< seed of weights, shuffling and augmentation; default 42
   int threads = 0;              ///< intra-op CPU threads; 0 = all cores; default 0
@@ -114,6 +151,9 @@ struct job_spec {
   tool_spec tool;                  ///< the tool it trains (declared in the campaign)
   std::string split;               ///< split name
   bool continue_training = false;  ///< resume the tool's last state and train `iterations` more
+  /// A trained tool of the same kind and input whose best weights a fresh tool starts from
+  /// (a new output layer where the classes differ); empty: random initial weights. Default empty.
+  std::string initialize_from;
   training_settings settings;
 };
 

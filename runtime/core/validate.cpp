@@ -38,7 +38,7 @@ void check_field(const field_def<T>& def, const char* section, problem& found) {
     if (def.form == ini_form::flat)
       found = bounds_problem(v, section);
   } else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
-    if (!def.range.admits(static_cast<double>(v)))
+    if (!def.is_auto(static_cast<double>(v)) && !def.range.admits(static_cast<double>(v)))
       fail("expected " + def.range.expectation(std::is_integral_v<T>, def.unit) + ", got " +
            text_of(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
@@ -59,6 +59,15 @@ problem bounds_problem(const Spec& x, const char* section) {
 }
 
 problem job_problem(const job_spec& job) {
+  if (job.continue_training && !job.initialize_from.empty())
+    return spec_problem{"job", {"initialize_from"},
+                        "a continue job trains on from its own tool's weights; remove "
+                        "initialize_from, or start a new tool from '" + job.initialize_from +
+                            "' in a job without continue"};
+  if (!job.initialize_from.empty() && job.initialize_from == job.tool.name)
+    return spec_problem{"job", {"initialize_from"},
+                        "tool '" + job.tool.name + "' cannot start from its own weights; to "
+                        "train it further write continue = true instead"};
   if (job.continue_training && job.settings.iterations == 0)
     return spec_problem{"job", {"continue_training", "iterations"},
                         "continue training needs an explicit iterations count, e.g. "
@@ -94,6 +103,14 @@ problem split_sets_problem(const split_spec& p) {
       return spec_problem{"split", {keys[i]},
                           "expected a fraction of the dataset <= 1 (mode = proportion), got " +
                               text_of(sets[i])};
+  }
+  if (p.mode == split_mode::official) {
+    for (int i = 0; i < 2; ++i)
+      if (sets[i] > 1 && std::floor(sets[i]) != sets[i])
+        return spec_problem{"split", {keys[i]},
+                            "expected a fraction of the training part (<= 1) or a whole number "
+                            "of images (mode = official), got " + text_of(sets[i])};
+    return std::nullopt;
   }
   double sum = p.train + p.validation + p.test;
   if (p.mode == split_mode::proportion && sum > 1 + 1e-9)

@@ -314,6 +314,8 @@ expected<dataset_index> load_fashion_mnist(const dataset_spec& spec) {
   for (const auto& part : *parts) {
     auto files = find_part(spec, *folder, part);
     if (!files) return files.error();
+    if (part == "t10k" && !index.labels.empty())
+      index.own_test_begin = static_cast<std::int64_t>(index.labels.size());
     std::uint32_t label_count = 0;
     if (auto ok = read_labels(files->labels_path, index.labels, label_count); !ok) {
       return ok.error();

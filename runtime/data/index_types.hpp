@@ -20,6 +20,10 @@ struct dataset_index {
   /// masks: the label mask (PNG) of each image; anomaly: the defect mask of each image, or ""
   /// (always "" for good images); empty for the other kinds.
   std::vector<std::string> mask_files;
+  /// The first image of the dataset's own test part, which a split of mode official keeps as its
+  /// test set (fashion-mnist, subset all: 60,000, where the 10,000 t10k images start); -1 when
+  /// the dataset has none.
+  std::int64_t own_test_begin = -1;
   std::size_t size() const { return labels.size(); }
 };
 

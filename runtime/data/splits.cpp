@@ -219,7 +219,47 @@ const char* set_name(std::uint8_t set) {
 
 }  // namespace
 
+namespace {
+
+// Mode official: the dataset's own test part is the test set, and training and validation images
+// are drawn, as in mode count, from its training part.
+expected<std::vector<std::uint8_t>> official_split(const dataset_index& index,
+                                                   const split_spec& spec) {
+  const std::int64_t begin = index.own_test_begin;
+  if (begin <= 0 || begin > static_cast<std::int64_t>(index.size()))
+    return bad_split(spec, "dataset '" + index.spec.name +
+                               "' has no test part of its own (mode = official needs a "
+                               "fashion-mnist dataset with subset = all); use mode = proportion "
+                               "or count");
+  const auto part = static_cast<std::uint64_t>(begin);
+  // Validation first; a training fraction is of the images validation leaves (1: all of them).
+  const auto count_of = [](double v, double of) {
+    return v <= 1 ? std::floor(v * of + 1e-6) : v;
+  };
+  split_spec drawn = spec;
+  drawn.mode = split_mode::count;
+  drawn.validation = count_of(spec.validation, static_cast<double>(part));
+  drawn.train = count_of(spec.train, std::max(0.0, static_cast<double>(part) - drawn.validation));
+  drawn.test = 0;
+  dataset_index training_part = index;
+  training_part.labels.resize(part);
+  if (training_part.files.size() > part)
+    training_part.files.resize(part);
+  if (training_part.mask_files.size() > part)
+    training_part.mask_files.resize(part);
+  training_part.own_test_begin = -1;
+  auto assignment = make_split(training_part, drawn);
+  if (!assignment)
+    return assignment.error();
+  assignment->resize(index.size(), test_set);
+  return assignment;
+}
+
+}  // namespace
+
 expected<std::vector<std::uint8_t>> make_split(const dataset_index& index, const split_spec& spec) {
+  if (spec.mode == split_mode::official)
+    return official_split(index, spec);
   std::uint64_t n = index.size();
   if (n == 0) {
     return bad_split(spec, "dataset '" + index.spec.name + "' has no images to split");

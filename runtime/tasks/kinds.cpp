@@ -55,9 +55,37 @@ std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,
   if (!kind)
     return spec_problem{"tool", {"kind"},
                         "expected one of " + kind_names() + ", got '" + tool.kind + "'"};
+  if (!kind->image_labels && settings.label_smoothing > 0)
+    return spec_problem{"job", {"label_smoothing"},
+                        "a " + kind->name + " tool has no image labels to smooth; remove "
+                        "label_smoothing (or set 0) for this job"};
+  if (!kind->model_sizes && tool.model != "normal")
+    return spec_problem{"tool", {"model"},
+                        "a " + kind->name + " tool has one network size; remove model (or set "
+                        "normal): small and large are classify's"};
   if (kind->check)
     return kind->check(tool, settings, dataset);
   return std::nullopt;
+}
+
+training_settings resolve_recipe(const tool_spec& tool, training_settings settings) {
+  const tool_kind_info* kind = find_tool_kind(tool.kind);
+  if (!kind)
+    return settings;
+  const training_recipe& r = kind->recipe;
+  if (settings.optimizer == "auto")
+    settings.optimizer = r.optimizer;
+  if (settings.schedule == "auto")
+    settings.schedule = r.schedule;
+  const auto pick = [](double& value, double recipe) {
+    if (value < 0)
+      value = recipe;
+  };
+  pick(settings.weight_decay, r.weight_decay);
+  pick(settings.warmup, r.warmup);
+  pick(settings.label_smoothing, r.label_smoothing);
+  pick(settings.weight_averaging, r.weight_averaging);
+  return settings;
 }
 
 }  // namespace trainyard

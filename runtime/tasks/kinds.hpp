@@ -15,6 +15,17 @@
 
 namespace trainyard {
 
+/// A kind's training recipe: what the `auto` values of a job's recipe settings (optimizer,
+/// weight_decay, schedule, warmup, label_smoothing, weight_averaging) stand for.
+struct training_recipe {
+  const char* optimizer = "adam";
+  double weight_decay = 0;
+  const char* schedule = "constant";
+  double warmup = 0;
+  double label_smoothing = 0;
+  double weight_averaging = 0;
+};
+
 /// One tool kind as the control plane sees it.
 struct tool_kind_info {
   /// The kind's name, as JSON, campaign files and the command line spell it ("classify").
@@ -30,6 +41,12 @@ struct tool_kind_info {
   bool confusion_matrix = false;
   /// Predictions are boxes: predict also writes detections.json (locate).
   bool boxes = false;
+  /// The kind's recipe (the `auto` values).
+  training_recipe recipe;
+  /// Whether each image has one label to learn (label_smoothing applies), and whether `model`
+  /// chooses among network sizes: classify only.
+  bool image_labels = false;
+  bool model_sizes = false;
 };
 
 /// Whether the kind's evaluation reports accuracy per class and a confusion matrix (false for a
@@ -44,6 +61,10 @@ const tool_kind_info* find_tool_kind(const std::string& name);
 
 /// The kind of a tool; invalid_config naming the kinds there are when it is not registered.
 expected<const tool_kind_info*> kind_of(const tool_spec& tool);
+
+/// `settings` with every `auto` recipe value replaced by the tool kind's (unknown kind: as given).
+/// What the engine trains with, and what the tool's settings.json records.
+training_settings resolve_recipe(const tool_spec& tool, training_settings settings);
 
 /// The kind's checks (kind_of, then its check): the first problem, or none. validate() runs
 /// them before a job is queued.

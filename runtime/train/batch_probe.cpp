@@ -8,7 +8,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "runtime/train/cpu_memory_meter.hpp"
+#include "runtime/tasks/kinds.hpp"
 #include "runtime/train/failures.hpp"
+#include "runtime/train/optimizer.hpp"
 
 namespace trainyard {
 
@@ -23,7 +25,8 @@ constexpr int deterministic_auto_batch_cap = 128;
 probe_result probe_batch_size(const torch_engine_options& options,
                               const training_request& request, const tool_task& task,
                               const task_data& train_data) {
-  const training_settings& s = request.spec.settings;
+  // Trials step the job's own optimizer: its state (Adam's two moments, SGD's one) is memory too.
+  const training_settings s = resolve_recipe(request.spec.tool, request.spec.settings);
   probe_options po = options.probe;
   // A batch larger than the training set is never used; do not spend probing time on it.
   int largest = std::max(1, po.min_batch);
@@ -53,14 +56,14 @@ probe_result probe_batch_size(const torch_engine_options& options,
     return guarded([&]() -> trial_result {
       std::unique_ptr<tool_task> copy = task.clone();
       copy->model()->train();
-      torch::optim::Adam optimizer(copy->model()->parameters(),
-                                   torch::optim::AdamOptions(s.learning_rate));
+      const std::unique_ptr<torch::optim::Optimizer> optimizer =
+          make_optimizer(s, copy->model()->parameters());
       const torch::Tensor rows = rows_for(b);
       const auto step = [&] {
-        optimizer.zero_grad();
+        optimizer->zero_grad();
         torch::Tensor loss = copy->batch_loss(train_data, rows, gen);
         loss.backward();
-        optimizer.step();
+        optimizer->step();
         (void)loss.item<double>();
       };
       step();  // warm-up: first-touch allocations, oneDNN primitive creation

@@ -82,7 +82,8 @@ std::vector<std::string> split_names(const std::string& text) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Module& model,
-                     torch::optim::Adam& optimizer) {
+                     torch::optim::Optimizer& optimizer, const std::string& optimizer_kind,
+                     const weight_average* average) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -90,6 +91,12 @@ void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Mo
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  archive.write("optimizer_kind", c10::IValue(optimizer_kind));
+  if (average) {
+    torch::serialize::OutputArchive average_archive;
+    average->save(average_archive);
+    archive.write("weight_average", average_archive);
+  }
   archive.write("format", c10::IValue(std::int64_t{2}));
   archive.write("job_id", c10::IValue(static_cast<std::int64_t>(s.job)));
   archive.write("job_name", c10::IValue(s.job_name));
@@ -164,17 +171,30 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
   return out;
 }
 
-void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
-                      torch::optim::Adam& optimizer) {
-  torch::serialize::InputArchive model_archive, optimizer_archive;
+restored_training restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
+                                   torch::optim::Optimizer& optimizer,
+                                   const std::string& optimizer_kind, weight_average* average) {
+  restored_training restored;
+  torch::serialize::InputArchive model_archive, optimizer_archive, average_archive;
   checkpoint.archive.read("model", model_archive);
   model.load(model_archive);
-  checkpoint.archive.read("optimizer", optimizer_archive);
-  optimizer.load(optimizer_archive);
+  // Checkpoints written before the optimizer was a setting hold Adam's state.
+  c10::IValue kind;
+  const std::string saved_kind = checkpoint.archive.try_read("optimizer_kind", kind)
+                                     ? kind.toStringRef()
+                                     : std::string("adam");
+  if (saved_kind == optimizer_kind) {
+    checkpoint.archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    restored.optimizer = true;
+  }
+  if (average && checkpoint.archive.try_read("weight_average", average_archive))
+    restored.average = average->load(average_archive);
   torch::Tensor rng;
   checkpoint.archive.read("rng_state", rng);
   at::Generator default_generator = at::detail::getDefaultCPUGenerator();  // shares the state
   default_generator.set_state(rng);
+  return restored;
 }
 
 }  // namespace trainyard

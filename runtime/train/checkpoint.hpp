@@ -14,6 +14,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/train/failures.hpp"
 #include "runtime/train/tool_files.hpp"
+#include "runtime/train/weight_average.hpp"
 
 namespace trainyard {
 
@@ -29,9 +30,12 @@ void save_atomically(const std::string& path, Save&& save) {
     throw job_failure{ok.error()};
 }
 
-/// Writes `state` (its checkpoint fields) with the model and optimizer; throws on failure.
+/// Writes `state` (its checkpoint fields) with the model, the optimizer (of the kind named
+/// `optimizer_kind`, "adam", "adamw" or "sgd") and the weight average when there is one; throws
+/// on failure.
 void save_checkpoint(const std::string& path, const tool_state& state, torch::nn::Module& model,
-                     torch::optim::Adam& optimizer);
+                     torch::optim::Optimizer& optimizer, const std::string& optimizer_kind,
+                     const weight_average* average);
 
 /// The checkpoint's state and its archive (model and optimizer are read once they exist).
 struct loaded_checkpoint {
@@ -42,8 +46,16 @@ struct loaded_checkpoint {
 /// storage_failed naming the file when it is unreadable.
 expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path);
 
-/// Loads the model and optimizer saved in `checkpoint`, and the default generator's state.
-void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
-                      torch::optim::Adam& optimizer);
+/// What restore_training could carry over besides the weights.
+struct restored_training {
+  bool optimizer = false;  ///< the optimizer's state (false: it was of another kind)
+  bool average = false;    ///< the weight average (false: none was saved, or none is wanted)
+};
+/// Loads the model saved in `checkpoint`, the optimizer's state when the checkpoint's optimizer
+/// is of `optimizer_kind` (a continued job may change it, and then starts its moments afresh),
+/// the weight average into `average` when both exist, and the default generator's state.
+restored_training restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
+                                   torch::optim::Optimizer& optimizer,
+                                   const std::string& optimizer_kind, weight_average* average);
 
 }  // namespace trainyard

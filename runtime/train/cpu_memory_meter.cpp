@@ -1,7 +1,12 @@
 // The CPU memory meter (cpu_memory_meter.hpp).
 #include "runtime/train/cpu_memory_meter.hpp"
 
+#include "runtime/train/engine.hpp"
+
+#include <malloc.h>
+
 #include <algorithm>
+#include <mutex>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -39,6 +44,22 @@ std::uint64_t cpu_memory_meter::peak_bytes() {
   // Without a resettable high-water mark (old kernels, restricted /proc) the current resident
   // size after the trial is the best available reading.
   return read_kib_field("/proc/self/status", resettable_ ? "VmHWM" : "VmRSS");
+}
+
+// LibTorch allocates and frees 1-30 MB activation buffers every step; above glibc's default mmap
+// threshold each is a fresh mmap/munmap with its page faults. Serving them from the heap and
+// trimming rarely removes that churn. Once per process.
+void tune_malloc_for_training() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    // Training runs on the worker's own thread, which glibc would serve from a secondary arena:
+    // those grow and shrink in 64 MiB heaps and churn pages as the untuned main arena does
+    // (bench/train_overhead compares the two paths). One arena keeps every thread on the tuned
+    // main heap.
+    mallopt(M_ARENA_MAX, 1);
+  });
 }
 
 }  // namespace trainyard

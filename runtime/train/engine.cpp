@@ -12,13 +12,12 @@
 // retraces an uninterrupted one bit for bit.
 #include "runtime/train/engine.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <cmath>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -29,6 +28,8 @@
 #include "runtime/data/dataset_index.hpp"
 #include "runtime/data/splits.hpp"
 #include "runtime/policy/early_stopping.hpp"
+#include "runtime/policy/job_length.hpp"
+#include "runtime/policy/learning_rate.hpp"
 #include "runtime/store/spec_json.hpp"
 #include "runtime/tasks/kinds.hpp"
 #include "runtime/train/checkpoint.hpp"
@@ -38,8 +39,10 @@
 #include "runtime/train/failures.hpp"
 #include "runtime/train/images.hpp"
 #include "runtime/train/input.hpp"
+#include "runtime/train/optimizer.hpp"
 #include "runtime/train/seeds.hpp"
 #include "runtime/train/tool_files.hpp"
+#include "runtime/train/tool_lineage.hpp"
 #include "runtime/train/tool_task.hpp"
 
 namespace trainyard {
@@ -49,7 +52,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-
 // The working state of one job, handed from step to step. The steps fill it in the order of
 // run(); each says which fields it sets.
 struct job {
@@ -57,7 +59,7 @@ struct job {
       : request(r),
         observer(o),
         spec(r.spec),
-        settings(r.spec.settings),
+        settings(resolve_recipe(r.spec.tool, r.spec.settings)),
         tool(r.spec.tool.name),
         folder(tool_folder(r.workspace, r.spec.tool.name)),
         world(r.parallel.world_size),
@@ -66,7 +68,9 @@ struct job {
   const training_request& request;
   training_observer& observer;
   const job_spec& spec;
-  const training_settings& settings;
+  /// The job's settings with the kind's recipe in place of every `auto` (resolve_recipe): what
+  /// it trains with and what settings.json records.
+  const training_settings settings;
   const std::string& tool;
   const fs::path folder;
   // Data-parallel (devices > 1): rank 0, the lead, probes, validates and writes the tool's files;
@@ -79,7 +83,9 @@ struct job {
   bool resume = false;    ///< the checkpoint is this job's own: go on where it stopped
   bool carry_on = false;  ///< resume, or continue training the checkpoint's tool
   tool_state state;
-  // load_sets: the decoded sets with their targets.
+  // load_sets: the tool a fresh job starts from (initialize_from), and the decoded sets with
+  // their targets.
+  std::optional<trained_tool> source;
   image_geometry geometry;
   task_setup setup;
   task_data train, validation, test;
@@ -87,13 +93,22 @@ struct job {
   std::unique_ptr<tool_task> task;
   std::shared_ptr<torch::nn::Module> model;
   std::string monitored;
-  std::unique_ptr<torch::optim::Adam> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<torch::Tensor> parameters;  ///< the model's, in the order all ranks reduce them
+  /// The lead's moving average of the weights (weight_averaging > 0), else null.
+  std::unique_ptr<weight_average> average;
+  // load_sets: the job's length; the learning-rate schedule spans the job's own iterations,
+  // `schedule_length` of them after the tool's first `schedule_start` (a continued tool's
+  // earlier jobs).
+  int schedule_start = 0;
+  int schedule_length = 1;
+  int patience = 0;  ///< early stopping's, scaled with an auto job's length
   // join_group: the data-parallel group and this rank's random streams.
   data_parallel_group* group = nullptr;
   torch::Generator dropout_gen;  ///< the rank's own dropout draws (ranks may share a process)
   std::uint64_t rank_seed = 0;   ///< dropout and augmentation differ between ranks
   bool stopped = false;          ///< stopped on request
+  bool test_each_iteration = false;  ///< torch_engine_options::test_each_iteration
 
   std::string file(const char* name) const { return (folder / name).string(); }
 };
@@ -134,27 +149,6 @@ std::string job_label(const training_request& r) {
   return r.spec.name.empty() ? "job " + std::to_string(r.job) : "job " + r.spec.name;
 }
 
-// A job that continues another's training must find the tool it continues, on the same split and
-// with the same architecture.
-void check_continuation(const job& j) {
-  if (!j.checkpoint)
-    fail("tool " + j.tool + " has no trained state to continue; run a job without continue first",
-         error_code::unknown_tool);
-  if (j.checkpoint->state.split != j.spec.split)
-    fail("tool " + j.tool + " was trained on split " + j.checkpoint->state.split +
-             "; continue training must use the same split",
-         error_code::split_mismatch);
-  const tool_spec& was = j.checkpoint->state.tool;
-  const tool_spec& now = j.spec.tool;
-  if (was.input_width != now.input_width || was.input_height != now.input_height ||
-      was.model_width != now.model_width || was.batch_norm != now.batch_norm)
-    fail("tool " + j.tool + " was built with input " + std::to_string(was.input_width) + "x" +
-             std::to_string(was.input_height) + ", model_width " + std::to_string(was.model_width) +
-             " and batch_norm " + (was.batch_norm ? "true" : "false") +
-             "; continue training keeps the architecture, so use those values",
-         error_code::invalid_request);
-}
-
 // Step: plan the job. Sets checkpoint, resume, carry_on and the state's job, target and (fresh
 // jobs) origin; creates the tool folder and applies the process settings.
 void plan_job(job& j) {
@@ -176,23 +170,20 @@ void plan_job(job& j) {
   j.resume = j.checkpoint && j.checkpoint->state.job == j.request.job;
   j.carry_on = j.resume || j.spec.continue_training;
   if (j.spec.continue_training && !j.resume)
-    check_continuation(j);
+    check_continuation(j.checkpoint.get(), j.spec);
 
   tool_state& state = j.state;
   const training_settings& settings = j.settings;
-  const int length = settings.iterations > 0 ? settings.iterations : settings.max_iterations;
   if (j.carry_on) {
     state = j.checkpoint->state;
     if (!j.resume) {
       state.job = j.request.job;
       state.job_name = j.spec.name;
-      state.target = state.completed + length;
     }
   } else {
     j.checkpoint.reset();
     state.job = j.request.job;
     state.job_name = j.spec.name;
-    state.target = length;
     state.split = j.spec.split;
     state.seed = settings.seed;
     state.tool = j.spec.tool;
@@ -231,6 +222,8 @@ void load_sets(job& j, image_cache& cache) {
   tool_state& state = j.state;
   const std::vector<std::string> class_names = need(task_class_names(state.tool, index));
   j.geometry = dataset_geometry(request.dataset, j.spec.tool.input_width, j.spec.tool.input_height);
+  if (!j.carry_on && !j.spec.initialize_from.empty())
+    j.source = open_source_tool(j.request.workspace, j.spec, j.geometry.channels);
   if (j.carry_on &&
       (state.channels != j.geometry.channels || state.class_names.size() != class_names.size()))
     fail("tool " + j.tool + " was trained with " + std::to_string(state.class_names.size()) +
@@ -242,6 +235,7 @@ void load_sets(job& j, image_cache& cache) {
   j.setup = task_setup{state.tool,   j.geometry.channels, class_names,
                        task_colours(request.dataset, class_names.size()),
                        state.norm,   j.settings.augmentation};
+  j.setup.label_smoothing = j.settings.label_smoothing;
   const auto set_data = [&](split_set set) {
     const std::vector<std::int64_t> images = images_in(request.assignment, set);
     labelled_images decoded = need(cache.images(index, images, j.geometry, state.threads));
@@ -258,9 +252,18 @@ void load_sets(job& j, image_cache& cache) {
   if (!j.carry_on) {
     state.class_names = class_names;
     state.channels = j.geometry.channels;
-    state.norm = compute_normalization(j.train.images);
+    // A tool started from another keeps the normalisation its weights were trained with.
+    state.norm = j.source ? j.source->record.norm : compute_normalization(j.train.images);
     j.setup.norm = state.norm;
   }
+  // The job's length (iterations = auto: from the training set's size) and where it ends; a
+  // resumed job keeps the end it started with.
+  const job_length length = length_of_job(j.settings, j.train.size());
+  j.patience = length.patience;
+  if (!j.resume)
+    state.target = (j.carry_on ? state.completed : 0) + length.iterations;
+  j.schedule_length = length.iterations;
+  j.schedule_start = std::max(0, state.target - length.iterations);
 }
 
 // Step: build the model and optimizer. Sets task, model, monitored and optimizer; a carried-on
@@ -276,15 +279,24 @@ void build_model(job& j) {
     j.task = need(make_tool_task(j.setup));
   }
   j.model = j.task->model();
+  if (j.source) {
+    copy_matching_weights(*j.source->task->model(), *j.model);
+    j.source.reset();
+  }
   j.parameters = j.model->parameters();
   j.monitored = j.task->monitored_metric();
-  j.optimizer = std::make_unique<torch::optim::Adam>(
-      j.model->parameters(), torch::optim::AdamOptions(j.settings.learning_rate));
+  j.optimizer = make_optimizer(j.settings, j.model->parameters());
+  if (j.settings.weight_averaging > 0 && j.lead)
+    j.average = std::make_unique<weight_average>(*j.model, j.settings.weight_averaging);
   if (j.carry_on) {
-    restore_training(*j.checkpoint, *j.model, *j.optimizer);
-    // A continued job may bring its own learning rate.
-    for (auto& group : j.optimizer->param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(j.settings.learning_rate);
+    // The average continues where the checkpoint's stopped; a tool trained without one starts
+    // it from the restored weights.
+    const restored_training restored = restore_training(
+        *j.checkpoint, *j.model, *j.optimizer, j.settings.optimizer, j.average.get());
+    if (j.average && !restored.average)
+      j.average = std::make_unique<weight_average>(*j.model, j.settings.weight_averaging);
+    // A continued job may bring its own learning rate (the schedule sets it at every step).
+    set_learning_rate(*j.optimizer, j.settings.learning_rate);
   }
   j.checkpoint.reset();  // release the archive
   // A fresh job replaces the tool, but only once its data and model are known to be good: a job
@@ -293,15 +305,11 @@ void build_model(job& j) {
     remove_tool_files(j.folder.string());
 }
 
-// Sets the optimizer's rate for `iteration` (the task's schedule: locate and segment decay it)
-// and reseeds the iteration's random streams.
+// Reseeds the iteration's random streams.
 struct iteration_generators {
   torch::Generator shuffle, augment;
 };
 iteration_generators start_iteration(job& j, int iteration) {
-  for (auto& group : j.optimizer->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options())
-        .lr(j.settings.learning_rate * j.task->learning_rate_factor(iteration, j.state.target));
   const std::uint64_t seed = j.state.seed;
   torch::manual_seed(iteration_seed(seed, iteration, random_stream::dropout));
   if (j.group)
@@ -337,6 +345,7 @@ bool train_iteration(job& j, int iteration, iteration_pass& pass) {
   const std::int64_t n = j.train.size();
   const torch::Tensor order = torch::randperm(n, gen.shuffle, torch::kLong);
   const std::int64_t batch = j.state.batch_size * j.world;  // a global step: every rank's share
+  const std::int64_t steps = (n + batch - 1) / batch;
   data_parallel_group* group = j.group;
   const auto loop_start = clock_type::now();
   // The hot loop: nothing here beyond what a bare LibTorch loop does, plus one atomic load
@@ -350,6 +359,12 @@ bool train_iteration(job& j, int iteration, iteration_pass& pass) {
     // that the summed gradients are those of the whole batch's mean loss.
     const auto share = group ? group->share_of(m) : data_parallel_group::share{0, m};
     double step_loss = 0;
+    // The schedule's rate for this step of the job.
+    const double progress = schedule_progress(iteration - 1 - j.schedule_start, start / batch,
+                                              steps, j.schedule_length);
+    set_learning_rate(*j.optimizer,
+                      j.settings.learning_rate *
+                          learning_rate_factor(j.settings.schedule, j.settings.warmup, progress));
     j.optimizer->zero_grad();
     if (share.count > 0) {
       const torch::Tensor rows = order.narrow(0, start + share.offset, share.count);
@@ -370,6 +385,8 @@ bool train_iteration(job& j, int iteration, iteration_pass& pass) {
     if (!std::isfinite(step_loss))
       diverged(j, iteration, "its training loss is " + std::to_string(step_loss / m));
     j.optimizer->step();
+    if (j.average)
+      j.average->update();
     pass.loss_sum += step_loss;
   }
   pass.loop_seconds = std::chrono::duration<double>(clock_type::now() - loop_start).count();
@@ -379,7 +396,7 @@ bool train_iteration(job& j, int iteration, iteration_pass& pass) {
 // The iteration as the observer sees it (the worker forwards it to the scheduler), with the
 // early-stopping rule's decision.
 void report_iteration(job& j, const metrics_row& row, double monitored_value,
-                      const early_stopping_decision& decision) {
+                      const early_stopping_decision& decision, const metric_map& test) {
   iteration_report report;
   report.job = j.request.job;
   report.tool = j.tool;
@@ -390,6 +407,7 @@ void report_iteration(job& j, const metrics_row& row, double monitored_value,
                          {"val_loss", row.val_loss},
                          {"images_per_s", row.images_per_s},
                          {"seconds", row.seconds}});
+  report.metrics.insert(test.begin(), test.end());
   report.best_iteration = j.state.stopping.best_iteration;
   report.best_value = j.state.stopping.best_value;
   report.patience_counter = j.state.stopping.counter;
@@ -408,8 +426,12 @@ void report_iteration(job& j, const metrics_row& row, double monitored_value,
 // Step (lead): record an iteration. Validates, keeps the best weights, writes the checkpoint,
 // metrics.csv and the curves, and reports.
 void record_iteration(job& j, int iteration, const iteration_pass& pass) {
-  const early_stopping_rule rule{j.settings.patience, j.settings.min_delta,
+  const early_stopping_rule rule{j.patience, j.settings.min_delta,
                                  /*max_iterations=*/0, metric_goal::maximize};
+  // With weight averaging, the averaged weights are what is validated and kept as best.pt.
+  std::optional<weight_average::swapped> averaged;
+  if (j.average)
+    averaged.emplace(*j.average);
   j.task->prepare(j.train);
   metric_map val = j.task->evaluate(j.validation, "val_");
   const double monitored_value = val.at(j.monitored);
@@ -422,6 +444,14 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
   if (decision.improved)
     save_atomically(j.file(tool_files::best),
                     [&j](std::ostream& out) { torch::save(j.model, out); });
+  metric_map test;
+  if (j.test_each_iteration && j.test.size() > 0) {
+    const auto test_start = clock_type::now();
+    test = j.task->evaluate(j.test, "test_");
+    test["test_seconds"] =
+        std::chrono::duration<double>(clock_type::now() - test_start).count();
+  }
+  averaged.reset();  // the raw weights train on and go into the checkpoint
 
   const auto n = static_cast<double>(j.train.size());
   metrics_row row;
@@ -435,7 +465,8 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
   row.seconds = std::chrono::duration<double>(clock_type::now() - pass.start).count();
   j.state.history.push_back(row);
   j.state.completed = iteration;
-  save_checkpoint(j.file(tool_files::checkpoint), j.state, *j.model, *j.optimizer);
+  save_checkpoint(j.file(tool_files::checkpoint), j.state, *j.model, *j.optimizer,
+                  j.settings.optimizer, j.average.get());
 
   need(write_file_atomically(j.file(tool_files::metrics_csv), metrics_csv(j.state.history)));
   std::vector<curve_point> points;
@@ -443,7 +474,7 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
     points.push_back({r.iteration, r.train_loss, r.val_loss, r.validation.at(j.monitored)});
   need(draw_training_curves(points, "tool " + j.tool + " (" + job_label(j.request) + ")",
                             j.file(tool_files::curves), j.monitored));
-  report_iteration(j, row, monitored_value, decision);
+  report_iteration(j, row, monitored_value, decision, test);
 }
 
 // Data-parallel: at the end of an iteration the ranks learn whether any of them asks to stop,
@@ -587,6 +618,7 @@ class torch_engine final : public training_engine {
 // A job runs as these steps; each throws job_failure (or a LibTorch error) to end it.
 training_outcome torch_engine::run(const training_request& request, training_observer& observer) {
   job j(request, observer);
+  j.test_each_iteration = options_.test_each_iteration;
   plan_job(j);
   load_sets(j, cache_);
   build_model(j);
@@ -660,28 +692,8 @@ void torch_engine::join_group(job& j, probe_result& probe) {
 
 }  // namespace
 
-// LibTorch allocates and frees 1-30 MB activation buffers every step; above glibc's default mmap
-// threshold each is a fresh mmap/munmap with its page faults. Serving them from the heap and
-// trimming rarely removes that churn. Once per process.
-void tune_malloc_for_training() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    // Training runs on the worker's own thread, which glibc would serve from a secondary arena:
-    // those grow and shrink in 64 MiB heaps and churn pages as the untuned main arena does
-    // (bench/train_overhead compares the two paths). One arena keeps every thread on the tuned
-    // main heap.
-    mallopt(M_ARENA_MAX, 1);
-  });
-}
-
 std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options) {
   return std::make_unique<torch_engine>(std::move(options));
-}
-
-std::string tool_folder(const std::string& workspace, const std::string& tool) {
-  return (fs::path(workspace) / "tools" / tool).string();
 }
 
 }  // namespace trainyard

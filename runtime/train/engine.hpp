@@ -36,6 +36,10 @@ struct torch_engine_options {
   int probe_steps = 3;
   /// Data-parallel jobs (devices > 1): how long ranks wait to join and for each collective.
   data_parallel_options parallel;
+  /// Benchmarks of time to accuracy: every iteration also evaluates the test set (with the
+  /// weights validation sees) and reports it as test_* metrics with test_seconds, the time that
+  /// took, for the benchmark to leave out of its clock. Off for every job a user runs.
+  bool test_each_iteration = false;
 };
 
 /// The glibc allocator settings training runs with (mmap and trim thresholds, one arena); the

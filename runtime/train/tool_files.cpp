@@ -2,6 +2,8 @@
 // spec_json's functions, so settings.json nests exactly what the store keeps.
 #include "runtime/train/tool_files.hpp"
 
+#include "runtime/train/engine.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -184,6 +186,10 @@ void remove_tool_files(const std::string& folder) {
     fs::remove(file.string() + ".tmp", ec);
     fs::remove(fs::path(folder) / (file.stem().string() + ".tmp" + file.extension().string()), ec);
   }
+}
+
+std::string tool_folder(const std::string& workspace, const std::string& tool) {
+  return (fs::path(workspace) / "tools" / tool).string();
 }
 
 }  // namespace trainyard

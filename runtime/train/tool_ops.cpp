@@ -190,7 +190,8 @@ expected<evaluation> evaluate_tool(const std::string& workspace, const std::stri
       auto model = std::dynamic_pointer_cast<ClassifierImpl>(t.task->model());
       Classifier classifier(model);
       const set_evaluation e =
-          evaluate_classifier(classifier, *images, t.task->transform(), evaluation_batch_size, true);
+          evaluate_classifier(classifier, *images, t.task->transform(), evaluation_batch_size, true,
+                              mirror_views(t.task->setup().augmentation));
       out.accuracy = e.accuracy;
       out.metrics = {{"accuracy", e.accuracy}, {"loss", e.loss}};
       out.confusion = e.confusion;

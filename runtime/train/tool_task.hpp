@@ -59,25 +59,21 @@ struct task_setup {
   std::vector<label_colour> colours;     ///< segment: one per label (overlays)
   normalization norm;                    ///< of the training images
   augmentation_settings augmentation;    ///< of the (last) training job: augments training, and
-                                         ///< with horizontal flips inference averages mirrors
+                                         ///< with horizontal flips and test_time_flips inference
+                                         ///< averages mirrors
+  double label_smoothing = 0;            ///< classify's training loss (resolved, never auto)
 };
+
+/// Whether inference averages each image with its mirror: tools trained with horizontal flips,
+/// unless test_time_flips is off.
+inline bool mirror_views(const augmentation_settings& a) {
+  return a.flip_horizontal && a.test_time_flips;
+}
 
 /// Images per evaluation step, for every kind; fixed so numbers do not depend on the probe.
 inline constexpr int task_evaluation_batch = evaluation_batch_size;
 
 /// One tool kind's part of training, evaluation and prediction.
-/// A cosine from 1 at the first iteration down to 5% at `last_iteration`: the schedule the
-/// locate detector was tuned with (runtime/lab/detector_training.hpp) and segment uses too;
-/// at a constant rate both levelled off lower.
-inline double cosine_learning_rate_factor(int iteration, int last_iteration) {
-  const double progress =
-      last_iteration > 1
-          ? static_cast<double>(iteration - 1) / static_cast<double>(last_iteration - 1)
-          : 0.0;
-  const double clamped = progress < 0 ? 0.0 : (progress > 1 ? 1.0 : progress);
-  return 0.05 + 0.95 * 0.5 * (1.0 + std::cos(3.14159265358979323846 * clamped));
-}
-
 class tool_task {
  public:
   explicit tool_task(const task_setup& setup);
@@ -95,14 +91,6 @@ class tool_task {
   /// model's current mode. The engine calls backward and steps the optimizer.
   virtual torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
                                    torch::Generator& gen) = 0;
-  /// Factor on the job's learning rate during `iteration` (1-based) of a job that ends at
-  /// `last_iteration`; the engine sets the optimizer's rate from it before each iteration.
-  /// Default 1 (constant); locate and segment decay it (cosine_learning_rate_factor).
-  virtual double learning_rate_factor(int iteration, int last_iteration) const {
-    (void)iteration;
-    (void)last_iteration;
-    return 1.0;
-  }
   /// Runs inference on a normalised batch and discards the result (probe timing).
   virtual void infer(const torch::Tensor& x) = 0;
   /// Data-parallel ranks that share a process draw dropout from their own generator instead of

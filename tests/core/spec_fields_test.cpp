@@ -113,7 +113,7 @@ T other_value(const T& v, const field_def<T>& def) {
     if constexpr (std::is_integral_v<T>)
       candidates = {static_cast<T>(v + 1), static_cast<T>(v - 1)};
     else
-      candidates = {v / 2, v + 0.25, v - 0.25};
+      candidates = {v / 2, v + 0.25, v - 0.25, 0.25};
     for (T c : candidates)
       if (c != v && def.range.admits(static_cast<double>(c)) && !(def.zero_is_auto && c == 0))
         return c;

@@ -1,6 +1,7 @@
 // validate(): the bounds of the field tables, the checks across fields and what each tool kind
 // needs, each refused with the spec, the field and what to do.
 #include "runtime/core/validate.hpp"
+#include "runtime/tasks/kinds.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +26,28 @@ job_spec valid_job() {
   j.tool.dataset = "fashion";
   j.split = "s";
   return j;
+}
+
+TEST(Validate, AutoRecipeValuesResolveToTheKindsRecipeAndExplicitOnesStay) {
+  job_spec j = valid_job();
+  const training_settings classify = resolve_recipe(j.tool, j.settings);
+  EXPECT_EQ(classify.optimizer, "adamw");
+  EXPECT_EQ(classify.schedule, "one_cycle");
+  EXPECT_GT(classify.label_smoothing, 0);
+  EXPECT_GT(classify.weight_averaging, 0);
+  j.tool.kind = "anomaly";
+  const training_settings anomaly = resolve_recipe(j.tool, j.settings);
+  EXPECT_EQ(anomaly.optimizer, "adam");
+  EXPECT_EQ(anomaly.schedule, "constant");
+  EXPECT_EQ(anomaly.label_smoothing, 0);
+  EXPECT_EQ(anomaly.weight_averaging, 0);
+  j.tool.kind = "classify";
+  j.settings.optimizer = "sgd";
+  j.settings.label_smoothing = 0;
+  const training_settings set = resolve_recipe(j.tool, j.settings);
+  EXPECT_EQ(set.optimizer, "sgd");
+  EXPECT_EQ(set.label_smoothing, 0);
+  EXPECT_EQ(set.schedule, "one_cycle");  // still the kind's
 }
 
 TEST(Validate, TheDefaultsWithNamesAreValid) {
@@ -53,6 +76,27 @@ TEST(Validate, RefusedJobsNameTheSpecTheFieldAndWhatToDo) {
        "tool 't': model_width: expected a whole number of channels from 1 to 1024, got 0"},
       {"dropout 1", [](job_spec& j, dataset_spec&) { j.tool.dropout = 1; },
        "tool 't': dropout: expected a number >= 0 and < 1, got 1"},
+      {"label smoothing for anomaly",
+       [](job_spec& j, dataset_spec& d) {
+         j.tool.kind = "anomaly";
+         d.kind = dataset_kind::anomaly;
+         j.settings.label_smoothing = 0.1;
+       },
+       "job 'j': label_smoothing: a anomaly tool has no image labels to smooth; remove "
+       "label_smoothing (or set 0) for this job"},
+      {"large locate",
+       [](job_spec& j, dataset_spec& d) {
+         j.tool.kind = "locate";
+         d.kind = dataset_kind::coco;
+         d.annotations = "boxes.json";
+         j.tool.model = "large";
+       },
+       "tool 't': model: a locate tool has one network size; remove model (or set normal): "
+       "small and large are classify's"},
+      {"label smoothing 1", [](job_spec& j, dataset_spec&) { j.settings.label_smoothing = 1; },
+       "job 'j': label_smoothing: expected a number >= 0 and < 1, got 1"},
+      {"optimizer", [](job_spec& j, dataset_spec&) { j.settings.optimizer = "rmsprop"; },
+       "job 'j': optimizer: expected one of auto, adam, adamw, sgd, got 'rmsprop'"},
       {"learning rate 0", [](job_spec& j, dataset_spec&) { j.settings.learning_rate = 0; },
        "job 'j': learning_rate: expected a number > 0, got 0"},
       {"negative batch", [](job_spec& j, dataset_spec&) { j.settings.batch_size = -1; },

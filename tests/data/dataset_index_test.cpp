@@ -470,6 +470,46 @@ TEST(SplitDraw, StratifiedProportionsOnFashionMnist) {
   }
 }
 
+TEST(SplitDraw, OfficialKeepsFashionMnistsOwnTestSetAndDrawsValidationFromTraining) {
+  const auto& index = real_fashion_mnist();
+  ASSERT_EQ(index.own_test_begin, 60000);
+  split_spec spec = proportions(1, 5000, 0);
+  spec.mode = split_mode::official;
+  spec.train = 1;
+  spec.validation = 5000;
+  auto a = make_split(index, spec);
+  ASSERT_TRUE(a) << a.error().message;
+  // The 10,000 t10k images, and only they, are the test set: figures compare with published ones.
+  for (std::size_t i = 60000; i < 70000; ++i)
+    ASSERT_EQ((*a)[i], test_set) << i;
+  EXPECT_EQ(in_set(*a, test_set), 10000u);
+  EXPECT_EQ(in_set(*a, validation_set), 5000u);
+  EXPECT_EQ(in_set(*a, train_set), 55000u);
+  auto classes = per_class(index, *a);
+  for (int label = 0; label < 10; ++label)
+    EXPECT_EQ(classes[validation_set][label], 500);  // stratified, seeded
+  EXPECT_EQ(*a, *make_split(index, spec));
+  // Fractions: validation of the training part, train of what validation leaves.
+  spec.train = 0.5;
+  spec.validation = 0.1;
+  auto b = make_split(index, spec);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(in_set(*b, validation_set), 6000u);
+  EXPECT_EQ(in_set(*b, train_set), 27000u);
+  EXPECT_EQ(in_set(*b, unused), 27000u);
+}
+
+TEST(SplitDraw, OfficialIsRefusedForADatasetWithoutATestPartOfItsOwn) {
+  auto index = synthetic_index({5, 5});
+  split_spec spec = proportions(0.6, 0.2, 0.2, 1);
+  spec.mode = split_mode::official;
+  auto a = make_split(index, spec);
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().message.find("has no test part of its own"), std::string::npos)
+      << a.error().message;
+  EXPECT_NE(a.error().message.find("use mode = proportion or count"), std::string::npos);
+}
+
 TEST(SplitDraw, StratifiedKeepsClassProportionsWithinOne) {
   const std::vector<int> sizes{7, 13, 29, 1, 50, 3};
   auto index = synthetic_index(sizes);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/policy/job_length.hpp"
 #include "runtime/core/training_engine.hpp"
 
 namespace trainyard::testing {
@@ -151,7 +152,8 @@ class scripted_engine final : public training_engine {
         return ended(job_state::failed, first, first, "the ranks did not meet: " + why);
     int target = s.iterations > 0 ? (request.spec.continue_training ? first + s.iterations
                                                                     : s.iterations)
-                                  : s.max_iterations;
+                                  : (s.max_iterations > 0 ? s.max_iterations
+                                                          : auto_minimum_iterations);
     int best = first;
     double best_value = -1;
     for (int it = first + 1; it <= target; ++it) {

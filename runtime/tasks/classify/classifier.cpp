@@ -139,9 +139,25 @@ std::string ClassifierImpl::to_onnx(onnx_graph& graph, const std::string& input)
   return graph.linear(x, *output_);
 }
 
+torch::Tensor classifier_logits(Classifier& model, const torch::Tensor& x, bool mirror) {
+  torch::Tensor logits = model->forward(x);
+  if (mirror)
+    logits = logits.add_(model->forward(x.flip({3}))).mul_(0.5);
+  return logits;
+}
+
+classifier_shape classify_shape(const std::string& model, int channels, int height, int width,
+                                int classes, int model_width, bool batch_norm, double dropout) {
+  classifier_shape shape{channels, height, width, classes, model_width, batch_norm, dropout};
+  if (model == "small")
+    shape.model_width = std::max(1, model_width / 2);
+  shape.deep = model == "large";
+  return shape;
+}
+
 set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set,
                                    const input_transform& transform, int batch_size,
-                                   bool confusion) {
+                                   bool confusion, bool mirror) {
   set_evaluation result;
   result.images = set.size();
   const int classes = model->shape().classes;
@@ -159,7 +175,8 @@ set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set
   for (std::int64_t start = 0; start < n; start += step) {
     const std::int64_t m = std::min(step, n - start);
     const torch::Tensor y = set.labels.narrow(0, start, m);
-    const torch::Tensor logits = model->forward(transform(set.images.narrow(0, start, m)));
+    const torch::Tensor logits =
+        classifier_logits(model, transform(set.images.narrow(0, start, m)), mirror);
     loss_sum +=
         F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
     const torch::Tensor predicted = logits.argmax(1);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -77,9 +78,19 @@ struct set_evaluation {
   std::vector<std::vector<std::int64_t>> confusion;  ///< [true][predicted] when asked
 };
 /// Evaluates in eval mode without gradients, `batch_size` images at a time (a fixed size keeps the
-/// numbers identical between runs); restores the module's training mode afterwards.
+/// numbers identical between runs); restores the module's training mode afterwards. `mirror`:
+/// the logits are the mean of the image's and its left-right mirror's (test-time flips).
 set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set,
                                    const input_transform& transform, int batch_size,
-                                   bool confusion);
+                                   bool confusion, bool mirror = false);
+
+/// Logits of a normalised batch in the model's current mode; with `mirror` the mean of the
+/// batch's and its left-right mirror's.
+torch::Tensor classifier_logits(Classifier& model, const torch::Tensor& x, bool mirror);
+
+/// The shape of a classify tool's network: `model` small (one convolution per stage, half the
+/// width), normal (one per stage) or large (two in each of the first two stages).
+classifier_shape classify_shape(const std::string& model, int channels, int height, int width,
+                                int classes, int model_width, bool batch_norm, double dropout);
 
 }  // namespace trainyard

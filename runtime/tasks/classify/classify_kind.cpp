@@ -5,8 +5,14 @@
 namespace trainyard {
 
 const tool_kind_info& classify_kind() {
-  static const tool_kind_info kind{"classify", "val_accuracy", nullptr,
-                                   /*confusion_matrix=*/true, /*boxes=*/false};
+  static const tool_kind_info kind{"classify",
+                                   "val_accuracy",
+                                   nullptr,
+                                   /*confusion_matrix=*/true,
+                                   /*boxes=*/false,
+                                   training_recipe{"adamw", 5e-4, "one_cycle", 0.25, 0.1, 0.999},
+                                   /*image_labels=*/true,
+                                   /*model_sizes=*/true};
   return kind;
 }
 

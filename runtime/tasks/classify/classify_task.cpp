@@ -1,5 +1,7 @@
-// The classify tool as a tool_task: the Classifier (classifier.hpp), cross-entropy on labels,
-// accuracy as the monitored metric, softmax label and score as predictions.
+// The classify tool as a tool_task: the Classifier (classifier.hpp) of the tool's model size,
+// cross-entropy on labels (with the job's label smoothing), accuracy as the monitored metric,
+// softmax label and score as predictions. A tool trained with horizontal flips (and
+// test_time_flips) averages the logits of each image and its mirror wherever it infers.
 #include <algorithm>
 
 #include "runtime/tasks/classify/classifier.hpp"
@@ -15,10 +17,10 @@ namespace F = torch::nn::functional;
 class classify_task final : public task_with_net<classify_task, Classifier> {
  public:
   explicit classify_task(const task_setup& s)
-      : task_with_net(s, Classifier(classifier_shape{
-                             s.channels, s.tool.input_height, s.tool.input_width,
+      : task_with_net(s, Classifier(classify_shape(
+                             s.tool.model, s.channels, s.tool.input_height, s.tool.input_width,
                              static_cast<int>(s.class_names.size()), s.tool.model_width,
-                             s.tool.batch_norm, s.tool.dropout})) {}
+                             s.tool.batch_norm, s.tool.dropout))) {}
 
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
@@ -28,14 +30,16 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
                            torch::Generator& gen) override {
     const torch::Tensor x = training_batch(train.images, rows, transform_, augment_, gen);
     const torch::Tensor y = train.labels.index_select(0, rows);
-    return F::cross_entropy(model_->forward(x), y);
+    return F::cross_entropy(model_->forward(x), y,
+                            F::CrossEntropyFuncOptions().label_smoothing(setup_.label_smoothing));
   }
 
   void infer(const torch::Tensor& x) override { (void)model_->forward(x).argmax(1); }
 
   metric_map evaluate(const task_data& set, const std::string& prefix) override {
-    const set_evaluation e = evaluate_classifier(model_, labelled_images{set.images, set.labels},
-                                                 transform_, task_evaluation_batch, false);
+    const set_evaluation e =
+        evaluate_classifier(model_, labelled_images{set.images, set.labels}, transform_,
+                            task_evaluation_batch, false, mirror_views(setup_.augmentation));
     return {{prefix + "loss", e.loss}, {prefix + "accuracy", e.accuracy}};
   }
 
@@ -44,7 +48,8 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
                                             const std::string&) override {
     torch::NoGradGuard no_grad;
     model_->eval();
-    const torch::Tensor probabilities = torch::softmax(model_->forward(transform_(images)), 1);
+    const torch::Tensor probabilities = torch::softmax(
+        classifier_logits(model_, transform_(images), mirror_views(setup_.augmentation)), 1);
     const auto [score, label] = probabilities.max(1);
     const auto scores = score.accessor<float, 1>();
     const auto labels = label.accessor<std::int64_t, 1>();
@@ -70,7 +75,8 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
                  {static_cast<std::int64_t>(setup_.class_names.size())});
     if (auto ok = graph.save(folder + "/model.onnx"); !ok)
       return ok.error();
-    return nlohmann::json{{"model_file", "model.onnx"}};
+    return nlohmann::json{{"model_file", "model.onnx"},
+                          {"mirror_views", mirror_views(setup_.augmentation)}};
   }
 };
 

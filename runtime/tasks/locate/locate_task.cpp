@@ -11,8 +11,8 @@
 // part of the deterministic state. Rotation and shear would turn axis-aligned boxes: the kind's
 // settings check (locate_kind.cpp) refuses them before the job is queued or trained.
 //
-// Learning rate: a cosine from the job's rate to 5% of it over the job's iterations
-// (learning_rate_factor), as fit_detector trains; at a constant rate AP levels off far lower.
+// Learning rate: the kind's recipe (locate_kind.cpp) is Adam with a cosine from the job's rate
+// to 5% of it, as fit_detector trains; at a constant rate AP levels off far lower.
 //
 // Metrics (names prefixed "val_", "test_", or none for evaluate):
 //   loss                  the detector's training loss (heatmap focal + size + offset)
@@ -65,7 +65,7 @@ class locate_task final : public task_with_net<locate_task, Detector> {
                              s.channels, s.tool.input_height, s.tool.input_width,
                              static_cast<int>(s.class_names.size()), s.tool.model_width,
                              s.tool.batch_norm, box_classifier_width(s.tool.model_width),
-                             s.augmentation.flip_horizontal})),
+                             mirror_views(s.augmentation)})),
         augmented_(augments(s.augmentation)) {}
 
   void set_dropout_generator(torch::Generator generator) override {
@@ -101,11 +101,6 @@ class locate_task final : public task_with_net<locate_task, Detector> {
     return detector_loss(*model_, x, model_->forward(x), boxes, &gen).total;
   }
 
-  // Cosine from the job's rate down to 5% of it at the last iteration, as fit_detector
-  // (runtime/lab/detector_training.hpp) trains; at a constant rate AP50 levels off far lower.
-  double learning_rate_factor(int iteration, int last_iteration) const override {
-    return cosine_learning_rate_factor(iteration, last_iteration);
-  }
 
   // Inference as `predict` runs it (the tool's threshold and most boxes): at AP's low threshold
   // every image sends up to 100 weak boxes through the box classifier, which is evaluation's

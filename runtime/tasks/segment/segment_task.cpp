@@ -371,7 +371,7 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
                              s.channels, static_cast<int>(s.class_names.size()),
                              std::max(4, s.tool.model_width / 2), s.tool.batch_norm,
                              box_classifier_width(s.tool.model_width),
-                             s.augmentation.flip_horizontal})) {}
+                             mirror_views(s.augmentation)})) {}
 
   void set_dropout_generator(torch::Generator generator) override {
     model_->set_dropout_generator(std::move(generator));
@@ -385,11 +385,6 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
     return model_->loss(x, masks, black(), &gen);
   }
 
-  // Cosine to 5% over the job, the schedule the locate detector and its box classifier were
-  // measured with; a segment job therefore has a fixed length, like a locate job.
-  double learning_rate_factor(int iteration, int last_iteration) const override {
-    return cosine_learning_rate_factor(iteration, last_iteration);
-  }
 
   void infer(const torch::Tensor& x) override { (void)model_->segment(x, black()); }
 

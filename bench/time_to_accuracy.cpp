@@ -53,6 +53,7 @@ const std::vector<recipe>& recipes() {
        [](job_spec& j) {
          training_settings& s = j.settings;
          s.optimizer = "adam";
+         s.learning_rate = 1e-3;
          s.weight_decay = 0;
          s.schedule = "constant";
          s.label_smoothing = 0;
@@ -69,6 +70,7 @@ const std::vector<recipe>& recipes() {
       {"constant_schedule", [](job_spec& j) { j.settings.schedule = "constant"; }},
       {"cosine_schedule", [](job_spec& j) { j.settings.schedule = "cosine"; }},
       {"adam", [](job_spec& j) { j.settings.optimizer = "adam"; j.settings.weight_decay = 0; }},
+      {"no_weight_decay", [](job_spec& j) { j.settings.weight_decay = 0; }},
       {"sgd",
        [](job_spec& j) {
          j.settings.optimizer = "sgd";
@@ -79,6 +81,7 @@ const std::vector<recipe>& recipes() {
       {"model_small", [](job_spec& j) { j.tool.model = "small"; }},
       {"model_normal", [](job_spec& j) { j.tool.model = "normal"; }},
       {"model_large", [](job_spec& j) { j.tool.model = "large"; }},
+      {"lr_0.001", [](job_spec& j) { j.settings.learning_rate = 0.001; }},
       {"lr_0.002", [](job_spec& j) { j.settings.learning_rate = 0.002; }},
       {"lr_0.004", [](job_spec& j) { j.settings.learning_rate = 0.004; }},
       {"batch_128", [](job_spec& j) { j.settings.batch_size = 128; }},

@@ -233,8 +233,8 @@ decltype(auto) fields(F&& f, training_settings& x) {
                .describe("auto: smallest gain of the monitored metric that counts"),
            field("batch_size", x.batch_size).auto_when_zero().at_most(65536)
                .describe("images per step; auto = the largest that fits memory"),
-           field("learning_rate", x.learning_rate).above(0)
-               .describe("the optimizer's peak step size"),
+           field("learning_rate", x.learning_rate).auto_when_negative().above(0)
+               .describe("the optimizer's peak step size; auto: the kind's"),
            field("optimizer", x.optimizer).one_of(optimizer_choices())
                .describe("adam, adamw, sgd (Nesterov momentum 0.9), or auto: the kind's"),
            field("weight_decay", x.weight_decay).auto_when_negative().at_least(0).below(1)

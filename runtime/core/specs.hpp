@@ -117,7 +117,9 @@ struct training_settings {
                              ///< iterations (longer jobs scale it); default 3
   double min_delta = 0.001;  ///< auto: smallest validation-accuracy gain that counts; default 0.001
   int batch_size = 0;        ///< images per step; 0 = auto (memory probe); default auto
-  double learning_rate = 1e-3;  ///< the optimizer's peak step size; default 0.001
+  /// The optimizer's peak step size; auto_recipe_value = the kind's (classify 0.004, the others
+  /// 0.001). Default auto.
+  double learning_rate = auto_recipe_value;
   /// "adam", "adamw" (decoupled weight decay), "sgd" (Nesterov momentum 0.9), or "auto": the
   /// kind's recipe. Default auto.
   std::string optimizer = "auto";

@@ -85,6 +85,7 @@ training_settings resolve_recipe(const tool_spec& tool, training_settings settin
   pick(settings.warmup, r.warmup);
   pick(settings.label_smoothing, r.label_smoothing);
   pick(settings.weight_averaging, r.weight_averaging);
+  pick(settings.learning_rate, r.learning_rate);
   return settings;
 }
 

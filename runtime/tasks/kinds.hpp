@@ -16,7 +16,7 @@
 namespace trainyard {
 
 /// A kind's training recipe: what the `auto` values of a job's recipe settings (optimizer,
-/// weight_decay, schedule, warmup, label_smoothing, weight_averaging) stand for.
+/// weight_decay, schedule, warmup, label_smoothing, weight_averaging, learning_rate) stand for.
 struct training_recipe {
   const char* optimizer = "adam";
   double weight_decay = 0;
@@ -24,6 +24,7 @@ struct training_recipe {
   double warmup = 0;
   double label_smoothing = 0;
   double weight_averaging = 0;
+  double learning_rate = 1e-3;
 };
 
 /// One tool kind as the control plane sees it.

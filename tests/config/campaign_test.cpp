@@ -73,10 +73,9 @@ TEST(CampaignExamples, QuickstartParsesToItsDocumentedValues) {
   const auto& s = c->splits[0];
   EXPECT_EQ(s.name, "main");
   EXPECT_EQ(s.dataset, "fashion");
-  EXPECT_EQ(s.mode, split_mode::proportion);
-  EXPECT_DOUBLE_EQ(s.train, 0.8);
-  EXPECT_DOUBLE_EQ(s.validation, 0.1);
-  EXPECT_DOUBLE_EQ(s.test, 0.1);
+  EXPECT_EQ(s.mode, split_mode::official);
+  EXPECT_DOUBLE_EQ(s.train, 1);
+  EXPECT_DOUBLE_EQ(s.validation, 5000);
   EXPECT_EQ(s.seed, 42u);
   EXPECT_TRUE(s.stratified);
 
@@ -91,8 +90,10 @@ TEST(CampaignExamples, QuickstartParsesToItsDocumentedValues) {
   EXPECT_EQ(j.split, "main");
   EXPECT_FALSE(j.continue_training);
   EXPECT_EQ(j.settings.iterations, 0);  // auto
-  EXPECT_EQ(j.settings.patience, 2);
-  EXPECT_EQ(j.settings.max_iterations, 8);
+  EXPECT_EQ(j.settings.patience, 3);
+  EXPECT_EQ(j.settings.max_iterations, 7);
+  EXPECT_LT(j.settings.learning_rate, 0);  // auto: the kind's recipe
+  EXPECT_TRUE(j.settings.augmentation.flip_horizontal);
   EXPECT_EQ(j.settings.batch_size, 0);  // auto
   EXPECT_FALSE(j.settings.deterministic);
   EXPECT_EQ(j.settings.seed, 42u);

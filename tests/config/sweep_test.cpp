@@ -117,7 +117,7 @@ TEST(CampaignSweep, EveryBadSweepNamesTheFileLineAndKey) {
       {"[sweep.a]\njob = first\nlearning_rte = 0.1, 0.2\n",
        "sweep.ini:12: [sweep.a] unknown key 'learning_rte' (did you mean 'learning_rate'?)"},
       {"[sweep.a]\njob = first\nlearning_rate = 0.1, -0.2\n",
-       "sweep.ini:12: [sweep.a] key 'learning_rate': expected a number > 0, got '-0.2'"},
+       "sweep.ini:12: [sweep.a] key 'learning_rate': expected 'auto' or a number > 0, got '-0.2'"},
       {"[sweep.a]\njob = first\nrotation = 10, 200\n",
        "sweep.ini:12: [sweep.a] key 'rotation': expected a number of degrees from 0 to 180, "
        "got '200'"},

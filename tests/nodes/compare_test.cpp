@@ -51,7 +51,7 @@ class Compare : public ::testing::Test {
         << "test = 200\nseed = 3\n"
         << "[tool.shirts]\nkind = classify\ndataset = fashion\nmodel_width = 8\n"
         << "[job.first]\ntool = shirts\nsplit = small\niterations = 2\nbatch_size = 64\n"
-        << "[sweep.lr]\njob = first\nlearning_rate = 0.004\n";
+        << "[sweep.lr]\njob = first\nlearning_rate = 0.002\n";
     auto [code, out] = run_program({binary, "run", campaign, "--plain"}, 600s);
     run_code_ = code;
     run_out_ = out;
@@ -76,7 +76,7 @@ class Compare : public ::testing::Test {
   static inline std::string run_out_;
 };
 
-const std::string variant = "first@learning_rate=0.004";
+const std::string variant = "first@learning_rate=0.002";
 
 TEST_F(Compare, TheTableShowsOnlyTheDifferingSettingAndEachJobsMetrics) {
   auto [code, out] = run_program({binary, "compare", "first", "first@", "-w", workspace()}, 60s);
@@ -99,7 +99,7 @@ TEST_F(Compare, TheTableShowsOnlyTheDifferingSettingAndEachJobsMetrics) {
     const auto cells = words_of(row);
     ASSERT_EQ(cells.size(), columns.size()) << out;
     EXPECT_EQ(cells[0], name) << out;
-    EXPECT_EQ(cells[1], name == "first" ? "0.001" : "0.004") << out;
+    EXPECT_EQ(cells[1], name == "first" ? "auto" : "0.002") << out;  // auto: the kind's rate
     EXPECT_EQ(cells[2], "completed") << out;
     const auto& job = stored.at(name);
     EXPECT_EQ(cells[3], std::to_string(job["best_iteration"].get<int>())) << out;
@@ -128,8 +128,8 @@ TEST_F(Compare, JsonAndPngCarryTheSameComparison) {
   for (const auto& job : j["jobs"]) {
     const auto name = job["job"].get<std::string>();
     EXPECT_EQ(job["state"], "completed");
-    EXPECT_EQ(job["settings"]["learning_rate"], name == "first" ? "0.001" : "0.004");
-    EXPECT_EQ(job["tool"], name == "first" ? "shirts" : "shirts@learning_rate=0.004");
+    EXPECT_EQ(job["settings"]["learning_rate"], name == "first" ? "auto" : "0.002");
+    EXPECT_EQ(job["tool"], name == "first" ? "shirts" : "shirts@learning_rate=0.002");
     for (const auto& metric : j["metrics"])
       EXPECT_DOUBLE_EQ(job["metrics"][metric.get<std::string>()].get<double>(),
                        stored.at(name)["final_metrics"][metric.get<std::string>()].get<double>())

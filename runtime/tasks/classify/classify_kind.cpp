@@ -10,7 +10,7 @@ const tool_kind_info& classify_kind() {
                                    nullptr,
                                    /*confusion_matrix=*/true,
                                    /*boxes=*/false,
-                                   training_recipe{"adamw", 5e-4, "one_cycle", 0.25, 0.1, 0.999},
+                                   training_recipe{"adamw", 5e-4, "one_cycle", 0.25, 0.1, 0.999, 4e-3},
                                    /*image_labels=*/true,
                                    /*model_sizes=*/true};
   return kind;

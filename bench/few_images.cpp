@@ -36,10 +36,17 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-class quiet_observer final : public training_observer {
+// Stops a job when the engine's early-stopping rule says so, as the scheduler's early-stopping
+// actor does for a user's auto job.
+class stopping_observer final : public training_observer {
  public:
-  void iteration_completed(const iteration_report&) override {}
-  bool stop_requested() const override { return false; }
+  void iteration_completed(const iteration_report& report) override {
+    stop_ = stop_ || report.early_stop;
+  }
+  bool stop_requested() const override { return stop_; }
+
+ private:
+  bool stop_ = false;
 };
 
 struct trained {
@@ -48,7 +55,7 @@ struct trained {
 };
 
 trained train(const training_request& request) {
-  quiet_observer observer;
+  stopping_observer observer;
   const auto start = clock_type::now();
   trained out;
   out.outcome = make_torch_engine()->train(request, observer);
@@ -59,12 +66,13 @@ trained train(const training_request& request) {
 nlohmann::json result(const std::string& label, const trained& t) {
   nlohmann::json j;
   j["run"] = label;
-  if (t.outcome.state != job_state::completed) {
+  if (t.outcome.state != job_state::completed && t.outcome.state != job_state::stopped) {
     j["error"] = t.outcome.message;
     return j;
   }
   j["test_accuracy"] = t.outcome.final_metrics.at("test_accuracy");
   j["iterations"] = t.outcome.trained_iterations;
+  j["stopped_early"] = t.outcome.state == job_state::stopped;
   j["best_iteration"] = t.outcome.best_iteration;
   j["seconds"] = t.seconds;
   return j;

@@ -70,7 +70,10 @@ nlohmann::json result(const std::string& label, const trained& t) {
     j["error"] = t.outcome.message;
     return j;
   }
-  j["test_accuracy"] = t.outcome.final_metrics.at("test_accuracy");
+  // The pretraining split has no test set: its validation accuracy stands for it.
+  for (const char* key : {"test_accuracy", "val_accuracy"})
+    if (t.outcome.final_metrics.count(key))
+      j[key] = t.outcome.final_metrics.at(key);
   j["iterations"] = t.outcome.trained_iterations;
   j["stopped_early"] = t.outcome.state == job_state::stopped;
   j["best_iteration"] = t.outcome.best_iteration;

@@ -8,7 +8,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "runtime/train/cpu_memory_meter.hpp"
-#include "runtime/tasks/kinds.hpp"
 #include "runtime/train/failures.hpp"
 #include "runtime/train/optimizer.hpp"
 
@@ -23,10 +22,8 @@ constexpr int deterministic_auto_batch_cap = 128;
 }  // namespace
 
 probe_result probe_batch_size(const torch_engine_options& options,
-                              const training_request& request, const tool_task& task,
+                              const training_settings& s, const tool_task& task,
                               const task_data& train_data) {
-  // Trials step the job's own optimizer: its state (Adam's two moments, SGD's one) is memory too.
-  const training_settings s = resolve_recipe(request.spec.tool, request.spec.settings);
   probe_options po = options.probe;
   // A batch larger than the training set is never used; do not spend probing time on it.
   int largest = std::max(1, po.min_batch);

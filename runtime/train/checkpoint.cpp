@@ -171,11 +171,9 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
   return out;
 }
 
-restored_training restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
-                                   torch::optim::Optimizer& optimizer,
-                                   const std::string& optimizer_kind, weight_average* average) {
-  restored_training restored;
-  torch::serialize::InputArchive model_archive, optimizer_archive, average_archive;
+void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
+                      torch::optim::Optimizer& optimizer, const std::string& optimizer_kind) {
+  torch::serialize::InputArchive model_archive, optimizer_archive;
   checkpoint.archive.read("model", model_archive);
   model.load(model_archive);
   // Checkpoints written before the optimizer was a setting hold Adam's state.
@@ -186,15 +184,16 @@ restored_training restore_training(loaded_checkpoint& checkpoint, torch::nn::Mod
   if (saved_kind == optimizer_kind) {
     checkpoint.archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
-    restored.optimizer = true;
   }
-  if (average && checkpoint.archive.try_read("weight_average", average_archive))
-    restored.average = average->load(average_archive);
   torch::Tensor rng;
   checkpoint.archive.read("rng_state", rng);
   at::Generator default_generator = at::detail::getDefaultCPUGenerator();  // shares the state
   default_generator.set_state(rng);
-  return restored;
+}
+
+bool restore_average(loaded_checkpoint& checkpoint, weight_average& average) {
+  torch::serialize::InputArchive archive;
+  return checkpoint.archive.try_read("weight_average", archive) && average.load(archive);
 }
 
 }  // namespace trainyard

@@ -46,16 +46,14 @@ struct loaded_checkpoint {
 /// storage_failed naming the file when it is unreadable.
 expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path);
 
-/// What restore_training could carry over besides the weights.
-struct restored_training {
-  bool optimizer = false;  ///< the optimizer's state (false: it was of another kind)
-  bool average = false;    ///< the weight average (false: none was saved, or none is wanted)
-};
 /// Loads the model saved in `checkpoint`, the optimizer's state when the checkpoint's optimizer
 /// is of `optimizer_kind` (a continued job may change it, and then starts its moments afresh),
-/// the weight average into `average` when both exist, and the default generator's state.
-restored_training restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
-                                   torch::optim::Optimizer& optimizer,
-                                   const std::string& optimizer_kind, weight_average* average);
+/// and the default generator's state.
+void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
+                      torch::optim::Optimizer& optimizer, const std::string& optimizer_kind);
+
+/// Loads the weight average saved in `checkpoint` into `average`; false when it holds none (a
+/// tool trained without averaging): the average then keeps the weights it started from.
+bool restore_average(loaded_checkpoint& checkpoint, weight_average& average);
 
 }  // namespace trainyard

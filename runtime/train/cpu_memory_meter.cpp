@@ -1,15 +1,16 @@
-// The CPU memory meter (cpu_memory_meter.hpp).
+// The CPU memory meter (cpu_memory_meter.hpp), and the glibc allocator settings CPU training runs
+// with (tune_malloc_for_training, engine.hpp).
 #include "runtime/train/cpu_memory_meter.hpp"
-
-#include "runtime/train/engine.hpp"
 
 #include <malloc.h>
 
 #include <algorithm>
-#include <mutex>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
+
+#include "runtime/train/engine.hpp"
 
 namespace trainyard {
 

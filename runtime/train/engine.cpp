@@ -286,17 +286,17 @@ void build_model(job& j) {
   j.parameters = j.model->parameters();
   j.monitored = j.task->monitored_metric();
   j.optimizer = make_optimizer(j.settings, j.model->parameters());
-  if (j.settings.weight_averaging > 0 && j.lead)
-    j.average = std::make_unique<weight_average>(*j.model, j.settings.weight_averaging);
   if (j.carry_on) {
-    // The average continues where the checkpoint's stopped; a tool trained without one starts
-    // it from the restored weights.
-    const restored_training restored = restore_training(
-        *j.checkpoint, *j.model, *j.optimizer, j.settings.optimizer, j.average.get());
-    if (j.average && !restored.average)
-      j.average = std::make_unique<weight_average>(*j.model, j.settings.weight_averaging);
+    restore_training(*j.checkpoint, *j.model, *j.optimizer, j.settings.optimizer);
     // A continued job may bring its own learning rate (the schedule sets it at every step).
     set_learning_rate(*j.optimizer, j.settings.learning_rate);
+  }
+  if (j.settings.weight_averaging > 0 && j.lead) {
+    // The average starts from the model's weights; a carried-on tool continues the checkpoint's
+    // average where it has one.
+    j.average = std::make_unique<weight_average>(*j.model, j.settings.weight_averaging);
+    if (j.carry_on)
+      restore_average(*j.checkpoint, *j.average);
   }
   j.checkpoint.reset();  // release the archive
   // A fresh job replaces the tool, but only once its data and model are known to be good: a job
@@ -643,7 +643,7 @@ probe_result torch_engine::choose_batch_size(const job& j) {
   } else if (set > 0) {
     probe.train_batch_size = probe.inference_batch_size = set;
   } else if (j.lead) {
-    probe = probe_batch_size(options_, j.request, *j.task, j.train);
+    probe = probe_batch_size(options_, j.settings, *j.task, j.train);
   } else {  // rank 0 probes; its choice arrives when the group forms (join_group)
     probe.train_batch_size = probe.inference_batch_size = 1;
   }

@@ -1,8 +1,7 @@
-// Tool folder text files (see tool_files.hpp). Specs inside settings.json are written by
-// spec_json's functions, so settings.json nests exactly what the store keeps.
+// Tool folder text files (see tool_files.hpp), and where a tool's folder is (tool_folder,
+// engine.hpp). Specs inside settings.json are written by spec_json's functions, so settings.json
+// nests exactly what the store keeps.
 #include "runtime/train/tool_files.hpp"
-
-#include "runtime/train/engine.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 
 #include "runtime/store/json_reads.hpp"
 #include "runtime/store/spec_json.hpp"
+#include "runtime/train/engine.hpp"
 
 namespace trainyard {
 

@@ -101,7 +101,6 @@ class locate_task final : public task_with_net<locate_task, Detector> {
     return detector_loss(*model_, x, model_->forward(x), boxes, &gen).total;
   }
 
-
   // Inference as `predict` runs it (the tool's threshold and most boxes): at AP's low threshold
   // every image sends up to 100 weak boxes through the box classifier, which is evaluation's
   // cost, not a user's.

@@ -385,7 +385,6 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
     return model_->loss(x, masks, black(), &gen);
   }
 
-
   void infer(const torch::Tensor& x) override { (void)model_->segment(x, black()); }
 
   metric_map evaluate(const task_data& set, const std::string& prefix) override {

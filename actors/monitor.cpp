@@ -143,45 +143,45 @@ void try_connect(self_ptr self) {
   draw_now(self);
 }
 
-// Sends a command from a key; a refusal shows in the notice line, an accepted one is visible
-// when the scheduler's change event comes back.
+// Sends a command from a key; the answer, done or refused, shows in the notice line.
 template <class T, class... Ts>
-void send_command(self_ptr self, const std::string& what, Ts... xs) {
+void send_command(self_ptr self, const monitor_command& cmd, Ts... xs) {
   auto& st = self->state;
   if (!st.scheduler) {
-    st.view.set_notice("not connected to the scheduler: " + what + " was not sent");
+    st.view.command_answered(cmd, "not connected to the scheduler");
     draw_now(self);
     return;
   }
   self->request(st.scheduler, st.settings.request_timeout, xs...)
-    .then([=](const T&) { refresh_jobs(self); },
-          [=](const caf::error& err) {
-            self->state.view.set_notice(what + " refused: " + describe(err));
-            draw_now(self);
-          });
+    .then(
+      [=](const T&) {
+        self->state.view.command_answered(cmd, "");
+        refresh_jobs(self);
+        draw_now(self);
+      },
+      [=](const caf::error& err) {
+        self->state.view.command_answered(cmd, describe(err));
+        draw_now(self);
+      });
 }
 
 void run_command(self_ptr self, const monitor_command& cmd) {
   using kind = monitor_command::kind;
-  auto* j = self->state.view.job(cmd.job);
-  auto name = j ? "'" + j->name + "'" : "job " + std::to_string(cmd.job);
   switch (cmd.what) {
     case kind::quit:
       self->quit();
       return;
     case kind::move:
-      send_command<job_info>(self, "moving " + name, move_atom::value, cmd.job,
-                                        cmd.position);
+      send_command<job_info>(self, cmd, move_atom::value, cmd.job, cmd.position);
       return;
     case kind::top:
-      send_command<job_info>(self, "moving " + name + " to the top", top_atom::value,
-                                        cmd.job);
+      send_command<job_info>(self, cmd, top_atom::value, cmd.job);
       return;
     case kind::cancel:
-      send_command<job_info>(self, "cancelling " + name, cancel_atom::value, cmd.job);
+      send_command<job_info>(self, cmd, cancel_atom::value, cmd.job);
       return;
     case kind::stop:
-      send_command<job_info>(self, "stopping " + name, stop_atom::value, cmd.job,
+      send_command<job_info>(self, cmd, stop_atom::value, cmd.job,
                              std::string("stopped from the monitor"));
       return;
   }
@@ -208,6 +208,7 @@ monitor_actor::behavior_type monitor_behavior(self_ptr self, scheduler_connector
     schedule_connect(self);
   });
   self->send(self, connect_atom::value);
+  self->delayed_send(self, st.settings.workers_interval, poll_atom::value);
   return {
     [=](iterated_atom, const iteration_report& report) {
       self->state.view.add_iteration(report);
@@ -243,6 +244,10 @@ monitor_actor::behavior_type monitor_behavior(self_ptr self, scheduler_connector
       draw_now(self);
     },
     [=](connect_atom) { try_connect(self); },
+    [=](poll_atom) {
+      refresh_workers(self);
+      self->delayed_send(self, self->state.settings.workers_interval, poll_atom::value);
+    },
   };
 }
 

@@ -3,7 +3,8 @@
 //
 // It subscribes to the scheduler, asks for the job list and the workers at start and whenever a
 // job changes (a move broadcasts only the moved job, so the whole order is asked again), and
-// redraws on events only, at most once per redraw interval, plus at once on keys and resizes.
+// redraws on events only, at most once per redraw interval, plus at once on keys and resizes. The
+// workers are asked for every few seconds besides, for their memory in use.
 // Keys arrive as messages from whoever reads the keyboard; commands go to the scheduler and a
 // refusal shows in the notice line. It monitors the scheduler: when it goes away the header says
 // so and the actor calls `connect` again with growing pauses until it gets a scheduler back.
@@ -30,6 +31,7 @@ using key_atom = caf::atom_constant<caf::atom("key")>;
 using resize_atom = caf::atom_constant<caf::atom("resize")>;
 using redraw_atom = caf::atom_constant<caf::atom("redraw")>;
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
 
 /// The monitor's messages: the scheduler's events plus its own.
 using monitor_actor = event_listener::extend<
@@ -40,7 +42,9 @@ using monitor_actor = event_listener::extend<
   // Internal: the coalesced redraw is due.
   caf::reacts_to<redraw_atom>,
   // Internal: try to reach the scheduler (again).
-  caf::reacts_to<connect_atom>>;
+  caf::reacts_to<connect_atom>,
+  // Internal: ask for the workers again (their memory, gone nodes).
+  caf::reacts_to<poll_atom>>;
 
 /// Where the monitor draws. Called from the monitor actor's thread only; an implementation that
 /// shares its terminal with a key-reading thread serialises the two itself.
@@ -66,6 +70,9 @@ struct monitor_settings {
   std::chrono::milliseconds first_retry{500};
   /// Longest pause between reconnection attempts. Default 5 s.
   std::chrono::milliseconds last_retry{5000};
+  /// The workers are asked for again at this interval: their memory changes without events, and
+  /// the scheduler drops a gone node's workers after a while. Default 2 s.
+  std::chrono::milliseconds workers_interval{2000};
   /// Bound on each request to the scheduler (list, workers, commands). Default 10 s.
   std::chrono::milliseconds request_timeout{10000};
 };

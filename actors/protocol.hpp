@@ -246,7 +246,7 @@ typename Inspector::result_type inspect(Inspector& f, job_info& x) {
   return f(caf::meta::type_name("job_info"), x.id, x.name, x.tool, x.split, x.state,
            x.queue_position, x.run_order, x.iteration, x.target_iterations, x.first_iteration,
            x.best_iteration, x.best_value, x.fraction, x.eta_seconds, x.batch_size,
-           x.last_metrics, x.final_metrics, x.message, x.monitored_name);
+           x.last_metrics, x.final_metrics, x.message, x.monitored_name, x.inherited_settings);
 }
 
 template <class Inspector>
@@ -257,8 +257,8 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
-  return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes, x.threads,
-           x.node, x.address);
+  return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes,
+           x.memory_used_bytes, x.process_bytes, x.threads, x.node, x.address);
 }
 
 template <class Inspector>

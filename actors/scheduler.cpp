@@ -20,6 +20,7 @@
 
 #include "actors/rendezvous.hpp"
 #include "actors/scheduler_state.hpp"
+#include "runtime/core/inheritance.hpp"
 #include "runtime/core/validate.hpp"
 #include "runtime/store/spec_json.hpp"
 
@@ -69,15 +70,35 @@ caf::result<job_info> reorder(self_ptr self, job_id id, std::size_t position) {
   return announce(self, st.jobs.at(id));
 }
 
-// Checks a submission against the jobs already known for its tool.
-std::optional<caf::error> check_tool_history(const scheduler_state& st, const job_spec& spec) {
+// The latest job of `tool` submitted before job `before` (any, when 0) that was not cancelled
+// or failed: the training a continue job continues.
+const job_entry* previous_training(const scheduler_state& st, const std::string& tool,
+                                   job_id before = 0) {
   const job_entry* previous = nullptr;
-  if (auto tool_jobs = st.by_tool.find(spec.tool.name); tool_jobs != st.by_tool.end())
+  if (auto tool_jobs = st.by_tool.find(tool); tool_jobs != st.by_tool.end())
     for (auto id : tool_jobs->second) {
       const auto& e = st.jobs.at(id);
-      if (e.rec.state != job_state::cancelled && e.rec.state != job_state::failed)
+      if ((before == 0 || id < before) && e.rec.state != job_state::cancelled &&
+          e.rec.state != job_state::failed)
         previous = &e;
     }
+  return previous;
+}
+
+// A continue job takes the settings its campaign did not write from the job it continues
+// (runtime/core/inheritance.hpp); what it took is stored with it. `self`: its own id when it is
+// known already (a resubmission), so only jobs before it count.
+void inherit_from_previous(const scheduler_state& st, job_spec& spec, job_id self = 0) {
+  if (!spec.continue_training)
+    return;
+  if (const auto* previous = previous_training(st, spec.tool.name, self))
+    spec.inherited_settings =
+      inherit_settings(spec.settings, previous->rec.spec.settings, spec.written_settings);
+}
+
+// Checks a submission against the jobs already known for its tool.
+std::optional<caf::error> check_tool_history(const scheduler_state& st, const job_spec& spec) {
+  const job_entry* previous = previous_training(st, spec.tool.name);
   const auto& tool = spec.tool.name;
   if (spec.continue_training) {
     if (!previous)
@@ -163,6 +184,7 @@ void reload(self_ptr self) {
 // silently answered with the old job's results.
 caf::result<job_id> on_resubmit(self_ptr self, job_entry& e, job_spec& spec) {
   auto& st = self->state;
+  inherit_from_previous(st, spec, e.rec.id);
   const bool same = to_json(e.rec.spec) == to_json(spec);
   const std::string id = std::to_string(e.rec.id);
   const bool retryable =
@@ -212,6 +234,7 @@ caf::result<job_id> on_submit(self_ptr self, job_spec& spec) {
   auto& st = self->state;
   if (auto known = st.by_name.find(spec.name); known != st.by_name.end())
     return on_resubmit(self, st.jobs.at(known->second), spec);
+  inherit_from_previous(st, spec);
   if (auto err = check_spec(st, spec))
     return std::move(*err);
   if (auto err = check_tool_history(st, spec))
@@ -364,6 +387,7 @@ void on_finished(self_ptr self, job_id id, training_outcome& outcome) {
 void worker_lost(self_ptr self, worker_slot& w, const caf::error& reason) {
   auto& st = self->state;
   w.alive = false;
+  w.gone_ms = st.now_ms();
   // On stderr: stdout may carry a command's JSON. A worker ended by its own process's shutdown
   // is no news.
   if (reason != caf::exit_reason::user_shutdown)
@@ -379,6 +403,28 @@ void worker_lost(self_ptr self, worker_slot& w, const caf::error& reason) {
   announce_workers(self);
   maybe_finish_shutdown(self);
   dispatch(self);
+}
+
+// The workers as last known; each live one is asked for its memory now, so a monitor that asks
+// every few seconds sees figures one request old.
+std::vector<worker_status> on_workers(self_ptr self) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < st.workers.size(); ++i) {
+    if (!st.workers[i].alive)
+      continue;
+    auto handle = st.workers[i].handle;
+    self->request(handle, std::chrono::seconds(5), info_atom::value)
+      .then(
+        [=](const worker_info& now) {
+          auto& w = self->state.workers[i];
+          if (w.handle != handle)
+            return;
+          w.info.memory_used_bytes = now.memory_used_bytes;
+          w.info.process_bytes = now.process_bytes;
+        },
+        [](const caf::error&) {});  // a worker gone meanwhile: its down message says so
+  }
+  return worker_statuses(st);
 }
 
 // A listener or a worker went away.
@@ -439,7 +485,7 @@ scheduler_actor::behavior_type scheduler(self_ptr self, std::unique_ptr<store> d
       subscribe(self, listener);
       self->send(listener, workers_atom::value, worker_statuses(self->state));
     },
-    [=](workers_atom) { return worker_statuses(self->state); },
+    [=](workers_atom) { return on_workers(self); },
     [=](register_atom, worker_actor& worker, worker_info& info) -> std::uint32_t {
       auto& st = self->state;
       self->monitor(worker);

@@ -29,9 +29,7 @@ progression progression_of(const scheduler_state& st, const job_entry& e,
   in.automatic = s.iterations == 0 && !r.spec.continue_training;
   in.max_iteration = e.last.target_iterations > 0
                        ? e.last.target_iterations
-                       : r.first_iteration + (in.automatic ? (s.max_iterations > 0
-                                                                  ? s.max_iterations
-                                                                  : auto_minimum_iterations)
+                       : r.first_iteration + (in.automatic ? length_before_counting(s)
                                                            : s.iterations);
   in.patience = s.patience;
   in.patience_counter = e.last.patience_counter;
@@ -177,6 +175,7 @@ job_info info_of(scheduler_state& st, job_entry& e,
   x.best_value = e.last.best_value;
   x.last_metrics = e.last.metrics;
   x.monitored_name = monitored_metric_of(r.spec.tool.kind);
+  x.inherited_settings = r.spec.inherited_settings;
   auto p = progression_of(st, e, x);
   e.fraction_floor = std::max(e.fraction_floor, p.fraction);
   x.fraction = e.fraction_floor;
@@ -201,7 +200,10 @@ job_result result_of(const job_entry& e) {
 std::vector<worker_status> worker_statuses(const scheduler_state& st) {
   std::vector<worker_status> out;
   out.reserve(st.workers.size());
+  const std::int64_t now = st.now_ms();
   for (std::size_t i = 0; i < st.workers.size(); ++i) {
+    if (!st.workers[i].alive && now - st.workers[i].gone_ms >= gone_worker_linger_ms)
+      continue;
     worker_status x;
     x.index = static_cast<std::uint32_t>(i);
     x.info = st.workers[i].info;

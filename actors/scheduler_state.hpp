@@ -43,7 +43,12 @@ struct worker_slot {
   worker_info info;
   std::optional<job_id> job;  // the job reserved on it
   bool alive = true;  // false once its node went away; the slot is kept so indices stay valid
+  std::int64_t gone_ms = 0;  // when it went away (now_ms)
 };
+
+/// How long a worker whose node went away stays in the worker list monitors get: long enough to
+/// be seen going, short enough that the list shows the cluster as it is.
+constexpr std::int64_t gone_worker_linger_ms = 10000;
 
 struct scheduler_state {
   std::unique_ptr<store> db;
@@ -80,6 +85,7 @@ caf::error not_found(job_id id);
 job_info info_of(scheduler_state& st, job_entry& e,
                  const std::unordered_map<job_id, std::size_t>* positions = nullptr);
 job_result result_of(const job_entry& e);
+/// The workers for monitors: every live one, and those gone for less than gone_worker_linger_ms.
 std::vector<worker_status> worker_statuses(const scheduler_state& st);
 
 /// Persists a job record; a failure is reported but the in-memory state stays authoritative.

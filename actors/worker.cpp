@@ -141,7 +141,12 @@ worker_impl::behavior_type worker(worker_impl::stateful_pointer<worker_state> se
       if (self->state.job == job)
         self->state.stop->store(true);
     },
-    [=](info_atom) { return self->state.info; },
+    [=](info_atom) {
+      auto& info = self->state.info;
+      if (info.kind == "cpu")
+        read_cpu_usage(info);
+      return info;
+    },
     [=](iterated_atom, iteration_report& report) {
       self->send(self->state.report_to, iterated_atom::value, std::move(report));
     },
@@ -165,18 +170,30 @@ worker_info cpu_worker_info() {
   info.name = "cpu";
   info.kind = "cpu";
   info.threads = static_cast<int>(std::thread::hardware_concurrency());
-  std::ifstream meminfo("/proc/meminfo");
-  std::string line;
-  while (std::getline(meminfo, line)) {
-    std::istringstream in(line);
-    std::string key;
-    std::uint64_t kib = 0;
-    if (in >> key >> kib && key == "MemTotal:") {
-      info.memory_bytes = kib * 1024;
-      break;
-    }
-  }
+  read_cpu_usage(info);
   return info;
+}
+
+void read_cpu_usage(worker_info& info) {
+  // "Key:   value kB" lines of /proc/meminfo and /proc/self/status.
+  const auto kib_of = [](const char* file, const std::string& wanted) -> std::uint64_t {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string key;
+      std::uint64_t kib = 0;
+      if (words >> key >> kib && key == wanted)
+        return kib;
+    }
+    return 0;
+  };
+  info.memory_bytes = kib_of("/proc/meminfo", "MemTotal:") * 1024;
+  const std::uint64_t available = kib_of("/proc/meminfo", "MemAvailable:") * 1024;
+  info.memory_used_bytes = available > 0 && available < info.memory_bytes
+                             ? info.memory_bytes - available
+                             : 0;
+  info.process_bytes = kib_of("/proc/self/status", "VmRSS:") * 1024;
 }
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,

@@ -13,8 +13,12 @@
 
 namespace trainyard {
 
-/// The CPU of this machine: total RAM and the threads training will use.
+/// The CPU of this machine: its RAM (total and in use), the threads training will use, and this
+/// process's resident memory.
 worker_info cpu_worker_info();
+
+/// Reads the RAM in use and this process's resident memory into `info` (and the total again).
+void read_cpu_usage(worker_info& info);
 
 /// Spawns a worker that trains with `engine` (one job at a time). With `files` naming the
 /// scheduler's dataset actor, a job whose workspace this machine does not share has its files

@@ -281,6 +281,14 @@ class campaign_reader {
     job_spec j;
     j.name = s.name;
     read_fields(s, j);
+    if (j.continue_training) {
+      // What the job does not inherit from the training it continues (scheduler, on submit).
+      std::vector<std::string> keys(s.keys);
+      std::sort(keys.begin(), keys.end());
+      for (const auto& key : keys)
+        if (key != "tool" && key != "split" && key != "continue")
+          j.written_settings += (j.written_settings.empty() ? "" : ",") + key;
+    }
     return j;
   }
 

@@ -153,6 +153,32 @@ std::string campaign_keys_help() {
   return out.str();
 }
 
+std::string campaign_keys_markdown() {
+  // A '|' in a description would end its cell.
+  const auto cell = [](std::string text) {
+    for (std::size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2))
+      text.replace(at, 1, "\\|");
+    return text;
+  };
+  std::ostringstream out;
+  for (auto kind : {section_kind::campaign, section_kind::dataset, section_kind::split,
+                    section_kind::tool, section_kind::job, section_kind::sweep}) {
+    out << "\n`[" << name_of(kind) << (kind == section_kind::campaign ? "" : ".NAME")
+        << "]`\n\n| key | default | what it sets |\n|---|---|---|\n";
+    for (const auto& k : campaign_keys(kind)) {
+      out << "| `" << k.key << "` | " << cell(k.default_text) << " | " << cell(k.description)
+          << " |\n";
+      if (kind == section_kind::sweep)
+        break;  // its other keys are the job's, listed above
+    }
+    if (kind == section_kind::sweep)
+      out << "| any key of `[job.NAME]` but `tool`, `split`, `continue` | | its values, "
+             "comma-separated: one job per combination, named `JOB@KEY=V1,KEY2=W1`, training "
+             "its own tool `TOOL@KEY=V1,KEY2=W1` (at most 1,000 per sweep) |\n";
+  }
+  return out.str();
+}
+
 std::vector<std::pair<std::string, std::string>> campaign_settings(const job_spec& job) {
   std::vector<std::pair<std::string, std::string>> out;
   const auto add = [&out](const auto& def) { out.emplace_back(def.ini_key, value_text(def)); };

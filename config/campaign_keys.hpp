@@ -32,6 +32,10 @@ const std::vector<campaign_key>& campaign_keys(section_kind kind);
 /// Every section's keys with default and description, for `trainyard run --help`.
 std::string campaign_keys_help();
 
+/// The same as Markdown tables, one per section, for `trainyard help keys --markdown` (the
+/// README's key table is this text; a test compares them).
+std::string campaign_keys_markdown();
+
 /// A job's settings as a campaign writes them, as (key, value) pairs: its tool's keys, then the
 /// job's own (tool and split by name, "auto" for an automatic count). For `trainyard compare`.
 std::vector<std::pair<std::string, std::string>> campaign_settings(const job_spec& job);

@@ -18,12 +18,13 @@ namespace {
 const char* overview =
   "trainyard: queued, reorderable training of machine-vision tools\n"
   "\n"
-  "usage: trainyard COMMAND [options]   (trainyard COMMAND --help for its options)\n"
+  "usage: trainyard COMMAND [options]   (trainyard COMMAND --help for its options;\n"
+  "                                      trainyard help keys: every campaign key)\n"
   "\n"
   "commands:\n"
   "  run CAMPAIGN.ini        run a campaign in this process, with live progress\n"
   "  check CAMPAIGN.ini      decode every image of the campaign's datasets; list what fails\n"
-  "  evaluate TOOL           accuracy, per-class accuracy and confusion matrix of a tool\n"
+  "  evaluate TOOL           a tool's metrics: per class precision, recall, F1, confusion\n"
   "  predict TOOL IMAGE...   label and score of images (files, folders, globs)\n"
   "  compare JOB...          the jobs' differing settings and metrics side by side\n"
   "  export TOOL --out DIR   the tool as ONNX networks and tool.json, for trainyard_runtime\n"
@@ -348,6 +349,13 @@ std::string check_data(const std::string& command, command_line& cl) {
 expected<command_line> parse_command_line(int argc, const char* const* argv) {
   command_line cl;
   std::string command = argc < 2 ? "help" : argv[1];
+  if (command == "help" && argc >= 3 && std::string(argv[2]) == "keys") {
+    // `trainyard help keys [--markdown]`: every campaign key with its default.
+    cl.help = true;
+    cl.help_text = argc >= 4 && std::string(argv[3]) == "--markdown" ? campaign_keys_markdown()
+                                                                       : campaign_keys_help();
+    return cl;
+  }
   if (command == "--help" || command == "-h" || command == "help" || command == "--version") {
     cl.help = true;
     cl.help_text =

@@ -296,6 +296,13 @@ int submit_command(const submit_options& options) {
     out.push_back({{"job", job.name}, {"id", *id}});
     if (!options.json)
       std::cout << "job " << job.name << " queued as " << *id << std::endl;
+    if (job.continue_training)
+      if (auto info = ask<job_info>(system, handles.scheduler, std::chrono::seconds(30),
+                                    progress_atom::value, *id))
+        if (auto note = inheritance_note(*info); !note.empty()) {
+          (options.json ? std::cerr : std::cout) << note << std::endl;
+          out.back()["inherited"] = info->inherited_settings;
+        }
   }
   if (options.json)
     std::cout << out.dump() << std::endl;

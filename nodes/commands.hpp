@@ -35,6 +35,11 @@ struct prediction;
 expected<std::vector<prediction>> predict_with_runtime(const predict_options& options,
                                                        const std::vector<std::string>& images);
 
+/// What a queued continue job took from its tool's previous job, as one line for `run` and
+/// `submit`; "" when it took nothing.
+struct job_info;
+std::string inheritance_note(const job_info& job);
+
 /// Prints an evaluation (text or JSON) for one tool; shared by `run` and `evaluate`.
 struct evaluation;
 void print_evaluation(const std::string& tool, const std::string& set, const evaluation& e,

@@ -176,6 +176,13 @@ int report_results(caf::actor_system& system, const embedded_yard& yard,
 
 }  // namespace
 
+std::string inheritance_note(const job_info& job) {
+  if (job.inherited_settings.empty())
+    return {};
+  return "job '" + job.name + "' continues tool '" + job.tool + "' with its previous job's " +
+         job.inherited_settings + " (the settings its campaign section does not set)";
+}
+
 int check_campaign_files(const campaign& c, bool json, bool report, const std::string& who) {
   const std::vector<dataset_spec> used = datasets_in_use(c.datasets, c.jobs);
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
@@ -247,6 +254,11 @@ int run_command(const run_options& options) {
   const std::vector<job_id> ids = submit_jobs(**yard, *campaign, spec_of, exit_code);
   if (ids.empty())
     return exit_code;
+  if (auto jobs = (*yard)->list())
+    for (const auto& j : *jobs)
+      if (auto note = inheritance_note(j);
+          !note.empty() && std::find(ids.begin(), ids.end(), j.id) != ids.end())
+        (options.json ? std::cerr : std::cout) << note << std::endl;
 
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);

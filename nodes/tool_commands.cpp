@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include <glob.h>
 
@@ -68,11 +69,44 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
     std::cout << j.dump() << std::endl;
     return;
   }
+  // A score as a cell: "-" where undefined.
+  const auto cell = [](const std::vector<double>& v, std::size_t c) {
+    char text[16] = "        -";
+    if (c < v.size() && !std::isnan(v[c]))
+      std::snprintf(text, sizeof text, "%9.4f", v[c]);
+    return std::string(text);
+  };
   if (!reports_confusion_matrix(e.kind)) {
     std::printf("%s (%s) on the %s set, %lld images\n", tool.c_str(), e.kind.c_str(),
                 set.c_str(), static_cast<long long>(e.images));
+    // Per-label precision, recall and F1 (segment: of pixels, locate: of boxes) as a table.
+    const auto score = [&e](const std::string& name) {
+      const auto it = e.metrics.find(name);
+      return it != e.metrics.end() ? it->second : std::nan("");
+    };
+    std::set<std::string> tabled;
+    if (e.metrics.count("macro_f1")) {
+      std::printf("  %-14s %9s %9s %9s\n", "label", "precision", "recall", "F1");
+      for (const auto& label : e.class_names) {
+        std::vector<double> row;
+        for (const char* part : {"precision_", "recall_", "f1_"}) {
+          row.push_back(score(part + label));
+          tabled.insert(part + label);
+        }
+        if (std::isnan(row[0]) && std::isnan(row[1]))
+          continue;  // segment's background, a label absent from the set
+        std::printf("  %-14s %s %s %s\n", label.c_str(), cell(row, 0).c_str(),
+                    cell(row, 1).c_str(), cell(row, 2).c_str());
+      }
+      const std::vector<double> macro{score("macro_precision"), score("macro_recall"),
+                                      score("macro_f1")};
+      std::printf("  %-14s %s %s %s\n", "macro mean", cell(macro, 0).c_str(),
+                  cell(macro, 1).c_str(), cell(macro, 2).c_str());
+      tabled.insert({"macro_precision", "macro_recall", "macro_f1"});
+    }
     for (const auto& [name, value] : e.metrics)
-      std::printf("  %-24s %9.4f\n", name.c_str(), value);
+      if (!tabled.count(name))
+        std::printf("  %-24s %9.4f\n", name.c_str(), value);
     return;
   }
   std::printf("%s on the %s set: accuracy %.4f (%lld images)\n", tool.c_str(), set.c_str(),
@@ -85,12 +119,6 @@ void print_evaluation(const std::string& tool, const std::string& set, const eva
     return;
   }
   // A class's accuracy is its recall: the share of its images named right.
-  const auto cell = [](const std::vector<double>& v, std::size_t c) {
-    char text[16] = "        -";
-    if (c < v.size() && !std::isnan(v[c]))
-      std::snprintf(text, sizeof text, "%9.4f", v[c]);
-    return std::string(text);
-  };
   std::printf("  %-14s %9s %9s %9s\n", "class", "accuracy", "precision", "F1");
   for (std::size_t c = 0; c < e.class_names.size() && c < e.per_class_accuracy.size(); ++c)
     if (std::isnan(e.per_class_accuracy[c]))

@@ -273,7 +273,11 @@ decltype(auto) fields(F&& f, job_spec& x) {
            field("initialize_from", x.initialize_from)
                .describe("a trained tool (same kind and input) whose weights this tool starts "
                          "from; a new output layer where the classes differ"),
-           field("settings", x.settings).as_flat().describe("how it trains"));
+           field("settings", x.settings).as_flat().describe("how it trains"),
+           field("written_settings", x.written_settings).not_in_campaign()
+               .describe("continue jobs: the keys their campaign section wrote"),
+           field("inherited_settings", x.inherited_settings).not_in_campaign()
+               .describe("continue jobs: the settings taken from the tool's previous job"));
 }
 
 /// A visitor that accepts any table; only used to detect which types have one.

@@ -38,6 +38,9 @@ struct job_info {
   /// The validation metric the tool's kind monitors (a key of last_metrics once an iteration
   /// reported): val_accuracy, val_ap50, val_mean_iou, val_auroc.
   std::string monitored_name;
+  /// A continue job: the settings it took from its tool's previous job ("learning_rate =
+  /// 0.002, flip_horizontal = true"); empty when none or not a continue job.
+  std::string inherited_settings;
 };
 
 /// Answer to a wait for completion.
@@ -57,6 +60,11 @@ struct worker_info {
   std::string name;                 ///< "cpu", "cuda:0"
   std::string kind;                 ///< "cpu" or "cuda"
   std::uint64_t memory_bytes = 0;   ///< total memory of the device
+  /// Memory of the device in use when the worker was last asked (CPU: the machine's RAM less
+  /// what is available); 0 = unknown.
+  std::uint64_t memory_used_bytes = 0;
+  /// Resident memory of the node process hosting the worker when last asked; 0 = unknown.
+  std::uint64_t process_bytes = 0;
   int threads = 0;                  ///< CPU threads it trains with
   std::string node;                 ///< the node process hosting it, e.g. "gpu3:4711"; "embedded"
   std::string address;              ///< where the node's collectives listen (Gloo); "127.0.0.1"

@@ -157,6 +157,12 @@ struct job_spec {
   /// (a new output layer where the classes differ); empty: random initial weights. Default empty.
   std::string initialize_from;
   training_settings settings;
+  /// The keys the job's campaign section wrote, sorted and comma-separated ("iterations,seed"),
+  /// for continue jobs only: the settings a continue job does not inherit. Empty otherwise.
+  std::string written_settings;
+  /// A continue job: the settings it took from its tool's previous job (those its campaign did
+  /// not write), as "key = value" pairs joined by ", "; filled when it is queued.
+  std::string inherited_settings;
 };
 
 enum class job_state : std::uint8_t {

@@ -19,7 +19,7 @@
 
 namespace trainyard {
 
-/// What to generate. Defaults are sized for two CPU cores (README: "Synthetic datasets").
+/// What to generate. Defaults are sized for two CPU cores (docs/datasets.md, "Synthetic datasets").
 struct synthetic_options {
   std::string out;                 ///< output folder (created); required
   std::uint64_t seed = 1;          ///< seed of every random choice; default 1
@@ -34,7 +34,7 @@ struct synthetic_options {
   /// Item pixels at or above this level (0-255) are pasted opaque; darker ones blend in
   /// proportionally (alpha = level / opaque_from). Default 32. An earlier version pasted with
   /// alpha = level / 255, which let the background show through every dark part of a garment
-  /// and erased the detail that tells shirts from T-shirts (README, "Annotated datasets").
+  /// and erased the detail that tells shirts from T-shirts (docs/performance.md, "Opaque items").
   int opaque_from = 32;
   int mask_threshold = 32;         ///< item pixels above this (0-255) are in the mask; default 32
   int anomaly_train_good = 2000;   ///< good images of class C from the training file; default 2,000

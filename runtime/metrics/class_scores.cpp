@@ -50,4 +50,27 @@ class_scores class_scores_of(const std::vector<std::vector<std::int64_t>>& confu
   return s;
 }
 
+void put_class_scores(const std::vector<std::vector<std::int64_t>>& confusion,
+                      const std::vector<std::string>& names, std::size_t first,
+                      std::map<std::string, double>& out) {
+  const class_scores all = class_scores_of(confusion);
+  class_scores kept;
+  for (std::size_t c = first; c < names.size() && c < confusion.size(); ++c) {
+    kept.precision.push_back(all.precision[c]);
+    kept.recall.push_back(all.recall[c]);
+    kept.f1.push_back(all.f1[c]);
+    for (const auto& [name, value] : {std::pair<const char*, double>{"precision_", all.precision[c]},
+                                      {"recall_", all.recall[c]},
+                                      {"f1_", all.f1[c]}})
+      if (!std::isnan(value))
+        out[name + names[c]] = value;
+  }
+  for (const auto& [name, value] : {std::pair<const char*, double>{"macro_precision",
+                                                                    mean_of_defined(kept.precision)},
+                                    {"macro_recall", mean_of_defined(kept.recall)},
+                                    {"macro_f1", mean_of_defined(kept.f1)}})
+    if (!std::isnan(value))
+      out[name] = value;
+}
+
 }  // namespace trainyard

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace trainyard {
@@ -22,5 +24,13 @@ struct class_scores {
 /// and F1; a class never predicted has NaN precision (and F1 0 when it has images: none of them
 /// was found).
 class_scores class_scores_of(const std::vector<std::vector<std::int64_t>>& confusion);
+
+/// The scores of classes [first, names.size()) of `confusion` as metrics: precision_NAME,
+/// recall_NAME and f1_NAME where defined, and macro_precision, macro_recall and macro_f1, their
+/// means over those classes. The other rows and columns of `confusion` (segment's background,
+/// locate's "no box") count as wrong answers only. What `evaluate` reports for segment and locate.
+void put_class_scores(const std::vector<std::vector<std::int64_t>>& confusion,
+                      const std::vector<std::string>& names, std::size_t first,
+                      std::map<std::string, double>& out);
 
 }  // namespace trainyard

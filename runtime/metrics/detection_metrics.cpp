@@ -197,4 +197,37 @@ detection_evaluation evaluate_detections(const std::vector<std::vector<box>>& tr
   return e;
 }
 
+std::vector<std::vector<std::int64_t>> detection_confusion(
+  const std::vector<std::vector<box>>& truth,
+  const std::vector<std::vector<scored_box>>& detections, int labels, float min_score) {
+  const std::size_t images = std::min(truth.size(), detections.size());
+  const std::size_t n = static_cast<std::size_t>(std::max(labels, 0));
+  std::vector<std::vector<std::int64_t>> table(n + 1, std::vector<std::int64_t>(n + 1, 0));
+  for (std::size_t label = 0; label < n; ++label) {
+    const int l = static_cast<int>(label);
+    std::vector<std::vector<const box*>> truth_of_image(images);
+    std::vector<ranked_detection> ranked;
+    std::int64_t true_boxes = 0;
+    for (std::size_t i = 0; i < images; ++i) {
+      for (const box& b : truth[i])
+        if (b.label == l)
+          truth_of_image[i].push_back(&b);
+      true_boxes += static_cast<std::int64_t>(truth_of_image[i].size());
+      for (const scored_box& d : detections[i])
+        if (d.b.label == l && d.score >= min_score)
+          ranked.push_back(ranked_detection{i, &d.b, d.score});
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const ranked_detection& a, const ranked_detection& b) {
+                       return a.score > b.score;
+                     });
+    const std::vector<bool> tp = match(ranked, truth_of_image, 0.5f);
+    const auto hits = static_cast<std::int64_t>(std::count(tp.begin(), tp.end(), true));
+    table[label][label] = hits;
+    table[n][label] = static_cast<std::int64_t>(ranked.size()) - hits;
+    table[label][n] = true_boxes - hits;
+  }
+  return table;
+}
+
 }  // namespace trainyard

@@ -53,4 +53,14 @@ detection_evaluation evaluate_detections(const std::vector<std::vector<box>>& tr
                                          const std::vector<std::vector<scored_box>>& detections,
                                          int labels);
 
+/// The detections with a score of at least `min_score` against the truth, per label at IoU 0.5,
+/// as a confusion table of labels + 1 rows (true) and columns (found), the last one standing for
+/// "no box": a detection of label l that matches a true box of label l counts at [l][l], one that
+/// matches none at [labels][l], and a true box of label l that no detection matched at
+/// [l][labels]. Matching as in evaluate_detections. For per-label precision, recall and F1
+/// (class_scores.hpp) at the threshold predict uses.
+std::vector<std::vector<std::int64_t>> detection_confusion(
+  const std::vector<std::vector<box>>& truth,
+  const std::vector<std::vector<scored_box>>& detections, int labels, float min_score);
+
 }  // namespace trainyard

@@ -258,7 +258,8 @@ void load_sets(job& j, image_cache& cache) {
   }
   // The job's length (iterations = auto: from the training set's size) and where it ends; a
   // resumed job keeps the end it started with.
-  const job_length length = length_of_job(j.settings, j.train.size());
+  const job_length length =
+    length_of_job(j.settings, j.train.size(), !j.spec.initialize_from.empty());
   j.patience = length.patience;
   if (!j.resume)
     state.target = (j.carry_on ? state.completed : 0) + length.iterations;

@@ -198,6 +198,11 @@ void monitor_view::finish_job(job_id id, job_state state, const metric_map& fina
 
 void monitor_view::set_workers(const std::vector<worker_status>& workers) { workers_ = workers; }
 
+std::size_t monitor_view::alive_workers() const {
+  return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(),
+                                                [](const worker_status& w) { return w.alive; }));
+}
+
 void monitor_view::remember(job_id id, int iteration, const metric_map& metrics,
                             const std::string& monitored) {
   if (iteration <= 0)
@@ -285,10 +290,24 @@ std::vector<double> monitor_view::curve(job_id id) const {
   return out;
 }
 
+std::vector<job_id> monitor_view::finished() const {
+  std::vector<const job_info*> done;
+  for (const auto& [id, j] : jobs_)
+    if (is_final(j.state))
+      done.push_back(&j);
+  std::stable_sort(done.begin(), done.end(), [](const job_info* a, const job_info* b) {
+    return a->run_order != b->run_order ? a->run_order > b->run_order : a->id > b->id;
+  });
+  std::vector<job_id> out;
+  for (auto* j : done)
+    out.push_back(j->id);
+  return out;
+}
+
 std::vector<job_id> monitor_view::selectable() const {
   auto out = running();
-  auto q = queue_order();
-  out.insert(out.end(), q.begin(), q.end());
+  for (const auto& part : {queue_order(), finished()})
+    out.insert(out.end(), part.begin(), part.end());
   return out;
 }
 
@@ -298,8 +317,9 @@ std::size_t monitor_view::selected_index() const {
   return it == all.end() ? 0 : static_cast<std::size_t>(it - all.begin());
 }
 
-// The cursor follows its job while the job stays selectable (it moved in the queue, started);
-// when the job is gone (finished, cancelled) the cursor stays on the same row, clamped.
+// The cursor follows its job while the workspace knows it (it moved in the queue, started,
+// finished, was cancelled); when the job is gone from the list the cursor stays on the same row,
+// clamped.
 void monitor_view::reselect(std::size_t previous_index) {
   auto all = selectable();
   if (all.empty()) {
@@ -311,17 +331,58 @@ void monitor_view::reselect(std::size_t previous_index) {
   selected_ = all[std::min(previous_index, all.size() - 1)];
 }
 
+namespace {
+
+const char* const key_help = "keys: arrows or j/k select, u/d move, t top, c cancel, s stop, q quit";
+
+std::string quoted(const job_info& j) { return "'" + j.name + "'"; }
+
+}  // namespace
+
+// A cancel or stop waits for 'y'; any other key keeps the job and is not applied otherwise.
+std::optional<monitor_command> monitor_view::confirm(int key) {
+  auto command = *pending_;
+  pending_.reset();
+  auto* j = job(command.job);
+  const std::string name = j ? quoted(*j) : "job " + std::to_string(command.job);
+  if (key != 'y' && key != 'Y') {
+    set_notice(name + " kept: nothing was " +
+               (command.what == monitor_command::kind::cancel ? "cancelled" : "stopped"));
+    return std::nullopt;
+  }
+  set_notice((command.what == monitor_command::kind::cancel ? "cancelling " : "stopping ") +
+             name + (unicode_ ? "\u2026" : "..."));
+  return command;
+}
+
+std::optional<monitor_command> monitor_view::ask(monitor_command command,
+                                                 const std::string& question) {
+  pending_ = command;
+  set_notice(question + "? y = yes, any other key = no");
+  return std::nullopt;
+}
+
 std::optional<monitor_command> monitor_view::handle_key(int key) {
   using kind = monitor_command::kind;
+  if (pending_)
+    return confirm(key);
   if (key == 'q' || key == 'Q')
     return monitor_command{kind::quit, 0, 0};
   auto all = selectable();
   auto index = selected_index();
   auto select = [&](std::ptrdiff_t i) {
-    if (all.empty())
+    if (all.empty()) {
+      set_notice("no jobs to select yet");
       return;
-    i = std::clamp<std::ptrdiff_t>(i, 0, static_cast<std::ptrdiff_t>(all.size()) - 1);
-    selected_ = all[static_cast<std::size_t>(i)];
+    }
+    const auto last = static_cast<std::ptrdiff_t>(all.size()) - 1;
+    if (i < 0 && selected_ == all.front())
+      set_notice("already on the first job");
+    else if (i > last && selected_ == all.back())
+      set_notice("already on the last job");
+    else
+      set_notice("");
+    selected_ = all[static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(i, 0, last))];
   };
   auto i = static_cast<std::ptrdiff_t>(index);
   switch (key) {
@@ -337,7 +398,10 @@ std::optional<monitor_command> monitor_view::handle_key(int key) {
   bool is_command = key == 'u' || key == '+' || key == 'd' || key == '-' || key == 't' ||
                     key == 'c' || key == 's';
   if (!is_command) {
-    set_notice("");
+    const bool printable = key > ' ' && key < 0x7f;
+    set_notice((printable ? "'" + std::string(1, static_cast<char>(key)) + "' does nothing"
+                          : std::string("that key does nothing")) +
+               "; " + key_help);
     return std::nullopt;
   }
   auto* j = job(selected_);
@@ -345,39 +409,73 @@ std::optional<monitor_command> monitor_view::handle_key(int key) {
     set_notice("no job selected: the queue is empty and nothing runs");
     return std::nullopt;
   }
+  if (is_final(j->state)) {
+    set_notice(quoted(*j) + " is " + to_string(j->state) +
+               ": finished jobs cannot be moved, cancelled or stopped");
+    return std::nullopt;
+  }
   if (key == 's') {
-    set_notice("");
-    return monitor_command{kind::stop, j->id, 0};
+    if (j->state == job_state::running)
+      return ask({kind::stop, j->id, 0}, "stop running job " + quoted(*j) +
+                                           " (it keeps its last finished iteration)");
+    return ask({kind::stop, j->id, 0}, "stop queued job " + quoted(*j) + " (it is cancelled)");
   }
   if (j->state != job_state::queued) {
-    set_notice("'" + j->name + "' is running: only queued jobs can be moved or cancelled; " +
+    set_notice(quoted(*j) + " is running: only queued jobs can be moved or cancelled; " +
                "press s to stop it");
     return std::nullopt;
   }
   auto q = queue_order();
   auto pos = static_cast<std::uint32_t>(std::find(q.begin(), q.end(), j->id) - q.begin());
-  set_notice("");
+  const std::string moving = "moving " + quoted(*j) + " to position ";
   switch (key) {
     case 'u': case '+':
-      if (pos == 0) {
-        set_notice("'" + j->name + "' is already at the head of the queue");
-        return std::nullopt;
-      }
+      if (pos == 0)
+        break;
+      set_notice(moving + std::to_string(pos));
       return monitor_command{kind::move, j->id, pos - 1};
     case 'd': case '-':
       if (pos + 1 >= q.size()) {
-        set_notice("'" + j->name + "' is already at the end of the queue");
+        set_notice(quoted(*j) + " is already at the end of the queue");
         return std::nullopt;
       }
+      set_notice(moving + std::to_string(pos + 2));
       return monitor_command{kind::move, j->id, pos + 1};
     case 't':
-      if (pos == 0) {
-        set_notice("'" + j->name + "' is already at the head of the queue");
-        return std::nullopt;
-      }
+      if (pos == 0)
+        break;
+      set_notice(moving + "1");
       return monitor_command{kind::top, j->id, 0};
     default:  // 'c'
-      return monitor_command{kind::cancel, j->id, 0};
+      return ask({kind::cancel, j->id, 0}, "cancel queued job " + quoted(*j));
+  }
+  set_notice(quoted(*j) + " is already at the head of the queue");
+  return std::nullopt;
+}
+
+void monitor_view::command_answered(const monitor_command& command, const std::string& refusal) {
+  using kind = monitor_command::kind;
+  auto* j = job(command.job);
+  const std::string name = j ? quoted(*j) : "job " + std::to_string(command.job);
+  const char* what = command.what == kind::cancel ? "cancelling "
+                     : command.what == kind::stop ? "stopping "
+                                                  : "moving ";
+  if (!refusal.empty()) {
+    set_notice(what + name + " refused: " + refusal);
+    return;
+  }
+  switch (command.what) {
+    case kind::move:
+      set_notice("moved " + name + " to position " + std::to_string(command.position + 1));
+      return;
+    case kind::top: set_notice("moved " + name + " to the head of the queue"); return;
+    case kind::cancel: set_notice("cancelled " + name); return;
+    case kind::stop:
+      set_notice(j && j->state == job_state::running
+                     ? "stopping " + name + ": it ends after the current step"
+                     : "stopped " + name);
+      return;
+    case kind::quit: return;
   }
 }
 
@@ -388,7 +486,7 @@ std::vector<std::string> monitor_view::header_lines(int width, std::size_t runni
   // Title, connection, and the counts at the right when they fit.
   std::string header = "trainyard monitor | " + connection_;
   std::string counts = std::to_string(running) + " running, " + std::to_string(queued) +
-                       " queued, " + std::to_string(workers_.size()) + " workers";
+                       " queued, " + std::to_string(alive_workers()) + " workers";
   if (display_width(header) + 2 + display_width(counts) <= width)
     header = pad(header, width - display_width(counts)) + counts;
   std::vector<std::string> top{header};
@@ -462,7 +560,7 @@ std::vector<std::string> monitor_view::queue_lines(const std::vector<job_id>& id
 }
 
 std::vector<std::string> monitor_view::worker_lines() const {
-  // Node, device, memory, job.
+  // Node, device, its memory in use of its total, the node process's own memory, job.
   std::vector<std::string> items;
   int node_width = 4;
   for (const auto& w : workers_)
@@ -471,24 +569,26 @@ std::vector<std::string> monitor_view::worker_lines() const {
   for (const auto& w : workers_) {
     std::string what = !w.alive ? "gone" : w.job == 0 ? "idle" : name_of(w.job);
     std::string node = fit_width(w.info.node.empty() ? "-" : w.info.node, node_width);
+    std::string memory = memory_text(w.info.memory_bytes);
+    if (w.info.memory_used_bytes > 0)
+      memory = memory_text(w.info.memory_used_bytes) + " of " + memory;
+    std::string process = w.info.process_bytes > 0
+                            ? "process " + memory_text(w.info.process_bytes)
+                            : std::string();
     items.push_back("  " + pad(node, node_width) + "  " + pad(w.info.name, 8) + "  " +
-                    pad(memory_text(w.info.memory_bytes), 9) + "  " + what);
+                    pad(memory, 17) + "  " + pad(process, 16) + "  " + what);
   }
   return items;
 }
 
-std::vector<std::string> monitor_view::finished_lines(int name_width) const {
-  // The latest first.
-  std::vector<const job_info*> done;
-  for (const auto& [id, j] : jobs_)
-    if (is_final(j.state))
-      done.push_back(&j);
-  std::stable_sort(done.begin(), done.end(), [](const job_info* a, const job_info* b) {
-    return a->run_order != b->run_order ? a->run_order > b->run_order : a->id > b->id;
-  });
+std::vector<std::string> monitor_view::finished_lines(const std::vector<job_id>& ids,
+                                                      int name_width, std::size_t& focus) const {
   std::vector<std::string> items;
-  for (auto* j : done) {
-    std::string line = "  " + pad(fit_width(j->name, name_width), name_width) + "  " +
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const auto* j = &jobs_.at(ids[k]);
+    if (j->id == selected_)
+      focus = k;
+    std::string line = cursor(j->id) + pad(fit_width(j->name, name_width), name_width) + "  " +
                        pad(to_string(j->state), 9);
     if (j->iteration > 0)
       line += "  it " + std::to_string(j->iteration);
@@ -512,10 +612,11 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
   auto run_ids = running();
   auto queue_ids = queue_order();
   const std::vector<std::string> top = header_lines(width, run_ids.size(), queue_ids.size());
-  std::string help = unicode_ ? "\u2191\u2193/jk select  u/d move up/down  t top  c cancel  "
-                                "s stop  q quit"
-                              : "arrows/jk select  u/d move up/down  t top  c cancel  s stop  "
-                                "q quit";
+  std::string help = pending_ ? "y = yes, any other key = no"
+                     : unicode_ ? "\u2191\u2193/jk select  u/d move up/down  t top  c cancel  "
+                                  "s stop  q quit"
+                                : "arrows/jk select  u/d move up/down  t top  c cancel  s stop  "
+                                  "q quit";
   if (display_width(help) > width)
     help = "jk u/d t=top c=cancel s=stop q=quit";
 
@@ -538,12 +639,15 @@ std::vector<std::string> monitor_view::render(int width, int height) const {
     queue_s.title += "  empty";
   queue_s.items = queue_lines(queue_ids, name_width, queue_s.focus);
   section work_s;
-  work_s.title = "Workers (" + std::to_string(workers_.size()) + ")";
+  work_s.title = "Workers (" + std::to_string(alive_workers()) + ")";
+  if (alive_workers() < workers_.size())
+    work_s.title += "  " + std::to_string(workers_.size() - alive_workers()) +
+                    " gone (their nodes went away)";
   if (workers_.empty())
     work_s.title += "  none: queued jobs wait for a node to join";
   work_s.items = worker_lines();
   section done_s;
-  done_s.items = finished_lines(name_width);
+  done_s.items = finished_lines(finished(), name_width, done_s.focus);
   done_s.title = "Finished (" + std::to_string(done_s.items.size()) + ")";
 
   // Share the body's rows: first what matters most, then the rest in order of interest.

@@ -59,7 +59,8 @@ class monitor_view {
   /// A job reached a final state.
   void finish_job(job_id id, job_state state, const metric_map& final_metrics,
                   const std::string& message);
-  /// Every worker's status (event or answer to `workers`).
+  /// Every worker's status (event or answer to `workers`). Workers whose node went away are shown
+  /// as gone and not counted (the scheduler leaves them out after a short while).
   void set_workers(const std::vector<worker_status>& workers);
 
   // -- the connection -------------------------------------------------------------------------
@@ -84,11 +85,20 @@ class monitor_view {
 
   // -- keys and selection ---------------------------------------------------------------------
 
-  /// Applies a key: moves the cursor, or returns the command it asks for. Keys that do not apply
-  /// to the selected job set a notice that says why and return nothing.
+  /// Applies a key: moves the cursor, or returns the command it asks for. Every key answers in
+  /// the notice line: a key that does not apply to the selected job (or to any) says why, an
+  /// unknown key lists the keys. Cancel and stop ask first: they return nothing and the next key
+  /// answers the question ('y' returns the command, any other key keeps the job).
   std::optional<monitor_command> handle_key(int key);
-  /// The selected job (running jobs come first, then the queue in order); 0 when none.
+  /// The scheduler's answer to a command `handle_key` returned: `refusal` empty when it was
+  /// done. Says so in the notice line.
+  void command_answered(const monitor_command& command, const std::string& refusal);
+  /// The selected job (running jobs first, then the queue in order, then finished jobs, latest
+  /// first); 0 when none. The cursor follows its job from one section to another, so it stays on
+  /// a job that was stopped or cancelled.
   job_id selected() const { return selected_; }
+  /// True while a cancel or stop waits for its 'y'.
+  bool confirming() const { return pending_.has_value(); }
 
   // -- reading the model ----------------------------------------------------------------------
 
@@ -112,11 +122,16 @@ class monitor_view {
   std::vector<std::string> queue_lines(const std::vector<job_id>& ids, int name_width,
                                        std::size_t& focus) const;
   std::vector<std::string> worker_lines() const;
-  std::vector<std::string> finished_lines(int name_width) const;
+  std::vector<std::string> finished_lines(const std::vector<job_id>& ids, int name_width,
+                                          std::size_t& focus) const;
+  std::size_t alive_workers() const;
   std::string name_of(job_id id) const;  // "#id" when the job is unknown
   std::string cursor(job_id id) const;   // "> " on the selected job, else "  "
 
+  std::vector<job_id> finished() const;  // latest first
   std::vector<job_id> selectable() const;
+  std::optional<monitor_command> confirm(int key);
+  std::optional<monitor_command> ask(monitor_command command, const std::string& question);
   void reselect(std::size_t previous_index);
   std::size_t selected_index() const;
   void remember(job_id id, int iteration, const metric_map& metrics,
@@ -130,6 +145,7 @@ class monitor_view {
   job_id selected_ = 0;
   std::string connection_ = "not connected";
   std::string notice_;
+  std::optional<monitor_command> pending_;  // a cancel or stop waiting for 'y'
   bool live_ = false;
   bool ever_connected_ = false;
 };

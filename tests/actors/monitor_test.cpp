@@ -9,6 +9,7 @@
 #include "actors/monitor.hpp"
 #include "runtime/ui/monitor_view.hpp"
 #include "tests/actors/yard_fixture.hpp"
+#include "tests/support/scripted_engine.hpp"
 
 namespace trainyard::testing {
 namespace {
@@ -148,19 +149,42 @@ TEST_F(Monitor, CancelRemovesTheSelectedJobAndRefusalsShowInTheNoticeLine) {
     << screen_->text();
   press('j');
   press('c');
+  ASSERT_TRUE(screen_->wait_for_text("! cancel queued job 'bravo'? y = yes, any other key = no"))
+    << screen_->text();
+  EXPECT_EQ(scheduler_order(), (std::vector<job_id>{a, b, c})) << "nothing before the 'y'";
+  press('y');
   ASSERT_TRUE(screen_->wait_for(
     [](const std::string& s) { return queue_shows(s, {"alpha", "charlie"}); }))
     << screen_->text();
   EXPECT_EQ(scheduler_order(), (std::vector<job_id>{a, c}));
   EXPECT_EQ(info(b).state, job_state::cancelled);
-  ASSERT_TRUE(screen_->wait_for_text("  bravo    cancelled  (cancelled while queued)"))
-    << screen_->text();
+  ASSERT_TRUE(screen_->wait_for_text("> bravo    cancelled  (cancelled while queued)"))
+    << "the cursor stays on the cancelled job\n" << screen_->text();
+  ASSERT_TRUE(screen_->wait_for_text("! cancelled 'bravo'")) << screen_->text();
 
-  // The cursor stayed on the second row (charlie); moving the head up is refused by the view.
+  // Up twice to alpha, the head of the queue: moving it up is refused by the view.
+  press('k');
   press('k');
   press('u');
   ASSERT_TRUE(screen_->wait_for_text("! 'alpha' is already at the head of the queue"))
     << screen_->text();
+}
+
+// The worker row shows the machine's memory in use of its total and the process's own memory,
+// asked for again every few seconds; a worker that went away shows as gone and is not counted.
+TEST_F(Monitor, WorkersShowTheirMemoryAndAGoneOneIsNotCounted) {
+  auto worker = add_worker(std::make_shared<scripted_engine>(std::make_shared<script_book>()));
+  auto scheduler = yard_->scheduler();
+  start_monitor([scheduler]() -> expected<scheduler_actor> { return scheduler; });
+  ASSERT_TRUE(screen_->wait_for([](const std::string& s) {
+    return s.find("Workers (1)") != std::string::npos && s.find(" GiB of ") != std::string::npos &&
+           s.find("process ") != std::string::npos && s.find("idle") != std::string::npos;
+  })) << screen_->text();
+  caf::anon_send_exit(worker, caf::exit_reason::kill);
+  ASSERT_TRUE(screen_->wait_for([](const std::string& s) {
+    return s.find("Workers (0)  1 gone") != std::string::npos &&
+           s.find("0 workers") != std::string::npos;
+  })) << screen_->text();
 }
 
 TEST_F(Monitor, SaysWhenTheSchedulerGoesAwayAndReconnectsToItsSuccessor) {

@@ -5,6 +5,7 @@
 // bounds. The real engine's end-to-end tests are in tests/actors/training.
 #include <algorithm>
 
+#include "actors/scheduler_state.hpp"
 #include "runtime/store/store.hpp"
 #include "tests/actors/yard_fixture.hpp"
 #include "tests/support/scripted_engine.hpp"
@@ -164,6 +165,33 @@ TEST_F(Scheduler, AResubmittedJobIsFoundAgainAndAnEditedOneIsRefused) {
   auto all = yard_->list();
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 1u);
+}
+
+// A continue job trains with the settings of the job it continues, except those its campaign
+// wrote; what it took is in its job info (and stored with it), and submitting it again finds it.
+TEST_F(Scheduler, AContinueJobInheritsThePreviousJobsSettingsUnlessItWritesThem) {
+  add_worker();
+  auto first = small_job("first", "tool_kept", 1);
+  first.settings.learning_rate = 0.002;
+  first.settings.augmentation.flip_horizontal = true;
+  first.settings.seed = 5;
+  EXPECT_EQ(wait(submit(first)).state, job_state::completed);
+  auto more = small_job("more", "tool_kept", 2);
+  more.continue_training = true;
+  more.settings.seed = 6;
+  more.written_settings = "batch_size,iterations,seed,threads";
+  auto id = submit(more);
+  EXPECT_EQ(wait(id).state, job_state::completed);
+  EXPECT_EQ(info(id).inherited_settings, "learning_rate = 0.002, flip_horizontal = true");
+  auto calls = book_->calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_DOUBLE_EQ(calls[1].settings.learning_rate, 0.002);
+  EXPECT_TRUE(calls[1].settings.augmentation.flip_horizontal);
+  EXPECT_EQ(calls[1].settings.seed, 6u) << "written in the campaign: its own";
+  EXPECT_EQ(calls[1].settings.iterations, 2);
+  auto again = yard_->submit(more);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, id) << "the same campaign submitted again finds its continue job";
 }
 
 TEST_F(Scheduler, AJobOnAnUnknownSplitFailsWithItsCodeAndTheQueueGoesOn) {
@@ -427,6 +455,36 @@ TEST_F(Scheduler, ShutdownInterruptsARunningJobAndRequeuesItAtTheHead) {
   EXPECT_EQ(interrupted.iteration, 1);
   EXPECT_EQ(queue_order(), (std::vector<job_id>{id, waiting}));
   EXPECT_EQ(book_->started(), (std::vector<std::string>{"running"}));
+}
+
+}  // namespace
+}  // namespace trainyard::testing
+
+namespace trainyard::testing {
+namespace {
+
+// Monitors are told about a worker whose node went away for gone_worker_linger_ms, then no more;
+// the slot stays (indices are the scheduler's slot numbers), live workers are always listed.
+TEST(SchedulerWorkers, AGoneWorkerLeavesTheListAfterAShortWhile) {
+  using namespace scheduling;
+  scheduler_state st;
+  std::int64_t now = 50000;
+  st.now_ms = [&now] { return now; };
+  worker_info cpu;
+  cpu.name = "cpu";
+  st.workers.push_back(worker_slot{worker_actor{}, cpu, std::nullopt, true, 0});
+  st.workers.push_back(worker_slot{worker_actor{}, cpu, std::nullopt, false, now});
+  st.workers.push_back(worker_slot{worker_actor{}, cpu, std::nullopt, true, 0});
+  now += gone_worker_linger_ms - 1;
+  auto listed = worker_statuses(st);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_FALSE(listed[1].alive);
+  now += 1;
+  listed = worker_statuses(st);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].index, 0u);
+  EXPECT_EQ(listed[1].index, 2u);
+  EXPECT_TRUE(listed[0].alive && listed[1].alive);
 }
 
 }  // namespace

@@ -283,8 +283,10 @@ void complete(campaign_specs& c, const std::string& changed) {
   }
   if (changed == "color")
     c.dataset.kind = dataset_kind::image_folder;
-  if (changed == "continue_training")
+  if (changed == "continue_training") {
     c.job.settings.iterations = 2;
+    c.job.written_settings = "iterations";  // what a continue job does not inherit
+  }
 }
 
 template <class Spec>

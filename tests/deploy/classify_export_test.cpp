@@ -224,7 +224,7 @@ TEST_F(ClassifyExport, TheExampleProgramPrintsLibTorchsLabels) {
   expect_example_output(TRAINYARD_INFER, out, some, *reference);
 }
 
-// What the README tells a user to do: the example as its own CMake project, which finds only
+// What docs/deploying.md tells a user to do: the example as its own CMake project, which finds only
 // OpenCV and nlohmann_json and adds trainyard's deploy/ folder.
 TEST_F(ClassifyExport, TheExampleBuildsAsAUsersOwnCMakeProjectWithoutLibTorch) {
   using namespace std::chrono_literals;

@@ -40,5 +40,22 @@ TEST(ClassScores, AClassWithoutImagesOrNeverPredictedHasNoScoreAndIsLeftOutOfThe
   EXPECT_DOUBLE_EQ(s.macro_f1, (s.f1[0] + 0.0) / 2);  // classes 0 and 2
 }
 
+// segment's background (class 0) and locate's "no box" (the last class) count only as wrong
+// answers: they get no scores of their own and stay out of the macro means.
+TEST(ClassScores, PutClassScoresNamesEachClassAndLeavesTheOthersOutOfTheMeans) {
+  // Background, cat, dog. Cat: 6 of 8 found, 6 of 9 predicted right; dog never present, never
+  // predicted: no scores.
+  const std::vector<std::vector<std::int64_t>> confusion{{50, 3, 0}, {2, 6, 0}, {0, 0, 0}};
+  std::map<std::string, double> out;
+  put_class_scores(confusion, {"background", "cat", "dog"}, 1, out);
+  EXPECT_DOUBLE_EQ(out.at("precision_cat"), 6.0 / 9);
+  EXPECT_DOUBLE_EQ(out.at("recall_cat"), 6.0 / 8);
+  EXPECT_NEAR(out.at("f1_cat"), 2 * (6.0 / 9) * 0.75 / (6.0 / 9 + 0.75), 1e-12);
+  EXPECT_EQ(out.count("precision_background"), 0u);
+  EXPECT_EQ(out.count("recall_dog"), 0u);
+  EXPECT_DOUBLE_EQ(out.at("macro_precision"), 6.0 / 9);
+  EXPECT_DOUBLE_EQ(out.at("macro_recall"), 0.75);
+}
+
 }  // namespace
 }  // namespace trainyard

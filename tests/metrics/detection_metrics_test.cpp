@@ -196,5 +196,21 @@ TEST(DetectionEvaluation, ThresholdsAreCocos) {
   EXPECT_FLOAT_EQ(t.back(), 0.95f);
 }
 
+// Per label at IoU 0.5 and one score threshold, as a confusion table with a "no box" row and
+// column. Image 0: a cat found (0.9), a cat box far off (0.8: a false cat), a dog missed; image 1:
+// a dog found (0.7) and a dog below the threshold (0.2) that is not counted at all.
+TEST(DetectionConfusion, CountsFoundFalseAndMissedBoxesPerLabelAtTheThreshold) {
+  const std::vector<std::vector<box>> truth{
+    {make_box(0, 0, 0, 10, 10), make_box(1, 50, 50, 10, 10)}, {make_box(1, 20, 20, 10, 10)}};
+  const std::vector<std::vector<scored_box>> found{
+    {make_scored(0, 1, 0, 10, 10, 0.9f), make_scored(0, 80, 80, 10, 10, 0.8f)},
+    {make_scored(1, 20, 21, 10, 10, 0.7f), make_scored(1, 0, 0, 5, 5, 0.2f)}};
+  const auto table = detection_confusion(truth, found, 2, 0.5f);
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(table[0], (std::vector<std::int64_t>{1, 0, 0}));  // cat: 1 found, none missed
+  EXPECT_EQ(table[1], (std::vector<std::int64_t>{0, 1, 1}));  // dog: 1 found, 1 missed
+  EXPECT_EQ(table[2], (std::vector<std::int64_t>{1, 0, 0}));  // one false cat, no false dog
+}
+
 }  // namespace
 }  // namespace trainyard

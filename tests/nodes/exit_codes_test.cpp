@@ -1,4 +1,5 @@
-// The one map from errors and job states to exit codes: the codes the README documents.
+// The one map from errors and job states to exit codes: the codes the README and
+// docs/cluster.md document.
 #include "nodes/exit_codes.hpp"
 
 #include <gtest/gtest.h>

@@ -142,6 +142,33 @@ TEST_F(MonitorTmux, ShowsTheQueueAndTopMovesTheThirdJobInTheScheduler) {
     EXPECT_EQ(head, "third") << "the scheduler's own queue must have changed: " << out;
   }
 
+  // c asks first: another key keeps the job; y cancels it, and the cursor stays on it.
+  ASSERT_TRUE(keys({"c"}));
+  ASSERT_TRUE(eventually(
+    [&] { return screen().find("cancel queued job 'third'? y = yes") != std::string::npos; },
+    10s))
+    << screen();
+  ASSERT_TRUE(keys({"n"}));
+  ASSERT_TRUE(eventually(
+    [&] { return screen().find("'third' kept: nothing was cancelled") != std::string::npos; },
+    10s))
+    << screen();
+  EXPECT_TRUE(queue_shows(screen(), {"third", "first", "second"})) << screen();
+  ASSERT_TRUE(keys({"c", "y"}));
+  ASSERT_TRUE(eventually(
+    [&] {
+      auto s = screen();
+      return queue_shows(s, {"first", "second"}) && s.find("> third") != std::string::npos &&
+             s.find("cancelled 'third'") != std::string::npos;
+    },
+    30s))
+    << screen();
+  // A key that means nothing says so.
+  ASSERT_TRUE(keys({"x"}));
+  ASSERT_TRUE(eventually(
+    [&] { return screen().find("'x' does nothing; keys:") != std::string::npos; }, 10s))
+    << screen();
+
   ASSERT_TRUE(keys({"q"}));
   EXPECT_TRUE(eventually([&] { return !terminal_->running(); }, 10s))
     << "q ends the monitor (and with it the tmux session)";

@@ -24,6 +24,19 @@ TEST(JobLength, TheAutoCapGrowsForASmallSetAndStaysAtTheMinimumForALargeOne) {
   EXPECT_EQ(length_of_job(s, 25).patience, s.patience * 400 / auto_minimum_iterations);
 }
 
+// A tool that starts from a trained tool's weights needs fewer iterations (the studio's advice):
+// half the images seen, so a job from scratch gets more iterations than a pretrained one.
+TEST(JobLength, APretrainedJobGetsHalfTheLengthOfOneFromScratch) {
+  training_settings s;
+  EXPECT_EQ(length_of_job(s, 25, true).iterations, 200);
+  EXPECT_EQ(length_of_job(s, 100, true).iterations, 50);
+  EXPECT_LT(length_of_job(s, 50, true).iterations, length_of_job(s, 50).iterations);
+  EXPECT_EQ(length_of_job(s, 55000, true).iterations, auto_minimum_iterations);
+  EXPECT_EQ(length_of_job(s, 25, true).patience, s.patience * 200 / auto_minimum_iterations);
+  s.max_iterations = 30;
+  EXPECT_EQ(length_of_job(s, 25, true).iterations, 30) << "a cap the user set stands";
+}
+
 TEST(JobLength, AnExplicitCapIsTheLength) {
   training_settings s;
   s.max_iterations = 30;

@@ -35,6 +35,7 @@ struct training_call {
   rank_assignment parallel;
   int first_iteration = 0;  ///< the tool's iteration count it started from
   std::chrono::steady_clock::time_point began, ended;
+  training_settings settings;  ///< what the job was asked to train with
 };
 
 /// Scripts by job name, shared by the engines of all workers, and what they were asked to do.
@@ -92,7 +93,7 @@ class scripted_engine final : public training_engine {
           first = it->second.second;
       call = b.calls_.size();
       b.calls_.push_back({request.job, request.spec.name, request.parallel, first,
-                          std::chrono::steady_clock::now(), {}});
+                          std::chrono::steady_clock::now(), {}, request.spec.settings});
     }
     auto outcome = run(request, observer, script, first);
     std::lock_guard<std::mutex> lock(b.mutex_);
@@ -150,10 +151,8 @@ class scripted_engine final : public training_engine {
     if (a.world_size > 1)
       if (auto why = meet(a, observer); !why.empty())
         return ended(job_state::failed, first, first, "the ranks did not meet: " + why);
-    int target = s.iterations > 0 ? (request.spec.continue_training ? first + s.iterations
-                                                                    : s.iterations)
-                                  : (s.max_iterations > 0 ? s.max_iterations
-                                                          : auto_minimum_iterations);
+    int target = request.spec.continue_training ? first + s.iterations
+                                                : length_before_counting(s);
     int best = first;
     double best_value = -1;
     for (int it = first + 1; it <= target; ++it) {

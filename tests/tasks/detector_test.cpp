@@ -151,7 +151,7 @@ TEST(DetectorTraining, FindsFashionItemsOnTexturedScenes) {
   EXPECT_LT(fit->epoch_loss.back(), fit->epoch_loss.front());
   EXPECT_GT(e.ap50, 0.5);
   // Two stages measured 0.84 here (1,000 64x64 scenes, 8 epochs); the one-stage detector passed
-  // 0.85. At the example's scale the first stage finds 0.98-0.99 (README).
+  // 0.85. At the example's scale the first stage finds 0.98 (docs/performance.md).
   EXPECT_GT(located.ap50, 0.8);
   EXPECT_GT(e.best_f1, 0.5);
   // The box classifier (two stages, the default) names most true boxes right; chance is 0.1.

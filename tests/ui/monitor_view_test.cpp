@@ -61,8 +61,9 @@ monitor_view busy_view(bool unicode = true) {
     r.monitored_value = r.metrics.at("val_accuracy");
     v.add_iteration(r);
   }
-  v.set_workers({{0, {"cuda:0", "cuda", 24ull << 30, 0, "gpu3:4711", ""}, 1, true},
-                 {1, {"cuda:1", "cuda", 24ull << 30, 0, "gpu3:4711", ""}, 0, true}});
+  v.set_workers({{0, {"cuda:0", "cuda", 24ull << 30, 6ull << 30, 3ull << 29, 0, "gpu3:4711", ""},
+                  1, true},
+                 {1, {"cuda:1", "cuda", 24ull << 30, 0, 0, 0, "gpu3:4711", ""}, 0, true}});
   return v;
 }
 
@@ -149,7 +150,11 @@ TEST(MonitorView, CursorFollowsItsJobAndClampsWhenJobsVanish) {
   v.handle_key('j');
   EXPECT_EQ(v.selected(), 4u);  // charlie, last in the queue
   v.handle_key(monitor_key::down);
-  EXPECT_EQ(v.selected(), 4u) << "the cursor stops at the end";
+  EXPECT_EQ(v.selected(), 9u) << "past the queue: the finished jobs";
+  v.handle_key(monitor_key::down);
+  EXPECT_EQ(v.selected(), 9u) << "the cursor stops at the end";
+  v.handle_key('k');
+  EXPECT_EQ(v.selected(), 4u);
 
   // charlie moves to the top: the cursor goes with it.
   v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8), queued(4, "charlie", 0), queued(2, "alpha", 1),
@@ -157,14 +162,15 @@ TEST(MonitorView, CursorFollowsItsJobAndClampsWhenJobsVanish) {
   EXPECT_EQ(v.selected(), 4u);
   EXPECT_EQ(v.queue_order(), (std::vector<job_id>{4, 2, 3}));
 
-  // charlie is cancelled: the cursor stays on its row, now alpha's.
+  // charlie is cancelled: the cursor follows it into the finished jobs.
   auto gone = queued(4, "charlie", -1);
   gone.state = job_state::cancelled;
   v.update_job(gone);
-  EXPECT_EQ(v.selected(), 2u);
+  EXPECT_EQ(v.selected(), 4u);
+  EXPECT_TRUE(shows(v.render(120, 20), "> charlie")) << joined(v.render(120, 20));
 
-  // The last rows vanish: the cursor clamps to the last job left.
-  v.handle_key('G');
+  // Jobs vanish from the list: the cursor stays on its row, clamped to the last job left.
+  v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8), queued(2, "alpha", 0), queued(3, "bravo", 1)});
   EXPECT_EQ(v.selected(), 3u);
   v.set_jobs({running(1, "shirts", 2, 3, 10, 0.8)});
   EXPECT_EQ(v.selected(), 1u);
@@ -211,21 +217,87 @@ INSTANTIATE_TEST_SUITE_P(
   Table, MonitorViewKeys,
   ::testing::Values(
     key_case{"quit", 0, 'q', monitor_command{kind::quit, 0, 0}, ""},
-    key_case{"top_of_third", 3, 't', monitor_command{kind::top, 4, 0}, ""},
+    key_case{"top_of_third", 3, 't', monitor_command{kind::top, 4, 0}, "to position 1"},
     key_case{"top_of_head", 1, 't', std::nullopt, "already at the head"},
-    key_case{"up_with_u", 2, 'u', monitor_command{kind::move, 3, 0}, ""},
-    key_case{"up_with_plus", 3, '+', monitor_command{kind::move, 4, 1}, ""},
+    key_case{"up_with_u", 2, 'u', monitor_command{kind::move, 3, 0}, "moving 'bravo' to position 1"},
+    key_case{"up_with_plus", 3, '+', monitor_command{kind::move, 4, 1}, "to position 2"},
     key_case{"up_at_head", 1, 'u', std::nullopt, "already at the head"},
-    key_case{"down_with_d", 1, 'd', monitor_command{kind::move, 2, 1}, ""},
-    key_case{"down_with_minus", 2, '-', monitor_command{kind::move, 3, 2}, ""},
+    key_case{"down_with_d", 1, 'd', monitor_command{kind::move, 2, 1}, "to position 2"},
+    key_case{"down_with_minus", 2, '-', monitor_command{kind::move, 3, 2}, "to position 3"},
     key_case{"down_at_end", 3, 'd', std::nullopt, "already at the end"},
-    key_case{"cancel_queued", 2, 'c', monitor_command{kind::cancel, 3, 0}, ""},
+    key_case{"cancel_queued_asks", 2, 'c', std::nullopt, "cancel queued job 'bravo'? y = yes"},
     key_case{"cancel_running", 0, 'c', std::nullopt, "press s to stop it"},
     key_case{"move_running", 0, 't', std::nullopt, "only queued jobs"},
-    key_case{"stop_running", 0, 's', monitor_command{kind::stop, 1, 0}, ""},
-    key_case{"stop_queued", 1, 's', monitor_command{kind::stop, 2, 0}, ""},
+    key_case{"stop_running_asks", 0, 's', std::nullopt, "stop running job 'shirts'"},
+    key_case{"stop_queued_asks", 1, 's', std::nullopt, "stop queued job 'alpha' (it is cancelled)"},
+    key_case{"finished_job", 4, 'c', std::nullopt, "'old' is completed: finished jobs cannot"},
     key_case{"cursor_keys", 0, 'j', std::nullopt, ""},
-    key_case{"other_key", 0, 'x', std::nullopt, ""}));
+    key_case{"cursor_at_first", 0, 'k', std::nullopt, "already on the first job"},
+    key_case{"cursor_at_last", 4, 'j', std::nullopt, "already on the last job"},
+    key_case{"other_key", 0, 'x', std::nullopt, "'x' does nothing; keys:"},
+    key_case{"other_code", 0, 0x10101, std::nullopt, "that key does nothing; keys:"}));
+
+// Cancel and stop go to the scheduler only after 'y'; any other key keeps the job and does nothing
+// else. The answer says what happened, and the cursor stays on the job acted on.
+TEST(MonitorView, CancelAndStopAskFirstAndTheCursorStaysOnTheJob) {
+  auto v = busy_view();
+  v.handle_key('j');
+  v.handle_key('j');  // bravo, second in the queue
+  EXPECT_FALSE(v.handle_key('c'));
+  EXPECT_TRUE(v.confirming());
+  EXPECT_TRUE(shows(v.render(100, 20), "y = yes, any other key = no"));
+  EXPECT_FALSE(v.handle_key('j')) << "the answer 'no' is not also a cursor move";
+  EXPECT_FALSE(v.confirming());
+  EXPECT_EQ(v.selected(), 3u);
+  EXPECT_NE(v.notice().find("'bravo' kept: nothing was cancelled"), std::string::npos)
+    << v.notice();
+
+  EXPECT_FALSE(v.handle_key('c'));
+  auto yes = v.handle_key('y');
+  ASSERT_TRUE(yes);
+  EXPECT_EQ(*yes, (monitor_command{kind::cancel, 3, 0}));
+  v.command_answered(*yes, "");
+  EXPECT_EQ(v.notice(), "cancelled 'bravo'");
+  auto cancelled = queued(3, "bravo", -1);
+  cancelled.state = job_state::cancelled;
+  v.update_job(cancelled);
+  EXPECT_EQ(v.selected(), 3u) << "the cursor stays on the cancelled job";
+
+  // Stop the running job: asked, confirmed, answered; it ends and the cursor stays on it.
+  v.handle_key('g');
+  EXPECT_EQ(v.selected(), 1u);
+  EXPECT_FALSE(v.handle_key('s'));
+  auto stop = v.handle_key('Y');
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(*stop, (monitor_command{kind::stop, 1, 0}));
+  v.command_answered(*stop, "");
+  EXPECT_NE(v.notice().find("stopping 'shirts': it ends after the current step"),
+            std::string::npos) << v.notice();
+  v.finish_job(1, job_state::stopped, {}, "stopped from the monitor");
+  EXPECT_EQ(v.selected(), 1u);
+  EXPECT_TRUE(shows(v.render(120, 30), "> shirts")) << joined(v.render(120, 30));
+
+  // A refusal is shown with the scheduler's reason.
+  v.command_answered(monitor_command{kind::move, 2, 1}, "job 2 is running");
+  EXPECT_EQ(v.notice(), "moving 'alpha' refused: job 2 is running");
+}
+
+// Workers show their device's memory in use of its total and their process's memory; workers
+// whose node went away show as gone and are not counted.
+TEST(MonitorView, WorkersShowMemoryAndGoneOnesAreNotCounted) {
+  auto v = busy_view();
+  auto lines = v.render(140, 30);
+  EXPECT_TRUE(shows(lines, "6.0 GiB of 24 GiB")) << joined(lines);
+  EXPECT_TRUE(shows(lines, "process 1.5 GiB")) << joined(lines);
+  EXPECT_TRUE(shows(lines, "2 workers")) << joined(lines);
+  v.set_workers({{0, {"cuda:0", "cuda", 24ull << 30, 6ull << 30, 3ull << 29, 0, "gpu3:4711", ""},
+                  1, true},
+                 {1, {"cpu", "cpu", 24ull << 30, 0, 0, 0, "gone:1", ""}, 0, false}});
+  lines = v.render(140, 30);
+  EXPECT_TRUE(shows(lines, "1 workers")) << joined(lines);
+  EXPECT_TRUE(shows(lines, "Workers (1)  1 gone")) << joined(lines);
+  EXPECT_TRUE(shows(lines, "gone:1")) << joined(lines);
+}
 
 TEST(MonitorView, CommandKeysWithNothingSelectedSayWhy) {
   monitor_view v;

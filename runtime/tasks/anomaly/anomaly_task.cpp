@@ -110,7 +110,7 @@ TORCH_MODULE(Autoencoder);
 constexpr std::int64_t max_bank_rows = 8192;
 // Weight of the reconstruction z-score next to the kNN one in the image score. kNN-dominant:
 // the kNN score separates one-class Fashion-MNIST better than the equal-weight sum
-// (bench/anomaly_one_class; README, "Annotated datasets").
+// (bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured").
 constexpr double reconstruction_weight = 0.25;
 
 // The latent features are average-pooled to at most this many cells a side for the memory bank.

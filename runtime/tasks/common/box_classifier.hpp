@@ -7,7 +7,8 @@
 //
 // Why: a one-stage model sees each item at its own scale through a narrow field per pixel or grid
 // cell, and finds items far better than it names them. The crop classifier sees the whole item,
-// framed as Fashion-MNIST frames it (README, "Annotated datasets").
+// framed as Fashion-MNIST frames it (docs/performance.md, "The three annotated tools,
+// measured").
 //
 // Also here: the crops themselves (bilinear, through an affine grid, with optional jitter for
 // training) and the items of label masks (connected parts of the foreground), which the segment
@@ -34,8 +35,8 @@ Classifier make_box_classifier(int channels, int width, int classes, bool batch_
                                bool deep = false);
 
 /// The classifier's width for a tool of `model_width`: twice it (32 at the default 16, the
-/// classify tool's own default); wider ones trained slower and not better (README, "Annotated
-/// datasets").
+/// classify tool's own default); a width of 64 trained slower without a clear gain
+/// (docs/performance.md, "The three annotated tools, measured").
 inline int box_classifier_width(int model_width) { return 2 * (model_width > 0 ? model_width : 1); }
 
 /// The labels of boxes, one vector per image, in order: int64 [M] on the CPU.

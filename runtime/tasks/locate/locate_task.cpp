@@ -25,6 +25,9 @@
 //   precision, recall     precision and recall
 //   label_accuracy        the share of the true boxes the box classifier names right (labels
 //                         apart from finding the boxes)
+//   precision_<label>, recall_<label>, f1_<label>, macro_precision, macro_recall, macro_f1
+//                         evaluate only: per label at IoU 0.5, of the boxes predict reports
+//                         (score >= the tool's threshold, at most its max_objects per image)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +36,7 @@
 #include <stdexcept>
 
 #include "runtime/data/dataset_readers.hpp"
+#include "runtime/metrics/class_scores.hpp"
 #include "runtime/metrics/detection_metrics.hpp"
 #include "runtime/train/annotation_augment.hpp"
 #include "runtime/tasks/locate/box_drawing.hpp"
@@ -156,6 +160,18 @@ class locate_task final : public task_with_net<locate_task, Detector> {
     if (labels_asked > 0)
       out[prefix + "label_accuracy"] =
           static_cast<double>(labels_right) / static_cast<double>(labels_asked);
+    if (prefix.empty()) {
+      // evaluate: per label, the boxes predict reports (the tool's threshold and most boxes).
+      std::vector<std::vector<scored_box>> kept(found.size());
+      for (std::size_t i = 0; i < found.size(); ++i)
+        for (const auto& b : found[i])
+          if (b.score >= setup_.tool.detection_threshold &&
+              kept[i].size() < static_cast<std::size_t>(setup_.tool.max_objects))
+            kept[i].push_back(b);
+      put_class_scores(detection_confusion(set.boxes, kept, classes,
+                                           static_cast<float>(setup_.tool.detection_threshold)),
+                       setup_.class_names, 0, out);
+    }
     return out;
   }
 

@@ -34,7 +34,7 @@
 // touching items of different labels are two items; touching items of one label stay one.
 // Why two stages: items often touch, and a U-Net labelling pixels among many look-alike labels
 // draws poor outlines and names them poorly; finding items whole and naming each from its crop
-// does both better (README, "Annotated datasets").
+// does both better (docs/performance.md, "The three annotated tools, measured").
 //
 // Metrics (names prefixed "val_", "test_"):
 //   loss            mean per-pixel cross-entropy of the head (two stages: item vs background)
@@ -53,6 +53,8 @@
 //   true_outline_mean_iou  two stages: mean_iou of the true items (12 pixels or more) named by the
 //                   item classifier: what mean IoU would be with perfect outlines, the naming's
 //                   ceiling
+//   precision_<label>, recall_<label>, f1_<label>, macro_precision, macro_recall, macro_f1
+//                   evaluate only: per label, of its pixels (the background left out)
 //   true_label_mean_iou  two stages: mean_iou of the found items, each named by the label most of
 //                   its pixels truly have (an item on the background keeps the classifier's name):
 //                   what mean IoU would be with perfect names, the ceiling of finding, outlining
@@ -60,6 +62,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "runtime/metrics/class_scores.hpp"
 #include "runtime/tasks/common/box_classifier.hpp"
 #include "runtime/tasks/common/label_masks.hpp"
 #include "runtime/tasks/locate/detector.hpp"
@@ -454,6 +457,16 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
         image_tp + image_fn > 0
             ? static_cast<double>(image_tp) / static_cast<double>(image_tp + image_fn)
             : 1.0;
+    if (prefix.empty()) {
+      // evaluate: each label's pixel precision, recall and F1 (the background left out).
+      std::vector<std::vector<std::int64_t>> table(static_cast<std::size_t>(k),
+                                                   std::vector<std::int64_t>(static_cast<std::size_t>(k), 0));
+      const auto c = confusion.accessor<std::int64_t, 1>();
+      for (std::int64_t t = 0; t < k; ++t)
+        for (std::int64_t p = 0; p < k; ++p)
+          table[static_cast<std::size_t>(t)][static_cast<std::size_t>(p)] = c[t * k + p];
+      put_class_scores(table, setup_.class_names, 1, out);
+    }
     return out;
   }
 

@@ -8,13 +8,17 @@
 // vectors, metric maps; never tensors or images.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/save_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/replies_to.hpp>
@@ -193,6 +197,59 @@ void register_protocol(caf::actor_system_config& cfg);
 
 // -- inspect -----------------------------------------------------------------------------------
 
+/// CAF 0.17 encodes a double by halving it until it is below 2 (pack754 in
+/// caf/detail/ieee_754.hpp), which never ends for an infinity: a message holding one would hang
+/// whoever serializes it, this process or a peer that passes it on, and a peer can send the bits
+/// of one. So every inspect below clamps infinities to the largest finite doubles before it
+/// saves, and refuses a message that decodes to one after it loads. NaN travels without harm.
+namespace wire {
+
+template <class T>
+void clamp(T&) {}
+inline void clamp(double& v) {
+  if (std::isinf(v))
+    v = v > 0 ? std::numeric_limits<double>::max() : std::numeric_limits<double>::lowest();
+}
+inline void clamp(metric_map& m) {
+  for (auto& kv : m)
+    clamp(kv.second);
+}
+
+template <class T>
+bool finite(const T&) {
+  return true;
+}
+inline bool finite(double v) { return !std::isinf(v); }
+inline bool finite(const metric_map& m) {
+  for (const auto& kv : m)
+    if (std::isinf(kv.second))
+      return false;
+  return true;
+}
+
+/// The annotation that clamps `xs` before they are saved.
+template <class... Ts>
+auto clamp_before_save(Ts&... xs) {
+  return caf::meta::save_callback([&xs...]() -> caf::error {
+    (clamp(xs), ...);
+    return caf::none;
+  });
+}
+
+/// The annotation that refuses the message when one of `xs` loaded as an infinity.
+template <class... Ts>
+auto refuse_infinity_after_load(Ts&... xs) {
+  return caf::meta::load_callback([&xs...]() -> caf::error {
+    if ((finite(xs) && ...))
+      return caf::none;
+    return make_caf_error(error_code::invalid_request,
+                          "a message holds an infinite number, which CAF cannot send on; it is "
+                          "refused");
+  });
+}
+
+}  // namespace wire
+
 /// The specs with a field table (runtime/core/fields.hpp) are inspected through it: the members
 /// in table order.
 template <class Inspector, class Spec>
@@ -200,34 +257,42 @@ std::enable_if_t<has_fields_v<Spec>, typename Inspector::result_type> inspect(In
                                                                               Spec& x) {
   return fields(
     [&f](const char* type_name, auto... defs) {
-      return f(caf::meta::type_name(type_name), *defs.value...);
+      return f(caf::meta::type_name(type_name), wire::clamp_before_save(*defs.value...),
+               *defs.value..., wire::refuse_infinity_after_load(*defs.value...));
     },
     x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, iteration_report& x) {
-  return f(caf::meta::type_name("iteration_report"), x.job, x.tool, x.iteration,
-           x.target_iterations, x.metrics, x.best_iteration, x.best_value, x.patience_counter,
-           x.batch_size, x.monitored_name, x.monitored_value, x.early_stop, x.stop_reason);
+  return f(caf::meta::type_name("iteration_report"),
+           wire::clamp_before_save(x.metrics, x.best_value, x.monitored_value), x.job, x.tool,
+           x.iteration, x.target_iterations, x.metrics, x.best_iteration, x.best_value,
+           x.patience_counter, x.batch_size, x.monitored_name, x.monitored_value, x.early_stop,
+           x.stop_reason,
+           wire::refuse_infinity_after_load(x.metrics, x.best_value, x.monitored_value));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_row& x) {
-  return f(caf::meta::type_name("probe_row"), x.batch_size, x.train_images_per_s,
-           x.infer_images_per_s, x.peak_bytes, x.fits, x.note);
+  return f(caf::meta::type_name("probe_row"),
+           wire::clamp_before_save(x.train_images_per_s, x.infer_images_per_s), x.batch_size,
+           x.train_images_per_s, x.infer_images_per_s, x.peak_bytes, x.fits, x.note,
+           wire::refuse_infinity_after_load(x.train_images_per_s, x.infer_images_per_s));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
-  return f(caf::meta::type_name("probe_result"), x.rows, x.train_batch_size,
-           x.inference_batch_size, x.budget_bytes, x.margin);
+  return f(caf::meta::type_name("probe_result"), wire::clamp_before_save(x.margin), x.rows,
+           x.train_batch_size, x.inference_batch_size, x.budget_bytes, x.margin,
+           wire::refuse_infinity_after_load(x.margin));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
-  return f(caf::meta::type_name("training_outcome"), x.state, x.trained_iterations,
-           x.best_iteration, x.final_metrics, x.batch_size, x.message, x.error);
+  return f(caf::meta::type_name("training_outcome"), wire::clamp_before_save(x.final_metrics),
+           x.state, x.trained_iterations, x.best_iteration, x.final_metrics, x.batch_size,
+           x.message, x.error, wire::refuse_infinity_after_load(x.final_metrics));
 }
 
 template <class Inspector>
@@ -243,16 +308,22 @@ typename Inspector::result_type inspect(Inspector& f, training_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_info& x) {
-  return f(caf::meta::type_name("job_info"), x.id, x.name, x.tool, x.split, x.state,
-           x.queue_position, x.run_order, x.iteration, x.target_iterations, x.first_iteration,
-           x.best_iteration, x.best_value, x.fraction, x.eta_seconds, x.batch_size,
-           x.last_metrics, x.final_metrics, x.message, x.monitored_name, x.inherited_settings);
+  return f(caf::meta::type_name("job_info"),
+           wire::clamp_before_save(x.best_value, x.fraction, x.eta_seconds, x.last_metrics,
+                                   x.final_metrics),
+           x.id, x.name, x.tool, x.split, x.state, x.queue_position, x.run_order, x.iteration,
+           x.target_iterations, x.first_iteration, x.best_iteration, x.best_value, x.fraction,
+           x.eta_seconds, x.batch_size, x.last_metrics, x.final_metrics, x.message,
+           x.monitored_name, x.inherited_settings,
+           wire::refuse_infinity_after_load(x.best_value, x.fraction, x.eta_seconds,
+                                            x.last_metrics, x.final_metrics));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.id, x.name, x.state, x.trained_iterations,
-           x.best_iteration, x.final_metrics, x.message, x.error);
+  return f(caf::meta::type_name("job_result"), wire::clamp_before_save(x.final_metrics), x.id,
+           x.name, x.state, x.trained_iterations, x.best_iteration, x.final_metrics, x.message,
+           x.error, wire::refuse_infinity_after_load(x.final_metrics));
 }
 
 template <class Inspector>

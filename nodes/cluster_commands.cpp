@@ -149,13 +149,21 @@ void print_jobs(std::vector<job_info> jobs, bool json) {
     std::cout << out.dump() << std::endl;
     return;
   }
-  std::printf("%4s  %-18s %-14s %-10s %5s %4s %9s %6s  %-20s  %s\n", "id", "job", "tool",
-              "state", "queue", "ran", "iteration", "done", "monitored", "message");
+  // Columns as wide as the longest name (sweep variants are long), at least the usual width.
+  int name_width = 18, tool_width = 14;
+  for (const auto& j : jobs) {
+    name_width = std::max(name_width, static_cast<int>(j.name.size()));
+    tool_width = std::max(tool_width, static_cast<int>(j.tool.size()));
+  }
+  std::printf("%4s  %-*s %-*s %-10s %5s %4s %9s %6s  %-20s  %s\n", "id", name_width, "job",
+              tool_width, "tool", "state", "queue", "ran", "iteration", "done", "monitored",
+              "message");
   for (const auto& j : jobs) {
     // The latest value of the metric the tool's kind monitors, once an iteration reported it.
     auto value = j.last_metrics.find(j.monitored_name);
-    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %4d/%-4d %5.0f%%  %-20s  %s\n",
-                static_cast<unsigned long long>(j.id), j.name.c_str(), j.tool.c_str(),
+    std::printf("%4llu  %-*s %-*s %-10s %5s %4s %4d/%-4d %5.0f%%  %-20s  %s\n",
+                static_cast<unsigned long long>(j.id), name_width, j.name.c_str(), tool_width,
+                j.tool.c_str(),
                 to_string(j.state),
                 j.queue_position >= 0 ? std::to_string(j.queue_position + 1).c_str() : "-",
                 j.run_order > 0 ? std::to_string(j.run_order).c_str() : "-", j.iteration,

@@ -367,15 +367,22 @@ int queue_command(const queue_options& options) {
     std::cout << j.dump() << std::endl;
     return 0;
   }
-  std::printf("%4s  %-18s %-14s %-10s %5s %4s %6s %6s  %-20s  %s\n", "id", "job", "tool",
-              "state", "queue", "ran", "iters", "batch", "test (monitored)", "message");
+  // Columns as wide as the longest name (sweep variants are long), at least the usual width.
+  int name_width = 18, tool_width = 14;
+  for (const auto& r : *jobs) {
+    name_width = std::max(name_width, static_cast<int>(r.spec.name.size()));
+    tool_width = std::max(tool_width, static_cast<int>(r.spec.tool.name.size()));
+  }
+  std::printf("%4s  %-*s %-*s %-10s %5s %4s %6s %6s  %-20s  %s\n", "id", name_width, "job",
+              tool_width, "tool", "state", "queue", "ran", "iters", "batch", "test (monitored)",
+              "message");
   for (const auto& r : *jobs) {
     // The test-set twin of the metric the tool's kind monitors: test_accuracy, test_ap50, ...
     const std::string test_metric = test_metric_of(monitored_metric_of(r.spec.tool.kind));
     auto test = r.final_metrics.find(test_metric);
-    std::printf("%4llu  %-18s %-14s %-10s %5s %4s %6d %6d  %-20s  %s\n",
-                static_cast<unsigned long long>(r.id), r.spec.name.c_str(),
-                r.spec.tool.name.c_str(), to_string(r.state),
+    std::printf("%4llu  %-*s %-*s %-10s %5s %4s %6d %6d  %-20s  %s\n",
+                static_cast<unsigned long long>(r.id), name_width, r.spec.name.c_str(),
+                tool_width, r.spec.tool.name.c_str(), to_string(r.state),
                 r.queue_position >= 0 ? std::to_string(r.queue_position + 1).c_str() : "-",
                 r.run_order > 0 ? std::to_string(r.run_order).c_str() : "-", r.trained_iterations,
                 r.batch_size,

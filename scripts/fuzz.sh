@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
-all=(campaign spec_json tool_settings coco idx gray_png label_table image_decode export_tool)
+all=(campaign spec_json tool_settings coco idx gray_png label_table image_decode export_tool
+     caf_message)
 targets=("${@:-${all[@]}}")
 build=${FUZZ_BUILD:-build-fuzz}
 if ! command -v clang++ >/dev/null ||
@@ -31,12 +32,34 @@ for t in "${targets[@]}"; do
   mkdir -p "$found" "$crashes"
   echo "== $t: ${seconds}s on fuzz/corpus/$t"
   # Memory and time are findings like crashes are: inputs are at most 64 KB, so no reader may
-  # allocate 128 MB at once for one, nor take 10 s.
+  # allocate 128 MB at once for one, nor take 10 s. Image decoding may allocate what a header
+  # declares up to its bound (max_decoded_pixels, 100 megapixels: 300 MB in colour), no more.
   status=0
+  malloc_limit=128
+  [ "$t" = image_decode ] && malloc_limit=512
+  # caf_message: CAF 0.17 allocates the size a byte sequence (std::vector<char>, one of its own
+  # types, or std::vector<uint8_t>) declares before reading it, up to 4 GB from a few bytes; an
+  # open finding in CAF (docs/design.md, "Fuzzing"). Those out-of-memory inputs are kept and
+  # counted, and the fuzzing goes on past them (fork mode) to find anything else.
+  extra=()
+  [ "$t" = caf_message ] && extra=(-fork=1 -ignore_ooms=1)
   "$build/$t" "$found" fuzz/corpus/"$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -malloc_limit_mb=128 -timeout=10 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" \
+    -malloc_limit_mb="$malloc_limit" -timeout=10 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="$crashes/" "${extra[@]}" \
     >"$build/$t.log" 2>&1 || status=$?
+  if [ "$t" = caf_message ]; then
+    known=0
+    for f in "$crashes"/oom-*; do
+      [ -e "$f" ] || continue
+      if "$build/$t" -malloc_limit_mb=128 "$f" 2>&1 | grep -q is_byte_sequence; then
+        known=$((known + 1))
+        mv "$f" "$crashes/known-$(basename "$f")"
+      fi
+    done
+    echo "caf_message: $known out-of-memory inputs of the open CAF byte-sequence finding"
+    # Fork mode exits non-zero once an input was out of memory; anything else left is a finding.
+    if [ -z "$(ls "$crashes" | grep -v '^known-')" ]; then status=0; fi
+  fi
   grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|SUMMARY|artifact_prefix|stat::number_of_executed_units|stat::peak_rss)' \
     "$build/$t.log" | tail -n 8 || true
   # libFuzzer exits non-zero on a finding; its input is the newest file of the crash folder

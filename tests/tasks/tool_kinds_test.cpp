@@ -91,6 +91,24 @@ TEST(SegmentTool, LearnsMasksWellAboveTheBackgroundBaselineAndDrawsPredictions) 
   ASSERT_TRUE(e) << e.error().message;
   EXPECT_EQ(e->kind, "segment");
   EXPECT_NEAR(e->metrics.at("mean_iou"), outcome.final_metrics.at("test_mean_iou"), 1e-9);
+  // Each label's pixel F1 is its IoU seen another way (2 IoU / (1 + IoU)): the scores belong to
+  // the right labels. The background has none: it is not a label a user asks about.
+  int scored = 0;
+  for (const auto& name : e->class_names) {
+    const auto iou = e->metrics.find("iou_" + name);
+    const auto f1 = e->metrics.find("f1_" + name);
+    if (name == e->class_names.front()) {
+      EXPECT_EQ(f1, e->metrics.end()) << "no scores for the background";
+      continue;
+    }
+    if (iou == e->metrics.end() || f1 == e->metrics.end())
+      continue;
+    EXPECT_NEAR(f1->second, 2 * iou->second / (1 + iou->second), 1e-9) << name;
+    EXPECT_TRUE(e->metrics.count("precision_" + name) && e->metrics.count("recall_" + name));
+    ++scored;
+  }
+  EXPECT_GE(scored, 2) << "the labels present in the test set";
+  EXPECT_GT(e->metrics.at("macro_f1"), 0.5);
 
   const std::vector<std::string> files = files_in_set(set, test_set, 3);
   const std::string out = workspace.str() + "/predicted";
@@ -269,6 +287,13 @@ TEST(LocateTool, FindsItemsOnScenesFarAboveTheBaselineAndDrawsBoxes) {
   EXPECT_EQ(e->kind, "locate");
   EXPECT_NEAR(e->metrics.at("ap50"), m.at("test_ap50"), 1e-9);
   EXPECT_NEAR(e->metrics.at("ap"), m.at("test_ap"), 1e-9);
+  // Per label, the boxes predict reports (the tool's threshold): each label with boxes in the
+  // test set has its recall, and the macro means are the detector's at that threshold.
+  for (const auto& name : e->class_names)
+    if (m.count("test_ap_" + name))
+      EXPECT_TRUE(e->metrics.count("recall_" + name)) << name;
+  EXPECT_GT(e->metrics.at("macro_recall"), 0.2);
+  EXPECT_GT(e->metrics.at("macro_f1"), 0.2);
 
   // Predictions: scored boxes in the image's pixels, a drawing each, and one COCO result file
   // whose image ids are the dataset's.

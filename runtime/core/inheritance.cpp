@@ -5,27 +5,12 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/core/field_text.hpp"
 #include "runtime/core/fields.hpp"
 
 namespace trainyard {
 
 namespace {
-
-template <class T>
-std::string value_text(const field_def<T>& def) {
-  const T& v = *def.value;
-  if constexpr (std::is_same_v<T, bool>) {
-    return v ? "true" : "false";
-  } else if constexpr (std::is_arithmetic_v<T>) {
-    if (def.is_auto(static_cast<double>(v)))
-      return "auto";
-    std::ostringstream out;
-    out << v;
-    return out.str();
-  } else {
-    return v;
-  }
-}
 
 struct inheritance {
   std::set<std::string> written;

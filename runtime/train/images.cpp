@@ -37,9 +37,10 @@ void configure_opencv_threads() {
 
 // OpenCV allocates the pixels an image's header declares before it reads them, so a 63-byte BMP
 // could ask for 1.2 GB; its own bound (OPENCV_IO_MAX_IMAGE_PIXELS) is read when the library
-// loads, too early to lower from here. So the sizes of the formats trainyard documents (PNG,
-// JPEG, BMP, and PNM) are read from their headers first: width x height, or nullopt for another
-// format or a header too short to say.
+// loads, too early to lower from here. So the sizes of the formats trainyard reads (PNG, JPEG,
+// BMP, and PNM) are read from their headers first: width x height, or nullopt for another format
+// or a header too short to say. Other formats are refused: OpenCV's readers of the rest (TIFF,
+// JPEG 2000, EXR, ...) would each need their header parsed here to be bounded too.
 std::optional<std::int64_t> declared_pixels(const std::vector<char>& b) {
   const auto byte = [&b](std::size_t i) -> std::uint32_t {
     return i < b.size() ? static_cast<std::uint8_t>(b[i]) : 0u;
@@ -162,7 +163,12 @@ expected<void> decode_image_file(const std::string& path, const image_geometry& 
   };
   if (bytes.empty())
     return corrupt();
-  if (auto pixels = declared_pixels(bytes); pixels && *pixels > max_decoded_pixels)
+  const auto pixels = declared_pixels(bytes);
+  if (!pixels)
+    return make_failure(error_code::image_corrupt,
+                        "image " + path + " could not be decoded: it is not a PNG, JPEG, BMP "
+                          "or PNM file (the formats trainyard reads); remove or replace it");
+  if (*pixels > max_decoded_pixels)
     return make_failure(error_code::image_corrupt,
                         "image " + path + " declares " + std::to_string(*pixels / 1000000) +
                           " megapixels, more than trainyard decodes (" +

@@ -33,7 +33,8 @@ inline constexpr std::int64_t max_decoded_pixels = 100000000;
 /// Decodes one image file to planar 8-bit pixels (channel, row, column) at `geometry`, resizing
 /// with INTER_AREA when the size differs. `out` must hold geometry.bytes().
 /// dataset_unreadable when the file is missing or unreadable; image_corrupt when it does not
-/// decode (the message names the file and says to remove or replace it).
+/// decode (the message names the file and says to remove or replace it), is not a PNG, JPEG, BMP
+/// or PNM file, or declares more than max_decoded_pixels.
 expected<void> decode_image_file(const std::string& path, const image_geometry& geometry,
                                  std::uint8_t* out);
 

@@ -84,7 +84,17 @@ TEST(ImagesErrors, CorruptAndMissingFilesAreToldApart) {
   ASSERT_FALSE(corrupt);
   EXPECT_EQ(corrupt.error().code, error_code::image_corrupt);
   EXPECT_EQ(corrupt.error().message,
-            "image " + bad + " could not be decoded; remove or replace it");
+            "image " + bad + " could not be decoded: it is not a PNG, JPEG, BMP or PNM file "
+            "(the formats trainyard reads); remove or replace it");
+  // A PNG signature with nothing decodable after it: the decoder's own refusal.
+  const std::string broken = dir.str() + "/broken.png";
+  std::ofstream(broken, std::ios::binary)
+    << std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x1c\0\0\0\x1c", 24)
+    << std::string(40, '\x7f');
+  auto undecodable = decode_image_file(broken, g, out.data());
+  ASSERT_FALSE(undecodable);
+  EXPECT_EQ(undecodable.error().message,
+            "image " + broken + " could not be decoded; remove or replace it");
 
   const std::string empty = dir.str() + "/empty.png";
   std::ofstream(empty).close();

@@ -222,7 +222,7 @@ bool finite(const T&) {
 inline bool finite(double v) { return !std::isinf(v); }
 inline bool finite(const metric_map& m) {
   for (const auto& kv : m)
-    if (std::isinf(kv.second))
+    if (!finite(kv.second))
       return false;
   return true;
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -175,25 +176,27 @@ worker_info cpu_worker_info() {
 }
 
 void read_cpu_usage(worker_info& info) {
-  // "Key:   value kB" lines of /proc/meminfo and /proc/self/status.
-  const auto kib_of = [](const char* file, const std::string& wanted) -> std::uint64_t {
+  // The "Key:   value kB" lines of a /proc file, in bytes, read once.
+  const auto bytes_in = [](const char* file) {
+    std::map<std::string, std::uint64_t> out;
     std::ifstream in(file);
     std::string line;
     while (std::getline(in, line)) {
       std::istringstream words(line);
       std::string key;
       std::uint64_t kib = 0;
-      if (words >> key >> kib && key == wanted)
-        return kib;
+      if (words >> key >> kib)
+        out[key] = kib * 1024;
     }
-    return 0;
+    return out;
   };
-  info.memory_bytes = kib_of("/proc/meminfo", "MemTotal:") * 1024;
-  const std::uint64_t available = kib_of("/proc/meminfo", "MemAvailable:") * 1024;
+  auto memory = bytes_in("/proc/meminfo");
+  info.memory_bytes = memory["MemTotal:"];
+  const std::uint64_t available = memory["MemAvailable:"];
   info.memory_used_bytes = available > 0 && available < info.memory_bytes
                              ? info.memory_bytes - available
                              : 0;
-  info.process_bytes = kib_of("/proc/self/status", "VmRSS:") * 1024;
+  info.process_bytes = bytes_in("/proc/self/status")["VmRSS:"];
 }
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,

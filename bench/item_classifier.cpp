@@ -1,8 +1,8 @@
 // Trains the segment tool's second stage alone, the item classifier, on the true items of the
 // generated scenes (`trainyard make-datasets`), and prints one JSON object: settings, time,
 // crops/s, loss and validation label accuracy per epoch. It isolates the naming half of segment's
-// mean IoU (docs/performance.md, "The three annotated tools, measured") so that classifiers can be compared in minutes instead
-// of a 30-minute campaign.
+// mean IoU (docs/performance.md, "The three annotated tools, measured") so that classifiers can
+// be compared in minutes instead of a 30-minute campaign.
 //
 //   item_classifier [--scenes datasets/scenes] [--train 16000] [--validation 2000]
 //                   [--arch small|deep] [--width 32] [--epochs 8] [--views 2] [--batch 32]

@@ -149,12 +149,8 @@ void print_jobs(std::vector<job_info> jobs, bool json) {
     std::cout << out.dump() << std::endl;
     return;
   }
-  // Columns as wide as the longest name (sweep variants are long), at least the usual width.
-  int name_width = 18, tool_width = 14;
-  for (const auto& j : jobs) {
-    name_width = std::max(name_width, static_cast<int>(j.name.size()));
-    tool_width = std::max(tool_width, static_cast<int>(j.tool.size()));
-  }
+  const int name_width = column_width(jobs, 18, [](const job_info& j) { return j.name; });
+  const int tool_width = column_width(jobs, 14, [](const job_info& j) { return j.tool; });
   std::printf("%4s  %-*s %-*s %-10s %5s %4s %9s %6s  %-20s  %s\n", "id", name_width, "job",
               tool_width, "tool", "state", "queue", "ran", "iteration", "done", "monitored",
               "message");

@@ -1,6 +1,9 @@
 // The trainyard program's subcommands. Each returns the process exit code (nodes/exit_codes.hpp).
 #pragma once
 
+#include <algorithm>
+#include <string>
+
 #include "config/command_line.hpp"
 #include "nodes/exit_codes.hpp"
 #include "nodes/control/scheduler_command.hpp"
@@ -34,6 +37,16 @@ int augment_preview_command(const augment_preview_options& options);
 struct prediction;
 expected<std::vector<prediction>> predict_with_runtime(const predict_options& options,
                                                        const std::vector<std::string>& images);
+
+/// The width of a table column: the longest `text(row)` of `rows`, at least `least` (the
+/// column's usual width). The job tables of `queue` and `queue --scheduler` size their job and
+/// tool columns so (sweep variants have long names).
+template <class Rows, class Text>
+int column_width(const Rows& rows, int least, Text text) {
+  for (const auto& row : rows)
+    least = std::max(least, static_cast<int>(text(row).size()));
+  return least;
+}
 
 /// What a queued continue job took from its tool's previous job, as one line for `run` and
 /// `submit`; "" when it took nothing.

@@ -1,7 +1,7 @@
 // The exit codes of every trainyard command, in one place: scripts branch on them, and the
-// README and docs/cluster.md list them. 0 success, 1 a job failed or a request was refused, 2 bad input, 3 a job
-// was stopped, 4 cancelled, 5 a wait timed out, 6 the scheduler is unreachable or went away,
-// 130 interrupted by Ctrl-C (returned by `run` itself).
+// README and docs/cluster.md list them. 0 success, 1 a job failed or a request was refused,
+// 2 bad input, 3 a job was stopped, 4 cancelled, 5 a wait timed out, 6 the scheduler is
+// unreachable or went away, 130 interrupted by Ctrl-C (returned by `run` itself).
 #pragma once
 
 #include "runtime/core/error.hpp"

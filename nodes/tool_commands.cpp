@@ -367,12 +367,9 @@ int queue_command(const queue_options& options) {
     std::cout << j.dump() << std::endl;
     return 0;
   }
-  // Columns as wide as the longest name (sweep variants are long), at least the usual width.
-  int name_width = 18, tool_width = 14;
-  for (const auto& r : *jobs) {
-    name_width = std::max(name_width, static_cast<int>(r.spec.name.size()));
-    tool_width = std::max(tool_width, static_cast<int>(r.spec.tool.name.size()));
-  }
+  const int name_width = column_width(*jobs, 18, [](const job_record& r) { return r.spec.name; });
+  const int tool_width =
+    column_width(*jobs, 14, [](const job_record& r) { return r.spec.tool.name; });
   std::printf("%4s  %-*s %-*s %-10s %5s %4s %6s %6s  %-20s  %s\n", "id", name_width, "job",
               tool_width, "tool", "state", "queue", "ran", "iters", "batch", "test (monitored)",
               "message");

@@ -59,16 +59,16 @@ void put_class_scores(const std::vector<std::vector<std::int64_t>>& confusion,
     kept.precision.push_back(all.precision[c]);
     kept.recall.push_back(all.recall[c]);
     kept.f1.push_back(all.f1[c]);
-    for (const auto& [name, value] : {std::pair<const char*, double>{"precision_", all.precision[c]},
-                                      {"recall_", all.recall[c]},
-                                      {"f1_", all.f1[c]}})
+    using score = std::pair<const char*, double>;
+    for (const auto& [name, value] : {score{"precision_", all.precision[c]},
+                                      score{"recall_", all.recall[c]}, score{"f1_", all.f1[c]}})
       if (!std::isnan(value))
         out[name + names[c]] = value;
   }
-  for (const auto& [name, value] : {std::pair<const char*, double>{"macro_precision",
-                                                                    mean_of_defined(kept.precision)},
-                                    {"macro_recall", mean_of_defined(kept.recall)},
-                                    {"macro_f1", mean_of_defined(kept.f1)}})
+  using score = std::pair<const char*, double>;
+  for (const auto& [name, value] : {score{"macro_precision", mean_of_defined(kept.precision)},
+                                    score{"macro_recall", mean_of_defined(kept.recall)},
+                                    score{"macro_f1", mean_of_defined(kept.f1)}})
     if (!std::isnan(value))
       out[name] = value;
 }

@@ -2,8 +2,8 @@
 // iterations it may run, and the patience of its early stopping, from the size of its training
 // set. A small set is seen more often: every auto job sees at least `auto_images_seen` images
 // (25 images: 400 iterations, 100: 100), half as many when it starts from a trained tool, and no
-// job fewer than `auto_minimum_iterations` iterations. Patience grows with the length, so a long small-set job is not stopped by the
-// noise of a few iterations. Pure functions, no torch.
+// job fewer than `auto_minimum_iterations` iterations. Patience grows with the length, so a long
+// small-set job is not stopped by the noise of a few iterations. Pure functions, no torch.
 #pragma once
 
 #include <cstdint>

@@ -20,7 +20,8 @@ namespace {
 
 constexpr int schema_version = 1;
 
-// The tables of trainyard.db (docs/commands.md, "Files a run leaves"); specs, metrics and reports are JSON.
+// The tables of trainyard.db (docs/commands.md, "Files a run leaves"); specs, metrics and
+// reports are JSON.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -333,7 +333,8 @@ void monitor_view::reselect(std::size_t previous_index) {
 
 namespace {
 
-const char* const key_help = "keys: arrows or j/k select, u/d move, t top, c cancel, s stop, q quit";
+const char* const key_help =
+  "keys: arrows or j/k select, u/d move, t top, c cancel, s stop, q quit";
 
 std::string quoted(const job_info& j) { return "'" + j.name + "'"; }
 

@@ -187,13 +187,20 @@ set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set
   model->train(was_training);
   result.loss = loss_sum / static_cast<double>(n);
   result.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  if (confusion) {
-    const auto c = counts.accessor<std::int64_t, 1>();
-    for (int t = 0; t < classes; ++t)
-      for (int p = 0; p < classes; ++p)
-        result.confusion[t][p] = c[t * classes + p];
-  }
+  if (confusion)
+    result.confusion = confusion_table(counts, classes);
   return result;
+}
+
+std::vector<std::vector<std::int64_t>> confusion_table(const torch::Tensor& counts,
+                                                       std::int64_t classes) {
+  const auto n = static_cast<std::size_t>(classes);
+  std::vector<std::vector<std::int64_t>> table(n, std::vector<std::int64_t>(n, 0));
+  const auto c = counts.accessor<std::int64_t, 1>();
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t p = 0; p < n; ++p)
+      table[t][p] = c[static_cast<std::int64_t>(t * n + p)];
+  return table;
 }
 
 }  // namespace trainyard

@@ -84,6 +84,11 @@ set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set
                                    const input_transform& transform, int batch_size,
                                    bool confusion, bool mirror = false);
 
+/// A [classes * classes] count tensor, true-major (what torch::bincount of true * classes +
+/// predicted gives), as a table [true][predicted].
+std::vector<std::vector<std::int64_t>> confusion_table(const torch::Tensor& counts,
+                                                       std::int64_t classes);
+
 /// Logits of a normalised batch in the model's current mode; with `mirror` the mean of the
 /// batch's and its left-right mirror's.
 torch::Tensor classifier_logits(Classifier& model, const torch::Tensor& x, bool mirror);

@@ -53,12 +53,12 @@
 //   true_outline_mean_iou  two stages: mean_iou of the true items (12 pixels or more) named by the
 //                   item classifier: what mean IoU would be with perfect outlines, the naming's
 //                   ceiling
-//   precision_<label>, recall_<label>, f1_<label>, macro_precision, macro_recall, macro_f1
-//                   evaluate only: per label, of its pixels (the background left out)
 //   true_label_mean_iou  two stages: mean_iou of the found items, each named by the label most of
 //                   its pixels truly have (an item on the background keeps the classifier's name):
 //                   what mean IoU would be with perfect names, the ceiling of finding, outlining
 //                   and parting the items
+//   precision_<label>, recall_<label>, f1_<label>, macro_precision, macro_recall, macro_f1
+//                   evaluate only: per label, of its pixels (the background left out)
 #include <algorithm>
 #include <filesystem>
 
@@ -457,16 +457,8 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
         image_tp + image_fn > 0
             ? static_cast<double>(image_tp) / static_cast<double>(image_tp + image_fn)
             : 1.0;
-    if (prefix.empty()) {
-      // evaluate: each label's pixel precision, recall and F1 (the background left out).
-      std::vector<std::vector<std::int64_t>> table(static_cast<std::size_t>(k),
-                                                   std::vector<std::int64_t>(static_cast<std::size_t>(k), 0));
-      const auto c = confusion.accessor<std::int64_t, 1>();
-      for (std::int64_t t = 0; t < k; ++t)
-        for (std::int64_t p = 0; p < k; ++p)
-          table[static_cast<std::size_t>(t)][static_cast<std::size_t>(p)] = c[t * k + p];
-      put_class_scores(table, setup_.class_names, 1, out);
-    }
+    if (prefix.empty())  // evaluate: each label's pixel precision, recall and F1
+      put_class_scores(confusion_table(confusion, k), setup_.class_names, 1, out);
     return out;
   }
 

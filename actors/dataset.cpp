@@ -226,15 +226,15 @@ dataset_actor::behavior_type dataset(dataset_actor::stateful_pointer<dataset_sta
         return make_caf_error(bytes.error());
       return std::move(*bytes);
     },
-    [=](put_atom, const std::string& tool, const std::string& relative,
-        const std::vector<std::uint8_t>& bytes) -> caf::result<bool> {
+    [=](put_atom, const std::string& tool, const std::string& relative, std::uint64_t offset,
+        const std::vector<std::uint8_t>& bytes, bool last) -> caf::result<bool> {
       auto folder = self->state.workspace + "/tools/" + tool;
       auto path = folder + "/" + relative;
       if (tool.empty() || tool.find('/') != std::string::npos || !path_within(folder, path) ||
           relative.empty())
         return make_caf_error(error_code::invalid_request,
                               "refused to write '" + relative + "' of tool '" + tool + "'");
-      if (auto ok = write_file_atomically(path, bytes); !ok)
+      if (auto ok = write_file_part(path, offset, bytes, last); !ok)
         return make_caf_error(ok.error());
       return true;
     },

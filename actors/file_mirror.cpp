@@ -104,14 +104,23 @@ expected<void> file_mirror::push_tool(const std::string& local_workspace,
                                       const std::string& tool) {
   auto folder = fs::path(local_workspace) / "tools" / tool;
   for (const auto& f : list_files(folder.string())) {
-    auto bytes = read_chunk(f.path, 0, static_cast<std::uint32_t>(f.size));
-    if (!bytes)
-      return bytes.error();
     auto relative = fs::path(f.path).lexically_relative(folder).string();
-    auto ok = ask<bool>(system_, options_.datasets, transfer_timeout, put_atom::value, tool,
-                        relative, std::move(*bytes));
-    if (!ok)
-      return ok.error();
+    // In chunks, as files are fetched: a message stays far below the frame bound of the
+    // scheduler's door (actors/door.hpp) whatever the size of the tool's checkpoint.
+    for (std::uint64_t offset = 0;;) {
+      auto bytes = read_chunk(f.path, offset, chunk_bytes);
+      if (!bytes)
+        return bytes.error();
+      const auto sent = bytes->size();
+      const bool last = sent < chunk_bytes;  // read to the end (a file may be empty)
+      auto ok = ask<bool>(system_, options_.datasets, transfer_timeout, put_atom::value, tool,
+                          relative, offset, std::move(*bytes), last);
+      if (!ok)
+        return ok.error();
+      if (last)
+        break;
+      offset += sent;
+    }
   }
   return {};
 }

@@ -1,6 +1,10 @@
 #include "actors/protocol.hpp"
 
+#include <iostream>
+
 #include <caf/all.hpp>
+
+#include "actors/wire_bounds.hpp"
 
 namespace trainyard {
 
@@ -39,6 +43,18 @@ std::string describe(const caf::error& err) {
 }
 
 void register_protocol(caf::actor_system_config& cfg) {
+  // Every actor system of trainyard registers the protocol, so this is where the wire bounds are
+  // checked (and wire_bounds.cpp linked in): once per process, said only when they are missing.
+  static const bool checked = [] {
+    auto missing = wire::bounds_not_in_effect();
+    if (!missing.empty())
+      std::cerr << "trainyard: warning: " << missing
+                << " is not in effect (CAF's library does not call trainyard's); a peer reaching "
+                   "this process's port could make it allocate gigabytes: use TLS"
+                << std::endl;
+    return true;
+  }();
+  (void)checked;
   cfg.add_message_type<dataset_spec>("dataset_spec")
     .add_message_type<split_spec>("split_spec")
     .add_message_type<tool_spec>("tool_spec")

@@ -125,8 +125,10 @@ using dataset_actor = caf::typed_actor<
   // A chunk (path, offset, length) of a file listed by one of the above; nothing else is served.
   caf::replies_to<fetch_atom, std::string, std::uint64_t, std::uint32_t>::with<
     std::vector<std::uint8_t>>,
-  // A node's tool file (tool, path inside the tool folder, bytes) into the workspace.
-  caf::replies_to<put_atom, std::string, std::string, std::vector<std::uint8_t>>::with<bool>>;
+  // A chunk of a node's tool file (tool, path inside the tool folder, offset, bytes, whether it is
+  // the last) into the workspace; chunks come in order, and the last puts the file in place.
+  caf::replies_to<put_atom, std::string, std::string, std::uint64_t, std::vector<std::uint8_t>,
+                  bool>::with<bool>>;
 
 /// Owns the queue and its order, dispatches jobs to workers, fans out events.
 using scheduler_actor = caf::typed_actor<

@@ -195,17 +195,20 @@ gate_actor spawn_gate(caf::actor_system& system, std::string secret, scheduler_a
   return system.spawn(gate, std::move(secret), std::move(scheduler), std::move(datasets));
 }
 
-expected<std::uint16_t> publish_gate(caf::actor_system& system, const gate_actor& g,
-                                     const cluster_endpoint& where,
-                                     const cluster_credentials& creds) {
-  auto port = creds.tls() ? caf::openssl::publish(g, where.port, where.host.c_str(), true)
-                          : system.middleman().publish(g, where.port, where.host.c_str(), true);
-  if (!port)
+expected<published_gate> publish_gate(caf::actor_system& system, const gate_actor& g,
+                                      const cluster_endpoint& where,
+                                      const cluster_credentials& creds, door_limits limits) {
+  // The gate listens on loopback only; members come in through the door on the endpoint.
+  auto inner = creds.tls() ? caf::openssl::publish(g, 0, "127.0.0.1", true)
+                           : system.middleman().publish(g, 0, "127.0.0.1", true);
+  if (!inner)
     return make_failure(error_code::invalid_config,
-                        "cannot listen on " + to_string(where) + ": " +
-                          system.render(port.error()) +
-                          " (is another scheduler running there? pick another port)");
-  return *port;
+                        "cannot listen on a loopback port: " + system.render(inner.error()));
+  limits.read_frames = !creds.tls();
+  auto opened = open_door(system, where.host, where.port, *inner, limits);
+  if (!opened)
+    return opened.error();
+  return published_gate{opened->port, opened->broker};
 }
 
 expected<cluster_handles> connect_scheduler(caf::actor_system& system,

@@ -1,12 +1,14 @@
 // The cluster's network edge: addresses, the shared secret, TLS, the gate a scheduler publishes
 // and the handshake every node, client and monitor goes through to reach the scheduler.
 //
-// A scheduler publishes one gate actor on its port (CAF's BASP over TCP, or over TLS through
-// CAF's OpenSSL module). A peer connects, says its trainyard version (`hello`, answered with a
-// one-use random challenge), and proves it holds the secret with HMAC-SHA256(secret, challenge);
-// the secret itself never travels. Only then does it get the scheduler's and the dataset actor's
-// handles. A wrong version, a wrong proof or an unknown challenge is refused and logged. CAF's
-// typed-interface check at connection time refuses a peer built with another protocol too.
+// A scheduler publishes one gate actor on a loopback port (CAF's BASP over TCP, or over TLS
+// through CAF's OpenSSL module), behind the door on its public port (actors/door.hpp), which
+// bounds the connections a peer may hold and the frames it may declare. A peer connects, says
+// its trainyard version (`hello`, answered with a one-use random challenge), and proves it holds
+// the secret with HMAC-SHA256(secret, challenge); the secret itself never travels. Only then does
+// it get the scheduler's and the dataset actor's handles. A wrong version, a wrong proof or an
+// unknown challenge is refused and logged. CAF's typed-interface check at connection time refuses
+// a peer built with another protocol too.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/door.hpp"
 #include "actors/protocol.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/core/version.hpp"  // trainyard_version: peers must share it
@@ -57,10 +60,19 @@ std::string prove_secret(const std::string& secret, const std::string& challenge
 gate_actor spawn_gate(caf::actor_system& system, std::string secret, scheduler_actor scheduler,
                       dataset_actor datasets);
 
-/// Publishes the gate on the endpoint (TLS when the credentials say so); answers the bound port.
-expected<std::uint16_t> publish_gate(caf::actor_system& system, const gate_actor& gate,
-                                     const cluster_endpoint& where,
-                                     const cluster_credentials& creds);
+/// Where members reach a published gate: the door's port, and the door (stop it with an exit
+/// message when the scheduler stops).
+struct published_gate {
+  std::uint16_t port = 0;
+  caf::actor door;
+};
+
+/// Publishes the gate (TLS when the credentials say so) on a loopback port of its own and opens
+/// the door (actors/door.hpp) on the endpoint in front of it.
+expected<published_gate> publish_gate(caf::actor_system& system, const gate_actor& gate,
+                                      const cluster_endpoint& where,
+                                      const cluster_credentials& creds,
+                                      door_limits limits = {});
 
 /// The cluster's handles as a member sees them.
 struct cluster_handles {

@@ -235,7 +235,11 @@ bool declare_cluster(const std::string& command, command_line& cl, po::options_d
       ("listen", po::value(&cl.scheduler.listen)->default_value("127.0.0.1:7207"),
        "address to listen on (0.0.0.0 for every interface)")
       ("workspace,w", po::value(&cl.scheduler.workspace)->default_value("yard"),
-       "workspace folder (state database and tools)");
+       "workspace folder (state database and tools)")
+      ("max-connections", po::value(&cl.scheduler.max_connections)->default_value(256),
+       "connections of members and clients open at once; more are closed when accepted")
+      ("max-per-address", po::value(&cl.scheduler.max_per_address)->default_value(32),
+       "of those, how many from one address (raise it when many nodes share one address)");
     add_cluster_options(desc, cl.scheduler.cluster, false);
   } else if (command == "node") {
     synopsis = "node --scheduler HOST:PORT [--devices cpu|all|cuda:0,...] [options]";

@@ -70,6 +70,8 @@ struct scheduler_command_options {
   cluster_options cluster;              ///< secret and TLS (the scheduler field is unused)
   std::string listen = "127.0.0.1:7207";  ///< where to listen; default loopback port 7207
   std::string workspace = "yard";       ///< default ./yard
+  int max_connections = 256;            ///< peers' connections open at once (actors/door.hpp)
+  int max_per_address = 32;             ///< of those, from one address
 };
 
 struct node_options {

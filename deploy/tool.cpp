@@ -2,11 +2,13 @@
 // images into the networks' input as `trainyard predict` does, and hands batches to the kind.
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "deploy/image_file.hpp"
 #include "deploy/kind_runtime.hpp"
 
 namespace trainyard::deploy {
@@ -232,20 +234,20 @@ std::vector<result> tool::run_files(const std::vector<std::string>& files, int b
   std::vector<cv::Mat> converted(files.size());
   std::vector<cv::Size> sizes(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {
-    // Decoded as predict decodes: straight to the tool's channels, RGB for colour.
-    if (!std::ifstream(files[i])) {
+    // Decoded as predict decodes: straight to the tool's channels, RGB for colour, and bounded
+    // by the size the file's header declares.
+    std::ifstream in(files[i], std::ios::binary);
+    if (!in) {
       results[i].error = "cannot read image " + files[i] + "; check that it exists";
       continue;
     }
-    cv::Mat image;
-    try {
-      image = cv::imread(files[i], info_.channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
-    } catch (const cv::Exception&) {
-    }
-    if (image.empty()) {
-      results[i].error = "image " + files[i] + " could not be decoded; remove or replace it";
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+    cv::Mat image = decode_bounded(
+      bytes, files[i], info_.channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE,
+      results[i].error);
+    if (image.empty())
       continue;
-    }
     sizes[i] = image.size();
     converted[i] = convert(image, info_, results[i].error);
   }

@@ -78,8 +78,10 @@ class tool {
   /// the tool's channels and resized to its input (area interpolation), in batches of
   /// `batch` images (0: info().best_batch).
   std::vector<result> run(const std::vector<cv::Mat>& images, int batch = 0);
-  /// Results for image files, decoded as `trainyard predict` decodes them; a file that is
-  /// missing or does not decode gets its error, the others their results.
+  /// Results for image files, decoded as `trainyard predict` decodes them (PNG, JPEG, BMP or PNM,
+  /// at most deploy::max_decoded_pixels as the header declares, see image_file.hpp); a file that
+  /// is missing, of another format, too large or does not decode gets its error, the others
+  /// their results.
   std::vector<result> run_files(const std::vector<std::string>& files, int batch = 0);
 
  private:

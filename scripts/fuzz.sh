@@ -37,30 +37,10 @@ for t in "${targets[@]}"; do
   status=0
   malloc_limit=128
   [ "$t" = image_decode ] && malloc_limit=512
-  # caf_message: CAF 0.17 allocates the size a byte sequence (std::vector<char>, one of its own
-  # types, or std::vector<uint8_t>) declares before reading it, up to 4 GB from a few bytes; an
-  # open finding in CAF (docs/design.md, "Fuzzing"). Those out-of-memory inputs are kept and
-  # counted, and the fuzzing goes on past them (fork mode) to find anything else.
-  extra=()
-  [ "$t" = caf_message ] && extra=(-fork=1 -ignore_ooms=1)
   "$build/$t" "$found" fuzz/corpus/"$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -malloc_limit_mb="$malloc_limit" -timeout=10 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" "${extra[@]}" \
+    -artifact_prefix="$crashes/" \
     >"$build/$t.log" 2>&1 || status=$?
-  if [ "$t" = caf_message ]; then
-    known=0
-    for f in "$crashes"/oom-*; do
-      [ -e "$f" ] || continue
-      replay=$("$build/$t" -malloc_limit_mb=128 "$f" 2>&1 || true)
-      if grep -q is_byte_sequence <<<"$replay"; then
-        known=$((known + 1))
-        mv "$f" "$crashes/known-$(basename "$f")"
-      fi
-    done
-    echo "caf_message: $known out-of-memory inputs of the open CAF byte-sequence finding"
-    # Fork mode exits 0 past out-of-memory inputs; anything left but the known ones is a finding.
-    if [ -n "$(ls "$crashes" | grep -v '^known-' || true)" ]; then status=1; else status=0; fi
-  fi
   grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|SUMMARY|artifact_prefix|stat::number_of_executed_units|stat::peak_rss)' \
     "$build/$t.log" | tail -n 8 || true
   # libFuzzer exits non-zero on a finding; its input is the newest file of the crash folder

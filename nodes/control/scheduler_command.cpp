@@ -40,6 +40,14 @@ int scheduler_command(const scheduler_command_options& options) {
   auto endpoint = parse_endpoint(options.listen);
   if (!endpoint)
     return fail(endpoint.error());
+  if (options.max_connections < 1 || options.max_per_address < 1 ||
+      options.max_per_address > options.max_connections)
+    return fail(make_failure(error_code::invalid_config,
+                             "--max-connections and --max-per-address must be at least 1, and "
+                             "--max-per-address at most --max-connections; e.g. 256 and 32"));
+  door_limits limits;
+  limits.max_connections = options.max_connections;
+  limits.max_per_address = options.max_per_address;
   caf::actor_system_config cfg;
   configure_remote_system(cfg, *creds);
   caf::actor_system system{cfg};
@@ -49,14 +57,14 @@ int scheduler_command(const scheduler_command_options& options) {
   if (!yard)
     return fail(yard.error());
   auto gate = spawn_gate(system, creds->secret, (*yard)->scheduler(), (*yard)->datasets());
-  auto port = publish_gate(system, gate, *endpoint, *creds);
-  if (!port) {
+  auto published = publish_gate(system, gate, *endpoint, *creds, limits);
+  if (!published) {
     caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
-    return fail(port.error());
+    return fail(published.error());
   }
   std::signal(SIGINT, on_scheduler_signal);
   std::signal(SIGTERM, on_scheduler_signal);
-  std::cout << "trainyard scheduler: listening on " << endpoint->host << ":" << *port
+  std::cout << "trainyard scheduler: listening on " << endpoint->host << ":" << published->port
             << (creds->tls() ? " (TLS)" : "") << ", workspace " << options.workspace
             << std::endl;
   while (!stopping.load())
@@ -69,6 +77,7 @@ int scheduler_command(const scheduler_command_options& options) {
   if (!done)
     std::cerr << "trainyard scheduler: " << done.error().message
               << " (jobs still running resume from their last checkpoint)" << std::endl;
+  caf::anon_send_exit(published->door, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -54,18 +54,30 @@ expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uin
 
 expected<void> write_file_atomically(const std::string& path,
                                      const std::vector<std::uint8_t>& bytes) {
+  return write_file_part(path, 0, bytes, true);
+}
+
+expected<void> write_file_part(const std::string& path, std::uint64_t offset,
+                               const std::vector<std::uint8_t>& bytes, bool last) {
   fs::path target(path);
   std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
   auto temp = target.parent_path() / (".tmp-" + target.filename().string());
+  if (offset == 0)
+    fs::create_directories(target.parent_path(), ec);
+  else if (auto have = fs::file_size(temp, ec); ec || have != offset)
+    return make_failure(error_code::storage_failed,
+                        "a chunk of '" + path + "' at byte " + std::to_string(offset) +
+                          " does not follow the chunks before it; send the file again");
   {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    std::ofstream out(temp, std::ios::binary | (offset == 0 ? std::ios::trunc : std::ios::app));
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
     if (!out)
       return make_failure(error_code::storage_failed, "cannot write '" + temp.string() +
                                                         "' (disk full or no permission?)");
   }
+  if (!last)
+    return {};
   fs::rename(temp, target, ec);
   if (ec)
     return make_failure(error_code::storage_failed,

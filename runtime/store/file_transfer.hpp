@@ -31,6 +31,13 @@ expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uin
 expected<void> write_file_atomically(const std::string& path,
                                      const std::vector<std::uint8_t>& bytes);
 
+/// Writes a file that arrives in chunks, in order: the chunk at `offset` (0 starts the file over)
+/// goes into a temporary file beside `path`, and the `last` one renames it into place, so a
+/// reader never sees a half file under the real name. storage_failed when a chunk does not
+/// follow the one before or the disk refuses it.
+expected<void> write_file_part(const std::string& path, std::uint64_t offset,
+                               const std::vector<std::uint8_t>& bytes, bool last);
+
 /// True when `path`, normalised, lies inside `root` (no ".." escapes).
 bool path_within(const std::string& root, const std::string& path);
 

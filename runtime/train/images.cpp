@@ -22,6 +22,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "deploy/image_file.hpp"
+
 namespace trainyard {
 
 namespace fs = std::filesystem;
@@ -33,76 +35,6 @@ namespace {
 void configure_opencv_threads() {
   static std::once_flag once;
   std::call_once(once, [] { cv::setNumThreads(0); });
-}
-
-// OpenCV allocates the pixels an image's header declares before it reads them, so a 63-byte BMP
-// could ask for 1.2 GB; its own bound (OPENCV_IO_MAX_IMAGE_PIXELS) is read when the library
-// loads, too early to lower from here. So the sizes of the formats trainyard reads (PNG, JPEG,
-// BMP, and PNM) are read from their headers first: width x height, or nullopt for another format
-// or a header too short to say. Other formats are refused: OpenCV's readers of the rest (TIFF,
-// JPEG 2000, EXR, ...) would each need their header parsed here to be bounded too.
-std::optional<std::int64_t> declared_pixels(const std::vector<char>& b) {
-  const auto byte = [&b](std::size_t i) -> std::uint32_t {
-    return i < b.size() ? static_cast<std::uint8_t>(b[i]) : 0u;
-  };
-  const auto be16 = [&](std::size_t i) { return byte(i) << 8 | byte(i + 1); };
-  const auto be32 = [&](std::size_t i) { return be16(i) << 16 | be16(i + 2); };
-  const auto le32 = [&](std::size_t i) {
-    return byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
-  };
-  const auto area = [](std::int64_t w, std::int64_t h) {
-    const std::int64_t side = std::int64_t{1} << 31;  // no product of two overflows
-    return std::min(std::abs(w), side) * std::min(std::abs(h), side);
-  };
-  if (b.size() >= 24 && byte(0) == 0x89 && byte(1) == 'P' && byte(2) == 'N' && byte(3) == 'G')
-    return area(be32(16), be32(20));
-  if (b.size() >= 26 && byte(0) == 'B' && byte(1) == 'M') {
-    if (le32(14) == 12)  // OS/2's core header: 16-bit sizes
-      return area(byte(18) | byte(19) << 8, byte(20) | byte(21) << 8);
-    return area(static_cast<std::int32_t>(le32(18)), static_cast<std::int32_t>(le32(22)));
-  }
-  if (b.size() >= 4 && byte(0) == 0xFF && byte(1) == 0xD8) {
-    // JPEG: the markers up to the first start-of-frame, which holds the height and width.
-    for (std::size_t i = 2; i + 8 < b.size();) {
-      if (byte(i) != 0xFF)
-        return std::nullopt;
-      const std::uint32_t marker = byte(i + 1);
-      if (marker == 0xFF) {
-        ++i;
-        continue;
-      }
-      const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                         marker != 0xCC;
-      if (frame)
-        return area(be16(i + 5), be16(i + 7));
-      if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
-        i += 2;
-        continue;
-      }
-      i += 2 + be16(i + 2);
-    }
-    return std::nullopt;
-  }
-  if (b.size() >= 3 && byte(0) == 'P' && byte(1) >= '1' && byte(1) <= '7') {
-    // PNM: "P5 <width> <height> ..." in text, with comments from '#' to the end of a line.
-    std::int64_t numbers[2] = {0, 0};
-    std::size_t i = 2;
-    for (auto& n : numbers) {
-      while (i < b.size() && (std::isspace(static_cast<unsigned char>(b[i])) || b[i] == '#')) {
-        if (b[i] == '#')
-          while (i < b.size() && b[i] != '\n')
-            ++i;
-        else
-          ++i;
-      }
-      if (i >= b.size() || !std::isdigit(static_cast<unsigned char>(b[i])))
-        return std::nullopt;
-      while (i < b.size() && std::isdigit(static_cast<unsigned char>(b[i])) && n < (1LL << 40))
-        n = n * 10 + (b[i++] - '0');
-    }
-    return area(numbers[0], numbers[1]);
-  }
-  return std::nullopt;
 }
 
 // Copies an 8-bit Mat (1 or 3 interleaved channels) into planar (channel, row, column) bytes.
@@ -157,35 +89,20 @@ expected<void> decode_image_file(const std::string& path, const image_geometry& 
                                      " is missing; restore it or rescan the dataset folder");
   }
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto corrupt = [&path] {
-    return make_failure(error_code::image_corrupt,
-                        "image " + path + " could not be decoded; remove or replace it");
-  };
-  if (bytes.empty())
-    return corrupt();
-  const auto pixels = declared_pixels(bytes);
-  if (!pixels)
-    return make_failure(error_code::image_corrupt,
-                        "image " + path + " could not be decoded: it is not a PNG, JPEG, BMP "
-                          "or PNM file (the formats trainyard reads); remove or replace it");
-  if (*pixels > max_decoded_pixels)
-    return make_failure(error_code::image_corrupt,
-                        "image " + path + " declares " + std::to_string(*pixels / 1000000) +
-                          " megapixels, more than trainyard decodes (" +
-                          std::to_string(max_decoded_pixels / 1000000) +
-                          ", e.g. 10,000 x 10,000); shrink it, or remove it from the dataset");
-  cv::Mat image;
+  std::string error;
+  cv::Mat image = deploy::decode_bounded(
+    bytes, path, geometry.channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE, error);
+  if (image.empty())
+    return make_failure(error_code::image_corrupt, error);
   try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
-    image = cv::imdecode(buffer, geometry.channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
-    if (image.empty())
-      return corrupt();
     if (geometry.channels == 3)
       cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
     if (image.cols != geometry.width || image.rows != geometry.height)
       cv::resize(image, image, cv::Size(geometry.width, geometry.height), 0, 0, cv::INTER_AREA);
-  } catch (const cv::Exception&) {
-    return corrupt();
+  } catch (const cv::Exception& e) {
+    return make_failure(error_code::image_corrupt,
+                        "image " + path + " could not be resized (" + e.what() +
+                          "); remove or replace it");
   }
   to_planar(image, out);
   return {};

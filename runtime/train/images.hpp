@@ -26,15 +26,11 @@ struct image_geometry {
   }
 };
 
-/// The most pixels a decoded image may have (10,000 x 10,000): a PNG, JPEG, BMP or PNM file whose
-/// header declares more is refused before OpenCV allocates them.
-inline constexpr std::int64_t max_decoded_pixels = 100000000;
-
 /// Decodes one image file to planar 8-bit pixels (channel, row, column) at `geometry`, resizing
 /// with INTER_AREA when the size differs. `out` must hold geometry.bytes().
 /// dataset_unreadable when the file is missing or unreadable; image_corrupt when it does not
 /// decode (the message names the file and says to remove or replace it), is not a PNG, JPEG, BMP
-/// or PNM file, or declares more than max_decoded_pixels.
+/// or PNM file, or declares more than deploy::max_decoded_pixels (deploy/image_file.hpp).
 expected<void> decode_image_file(const std::string& path, const image_geometry& geometry,
                                  std::uint8_t* out);
 

@@ -16,6 +16,7 @@
 #include "runtime/train/engine.hpp"
 #include "runtime/train/images.hpp"
 #include "tests/nodes/process.hpp"
+#include "tests/support/huge_bmp.hpp"
 #include "tests/support/torch_test_support.hpp"
 
 namespace trainyard {
@@ -146,17 +147,24 @@ TEST_F(ClassifyExport, ToolJsonDescribesTheToolForItsUser) {
   EXPECT_NE(text.find("\"trainyard_version\""), std::string::npos) << text;
 }
 
-TEST_F(ClassifyExport, ImagesOfAnotherSizeAndColourAreConvertedAndEmptyOnesNamed) {
+TEST_F(ClassifyExport, ImagesOfAnotherSizeAndColourAreConvertedAndEmptyOrHugeOnesNamed) {
   const std::string out = exported("converted");
   ASSERT_TRUE(export_tool(workspace(), "judge", out, 0, {}));
   std::string error;
   auto runtime = deploy::tool::open(out, error);
   ASSERT_TRUE(runtime) << error;
-  const auto as_files = runtime->run_files({files_[0], fs::path(files_[0]).parent_path().string() +
-                                                           "/nowhere.png"});
-  ASSERT_EQ(as_files.size(), 2u);
+  // A file whose header declares 400 megapixels is refused before OpenCV allocates them, as
+  // training refuses it; the files around it are run all the same.
+  const std::string huge = exported("huge") + ".bmp";
+  testing::write_huge_bmp(huge);
+  const auto as_files = runtime->run_files(
+    {files_[0], fs::path(files_[0]).parent_path().string() + "/nowhere.png", huge, files_[1]});
+  ASSERT_EQ(as_files.size(), 4u);
   EXPECT_TRUE(as_files[0].error.empty());
   EXPECT_NE(as_files[1].error.find("nowhere.png"), std::string::npos) << as_files[1].error;
+  EXPECT_EQ(as_files[2].error, testing::huge_bmp_refusal(huge));
+  EXPECT_TRUE(as_files[3].error.empty()) << as_files[3].error;
+  EXPECT_EQ(as_files[3].probabilities.size(), 10u);
   const auto mats = runtime->run({cv::Mat(), cv::Mat(56, 56, CV_8UC3, cv::Scalar(40, 40, 40))});
   ASSERT_EQ(mats.size(), 2u);
   EXPECT_NE(mats[0].error.find("empty"), std::string::npos) << mats[0].error;

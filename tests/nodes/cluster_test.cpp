@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "runtime/train/diagnostics.hpp"
 #include "runtime/train/tool_files.hpp"
@@ -22,6 +25,44 @@ std::vector<std::string> run_order(std::map<std::string, nlohmann::json> jobs) {
   for (auto& [order, name] : ran)
     names.push_back(name);
   return names;
+}
+
+// A TCP connection to 127.0.0.1:port, or -1.
+int connect_to(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the other side closed the connection (what it sent before is skipped).
+bool closed_by_peer(int fd) {
+  char buf[4096];
+  for (;;) {
+    const auto n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0)
+      continue;
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+}
+
+// A process's peak resident memory in MB, from /proc.
+long peak_resident_mb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long kb = -1;
+  while (status >> key)
+    if (key == "VmHWM:") {
+      status >> kb;
+      break;
+    }
+  return kb / 1024;
 }
 
 std::string best_weights(const std::string& workspace, const std::string& tool) {
@@ -160,6 +201,61 @@ TEST_F(Cluster, PeersWithoutTheSecretOrSpeakingGarbageAreRefusedAndDisturbNothin
   auto [w, result] = client({"wait", "steady", "--timeout", "300", "--json"}, 330s);
   EXPECT_EQ(w, 0) << result << "\nscheduler:\n" << scheduler_->output();
   EXPECT_NE(result.find("\"state\":\"completed\""), std::string::npos) << result;
+  expect_scheduler_stops_on_sigterm();
+}
+
+// The door in front of the gate (actors/door.hpp): a peer opening connections by the hundred, one
+// declaring a 4 GB frame and one that stays silent are each dropped, the scheduler's memory stays
+// small, and the job that runs meanwhile completes.
+TEST_F(Cluster, APeerFloodingConnectionsDeclaringHugeFramesOrStayingSilentIsDroppedAndJobsGoOn) {
+  start_scheduler({"--max-connections", "64", "--max-per-address", "16"});
+  auto [submitted, out] = client({"submit", campaign({"steady"}, 3)});
+  ASSERT_EQ(submitted, 0) << out;
+  start_node();
+  const auto started = std::chrono::steady_clock::now();
+  const int silent = connect_to(port_);
+  ASSERT_GE(silent, 0);
+
+  std::vector<int> flood;
+  for (int i = 0; i < 400; ++i)
+    if (int fd = connect_to(port_); fd >= 0)
+      flood.push_back(fd);
+  std::this_thread::sleep_for(2s);
+  int still_open = 0;
+  for (int fd : flood)
+    still_open += closed_by_peer(fd) ? 0 : 1;
+  EXPECT_EQ(flood.size(), 400u);
+  // 16 from this address at most: the node's and the silent one's among them.
+  EXPECT_LE(still_open, 14) << scheduler_->output();
+  EXPECT_GE(still_open, 1);
+  EXPECT_TRUE(scheduler_->read_until("refused connections from 127.0.0.1: 16 connections from it "
+                                     "are open (at most 16, --max-per-address)",
+                                     10s))
+    << scheduler_->output();
+  for (int fd : flood)
+    ::close(fd);
+
+  // A BASP header declaring a payload of 4 GB: CAF would size its read buffer to it.
+  std::this_thread::sleep_for(500ms);
+  const int huge = connect_to(port_);
+  ASSERT_GE(huge, 0);
+  unsigned char header[32] = {0x02, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0};
+  EXPECT_EQ(::send(huge, header, sizeof(header), MSG_NOSIGNAL), 32);
+  EXPECT_TRUE(scheduler_->read_until("declared a frame of 4294967280 bytes", 10s))
+    << scheduler_->output();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(closed_by_peer(huge));
+  ::close(huge);
+
+  auto [w, result] = client({"wait", "steady", "--timeout", "300", "--json"}, 330s);
+  EXPECT_EQ(w, 0) << result << "\nscheduler:\n" << scheduler_->output();
+  EXPECT_NE(result.find("\"state\":\"completed\""), std::string::npos) << result;
+  // The silent connection is closed once nothing was heard from it for 15 s.
+  std::this_thread::sleep_until(started + 17s);
+  EXPECT_TRUE(closed_by_peer(silent)) << scheduler_->output();
+  EXPECT_TRUE(scheduler_->read_until("nothing heard for 15 s", 5s)) << scheduler_->output();
+  ::close(silent);
+  EXPECT_LT(peak_resident_mb(scheduler_->pid()), 400) << "the scheduler's peak memory";
   expect_scheduler_stops_on_sigterm();
 }
 

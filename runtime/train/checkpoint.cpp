@@ -121,7 +121,9 @@ void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Mo
   archive.write("history_validation", c10::IValue(history_validation(s.history)));
   // Not needed to resume (every iteration reseeds), kept so the file is a complete snapshot.
   archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
-  save_atomically(path, [&archive](std::ostream& out) { archive.save_to(out); });
+  save_atomically(
+    path, [&archive](std::ostream& out) { archive.save_to(out); },
+    (std::filesystem::path(path).parent_path() / tool_files::previous_checkpoint).string());
 }
 
 expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path) {

@@ -22,15 +22,17 @@ namespace trainyard {
 /// write_file_atomically: a crash or a full disk leaves the previous file intact, and a full
 /// disk is a job failure saying so (LibTorch writing to a full disk itself threw again while
 /// unwinding and aborted the process). Throws job_failure.
+/// With `previous` set, the file replaced is kept under that name (write_file_atomically).
 template <class Save>
-void save_atomically(const std::string& path, Save&& save) {
+void save_atomically(const std::string& path, Save&& save, const std::string& previous = "") {
   std::ostringstream bytes;
   std::forward<Save>(save)(bytes);
-  if (auto ok = write_file_atomically(path, bytes.str()); !ok)
+  if (auto ok = write_file_atomically(path, bytes.str(), previous); !ok)
     throw job_failure{ok.error()};
 }
 
-/// Writes `state` (its checkpoint fields) with the model, the optimizer (of the kind named
+/// Writes `state` (its checkpoint fields), keeping the checkpoint it replaces as
+/// tool_files::previous_checkpoint beside it, with the model, the optimizer (of the kind named
 /// `optimizer_kind`, "adam", "adamw" or "sgd") and the weight average when there is one; throws
 /// on failure.
 void save_checkpoint(const std::string& path, const tool_state& state, torch::nn::Module& model,

@@ -82,6 +82,7 @@ struct job {
   std::unique_ptr<loaded_checkpoint> checkpoint;
   bool resume = false;    ///< the checkpoint is this job's own: go on where it stopped
   bool carry_on = false;  ///< resume, or continue training the checkpoint's tool
+  std::string checkpoint_note;  ///< said with the outcome: the checkpoint fallen back from
   tool_state state;
   // load_sets: the tool a fresh job starts from (initialize_from), and the decoded sets with
   // their targets.
@@ -159,8 +160,23 @@ void plan_job(job& j) {
              "job through a scheduler that places data-parallel jobs",
          error_code::invalid_request);
   tune_malloc_for_training();
-  if (fs::exists(j.file(tool_files::checkpoint))) {
-    auto loaded = read_checkpoint(j.file(tool_files::checkpoint));
+  const auto latest = j.file(tool_files::checkpoint);
+  const auto previous = j.file(tool_files::previous_checkpoint);
+  if (fs::exists(latest) || fs::exists(previous)) {
+    expected<std::unique_ptr<loaded_checkpoint>> loaded =
+      make_failure(error_code::storage_failed, "checkpoint " + latest + " is missing");
+    if (fs::exists(latest))
+      loaded = read_checkpoint(latest);
+    // A damaged (or, after a crash between two renames, missing) checkpoint.pt costs one
+    // iteration: the one before it is used, and the outcome says so.
+    if (!loaded && fs::exists(previous))
+      if (auto older = read_checkpoint(previous)) {
+        j.checkpoint_note = loaded.error().message.substr(
+                              0, loaded.error().message.find("; delete it")) +
+                            "; went on from the checkpoint before it (" + previous +
+                            ", iteration " + std::to_string((*older)->state.completed) + ")";
+        loaded = std::move(older);
+      }
     // An unreadable checkpoint matters only to a job that needs it: a fresh job replaces it.
     if (loaded)
       j.checkpoint = std::move(*loaded);
@@ -551,6 +567,8 @@ training_outcome finish(job& j) {
   outcome.batch_size = j.state.batch_size;
   if (j.stopped)
     outcome.message = "stopped on request after iteration " + std::to_string(j.state.completed);
+  if (!j.checkpoint_note.empty() && j.carry_on)
+    outcome.message += (outcome.message.empty() ? "" : "; ") + j.checkpoint_note;
   if (!j.lead) {
     outcome.message += std::string(j.stopped ? "; " : "") + "rank " +
                        std::to_string(j.request.parallel.rank) + " of " +

@@ -125,8 +125,11 @@ std::string metrics_csv(const std::vector<metrics_row>& rows) {
   return out.str();
 }
 
-expected<void> write_file_atomically(const std::string& path, const std::string& content) {
+expected<void> write_file_atomically(const std::string& path, const std::string& content,
+                                     const std::string& previous) {
   const std::string temporary = path + ".tmp";
+  if (!previous.empty())
+    ::unlink(previous.c_str());
   const std::string folder = fs::path(path).parent_path().string();
   auto failed = [&](int why, const std::string& doing) -> expected<void> {
     ::unlink(temporary.c_str());  // a half file would only take space
@@ -162,6 +165,10 @@ expected<void> write_file_atomically(const std::string& path, const std::string&
   }
   if (::close(fd) != 0)
     return failed(errno, "closing");
+  // A crash between the two renames leaves the previous file and no current one: readers that
+  // keep a previous file fall back to it.
+  if (!previous.empty() && ::rename(path.c_str(), previous.c_str()) != 0 && errno != ENOENT)
+    return failed(errno, "keeping the previous file of");
   if (::rename(temporary.c_str(), path.c_str()) != 0)
     return failed(errno, "replacing");
   return {};

@@ -18,6 +18,9 @@ namespace tool_files {
 inline constexpr const char* settings = "settings.json";
 inline constexpr const char* best = "best.pt";
 inline constexpr const char* checkpoint = "checkpoint.pt";
+/// The checkpoint before checkpoint.pt, kept so that a damaged checkpoint.pt costs one iteration
+/// instead of the job (plan_job falls back to it, saying so).
+inline constexpr const char* previous_checkpoint = "checkpoint.previous.pt";
 inline constexpr const char* metrics_csv = "metrics.csv";
 inline constexpr const char* metrics_json = "metrics.json";
 inline constexpr const char* probe = "probe.json";
@@ -27,8 +30,8 @@ inline constexpr const char* curves = "curves.png";
 inline constexpr const char* task_state = "task.pt";
 /// Every file the engine writes for every tool; a fresh job removes them first.
 inline const std::vector<std::string>& all() {
-  static const std::vector<std::string> names{settings, best,  checkpoint, metrics_csv,
-                                              metrics_json, probe, curves};
+  static const std::vector<std::string> names{
+    settings, best, checkpoint, previous_checkpoint, metrics_csv, metrics_json, probe, curves};
   return names;
 }
 }  // namespace tool_files
@@ -88,8 +91,11 @@ std::string metrics_csv(const std::vector<metrics_row>& rows);
 
 /// Writes through a temporary file in the same folder, flushed to the disk, and a rename, so
 /// readers (and a crash) see either the old file or the new one. storage_failed naming the
-/// file; on a full disk the message starts "disk full: free space in FOLDER".
-expected<void> write_file_atomically(const std::string& path, const std::string& content);
+/// file; on a full disk the message starts "disk full: free space in FOLDER". With `previous`
+/// set, the file it replaces is kept under that name (the one kept before is removed first, so
+/// the disk never holds more than two copies and the temporary at once).
+expected<void> write_file_atomically(const std::string& path, const std::string& content,
+                                     const std::string& previous = "");
 /// The whole file; storage_failed naming it when it cannot be read.
 expected<std::string> read_text_file(const std::string& path);
 

@@ -182,6 +182,53 @@ TEST(EngineDeterminism, RerunsAndResumedRunsAreBitIdentical) {
   EXPECT_EQ(read_lines(tool_file(ws, "resumed", tool_files::metrics_csv)).size(), 4u);
 }
 
+// checkpoint.pt damaged outside trainyard (half of it gone) after iteration 2 of 3: the job goes
+// on from the checkpoint before it, says so, and ends with the weights of an undamaged run.
+TEST(EngineCheckpoint, ADamagedCheckpointCostsOneIterationAndTheJobSaysSo) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  temp_folder workspace("engine");
+  const std::string ws = workspace.str();
+  recording_observer clean_observer;
+  ASSERT_EQ(shared_engine().train(make_request(60, "clean", ws, 3, true), clean_observer).state,
+            job_state::completed);
+
+  const training_request request = make_request(61, "damaged", ws, 3, true);
+  recording_observer first;
+  first.stop_after_iteration = 2;
+  ASSERT_EQ(shared_engine().train(request, first).state, job_state::stopped);
+  const std::string latest = tool_file(ws, "damaged", tool_files::checkpoint);
+  const std::string previous = tool_file(ws, "damaged", tool_files::previous_checkpoint);
+  ASSERT_TRUE(fs::exists(previous)) << "the checkpoint before the last is kept";
+  fs::resize_file(latest, fs::file_size(latest) / 2);
+
+  recording_observer again;
+  const training_outcome resumed = shared_engine().train(request, again);
+  ASSERT_EQ(resumed.state, job_state::completed) << resumed.message;
+  ASSERT_EQ(again.reports.size(), 2u);  // iteration 2 again, then 3
+  EXPECT_EQ(again.reports.front().iteration, 2);
+  EXPECT_NE(resumed.message.find("checkpoint " + latest + " is unreadable ("), std::string::npos)
+    << resumed.message;
+  EXPECT_NE(resumed.message.find("went on from the checkpoint before it (" + previous +
+                                 ", iteration 1)"),
+            std::string::npos)
+    << resumed.message;
+  EXPECT_EQ(best_weights(ws, "clean"), best_weights(ws, "damaged"));
+
+  // Both damaged: a continue job, which needs the checkpoint, fails naming it.
+  fs::resize_file(latest, fs::file_size(latest) / 2);
+  fs::resize_file(previous, fs::file_size(previous) / 2);
+  training_request more = make_request(62, "damaged", ws, 1, true);
+  more.spec.continue_training = true;
+  recording_observer refused_observer;
+  const training_outcome refused = shared_engine().train(more, refused_observer);
+  EXPECT_EQ(refused.state, job_state::failed);
+  EXPECT_EQ(refused.error, error_code::storage_failed);
+  EXPECT_NE(refused.message.find("checkpoint " + latest + " is unreadable ("), std::string::npos)
+    << refused.message;
+  EXPECT_NE(refused.message.find("delete it to train the tool from scratch"), std::string::npos)
+    << refused.message;
+}
+
 TEST(EngineStop, StopAfterFirstIterationLeavesAConsistentTool) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   temp_folder workspace("engine");

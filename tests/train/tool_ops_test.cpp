@@ -183,6 +183,39 @@ TEST_F(ToolOps, AnUnreadableImageIsNamedAndTheOthersArePredictedAllTheSame) {
   }
 }
 
+// A tool folder damaged outside trainyard (a truncated copy, a hand edit): each file is named
+// with what to do, not taken for a tool.
+TEST_F(ToolOps, ATruncatedBestPtOrAMalformedSettingsJsonIsNamedWithWhatToDo) {
+  const auto judge = fs::path(workspace()) / "tools" / "judge";
+  const auto damaged = fs::path(workspace()) / "tools" / "damaged";
+  fs::copy(judge, damaged, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  const auto& slice = fashion_slice();
+  const auto truncate_half = [](const fs::path& file) {
+    fs::resize_file(file, fs::file_size(file) / 2);
+  };
+
+  truncate_half(damaged / tool_files::best);
+  auto weights = evaluate_tool(workspace(), "damaged", slice.dataset, slice.assignment, test_set);
+  ASSERT_FALSE(weights);
+  EXPECT_EQ(weights.error().code, error_code::storage_failed);
+  EXPECT_NE(weights.error().message.find("weights " + (damaged / tool_files::best).string()),
+            std::string::npos)
+    << weights.error().message;
+  EXPECT_NE(weights.error().message.find("train the tool again"), std::string::npos);
+
+  fs::copy_file(judge / tool_files::best, damaged / tool_files::best,
+                fs::copy_options::overwrite_existing);
+  truncate_half(damaged / tool_files::settings);
+  auto settings = predict_images(workspace(), "damaged", {"x.png"});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().code, error_code::storage_failed);
+  EXPECT_NE(settings.error().message.find((damaged / tool_files::settings).string() +
+                                          " is malformed"),
+            std::string::npos)
+    << settings.error().message;
+  EXPECT_NE(settings.error().message.find("train the tool again"), std::string::npos);
+}
+
 TEST_F(ToolOps, UntrainedToolIsUnknown) {
   auto none = predict_images(workspace(), "nobody", {"x.png"});
   ASSERT_FALSE(none);

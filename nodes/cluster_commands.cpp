@@ -2,6 +2,7 @@
 // (one worker per device, joined to a scheduler, rejoining by itself when the scheduler comes
 // back), and the clients `submit`, `wait` and `queue --scheduler`. Thin: parse, connect, ask,
 // print. The roles themselves live in actors/.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -111,6 +112,27 @@ expected<job_id> resolve_job(client& c, const std::string& text) {
   return make_failure(error_code::unknown_job,
                       "no job named '" + text + "' (trainyard queue --scheduler " +
                         to_string(c.endpoint) + " lists them)");
+}
+
+// Asks through `c`; when the scheduler goes away while answering (killed, restarted), reconnects
+// as connect_client does (counting down, then exit 6) and asks again, so that a wait outlives a
+// scheduler's restart.
+template <class AskOnce>
+auto asking_again(const char* command, expected<std::unique_ptr<client>>& c,
+                  const cluster_options& options, AskOnce&& ask_once)
+  -> decltype(ask_once(**c)) {
+  for (;;) {
+    auto answer = ask_once(**c);
+    if (answer || answer.error().code != error_code::interrupted)
+      return answer;
+    std::cerr << "trainyard " << command << ": lost the scheduler at "
+              << to_string((*c)->endpoint) << " (" << answer.error().message
+              << "); reconnecting" << std::endl;
+    auto again = connect_client(options);
+    if (!again)
+      return again.error();
+    c = std::move(again);
+  }
 }
 
 nlohmann::json to_json(const job_info& j) {
@@ -290,6 +312,20 @@ int submit_command(const submit_options& options) {
   for (const auto& job : campaign->jobs) {
     auto id = ask<job_id>(system, handles.scheduler, std::chrono::seconds(30), submit_atom::value,
                           job);
+    if (!id && id.error().code == error_code::interrupted) {
+      // The scheduler went away: what it acknowledged is saved; the rest was never queued.
+      const auto queued = std::count_if(out.begin(), out.end(),
+                                        [](const nlohmann::json& j) { return j.contains("id"); });
+      std::cerr << "trainyard submit: lost the scheduler at " << to_string((*c)->endpoint)
+                << " while submitting job '" << job.name << "' (" << id.error().message
+                << "); " << queued << " of " << campaign->jobs.size()
+                << " jobs were queued before it. Submit the campaign again once the scheduler "
+                   "is back: jobs already queued keep their place"
+                << std::endl;
+      if (options.json)
+        std::cout << out.dump() << std::endl;
+      return exit_code_of(error_code::interrupted);
+    }
     if (!id) {
       std::cerr << "trainyard submit: job '" << job.name << "' refused: " << id.error().message
                 << std::endl;
@@ -320,11 +356,23 @@ int wait_command(const wait_options& options) {
   auto id = resolve_job(**c, options.job);
   if (!id)
     return fail("wait", id.error());
-  auto& system = *(*c)->system;
-  auto timeout_ms = static_cast<std::int64_t>(options.timeout_s * 1000);
+  // --timeout counts from the start, across reconnections: each ask gets what is left (at least
+  // 1 ms, which the scheduler answers as timed out).
+  const auto timeout_ms = static_cast<std::int64_t>(options.timeout_s * 1000);
+  const auto started = std::chrono::steady_clock::now();
+  const auto left_ms = [&]() -> std::int64_t {
+    if (timeout_ms == 0)
+      return 0;
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+    return std::max<std::int64_t>(1, timeout_ms - spent);
+  };
   if (options.iteration) {
-    auto report = ask<iteration_report>(system, (*c)->handles.scheduler, caf::infinite,
-                                        wait_iter_atom::value, *id, timeout_ms);
+    auto report = asking_again("wait", c, options.cluster, [&](client& now) {
+      return ask<iteration_report>(*now.system, now.handles.scheduler, caf::infinite,
+                                   wait_iter_atom::value, *id, left_ms());
+    });
     if (!report)
       return fail("wait", report.error());
     if (options.json)
@@ -347,8 +395,10 @@ int wait_command(const wait_options& options) {
                 << std::endl;
     return 0;
   }
-  auto result = ask<job_result>(system, (*c)->handles.scheduler, caf::infinite, wait_atom::value,
-                                *id, timeout_ms);
+  auto result = asking_again("wait", c, options.cluster, [&](client& now) {
+    return ask<job_result>(*now.system, now.handles.scheduler, caf::infinite, wait_atom::value,
+                           *id, left_ms());
+  });
   if (!result)
     return fail("wait", result.error());
   if (options.json)

@@ -259,6 +259,58 @@ TEST_F(Cluster, APeerFloodingConnectionsDeclaringHugeFramesOrStayingSilentIsDrop
   expect_scheduler_stops_on_sigterm();
 }
 
+// A scheduler killed while clients wait on it: a `wait` says so, reconnects to the restarted
+// scheduler and still reports the job's end; a `submit` cut short says how many jobs were queued,
+// and none of those is lost; submitting the campaign again queues the rest, each job once.
+TEST_F(Cluster, ClientsOfASchedulerKilledMidRequestSaySoAndLoseNothing) {
+  start_scheduler();
+  const int port = port_;
+  auto [submitted, out] = client({"submit", campaign({"steady"}, 2)});
+  ASSERT_EQ(submitted, 0) << out;
+  auto waiter = background({"wait", "steady", "--json"});
+  std::this_thread::sleep_for(2s);  // the wait is with the scheduler
+  scheduler_->signal(SIGKILL);
+  scheduler_->finish(10s);
+  EXPECT_TRUE(waiter->read_until("trainyard wait: lost the scheduler at " + address(), 10s))
+    << waiter->output();
+  start_scheduler({}, port);
+
+  // Many jobs, so that the kill lands while the submit is under way.
+  std::vector<std::string> names;
+  for (int i = 0; i < 1500; ++i)
+    names.push_back("bulk" + std::to_string(i));
+  const auto bulk = campaign(names, 1);
+  auto submitter = background({"submit", bulk});
+  ASSERT_TRUE(submitter->read_until("queued as", 60s)) << submitter->output();
+  scheduler_->signal(SIGKILL);
+  scheduler_->finish(10s);
+  EXPECT_EQ(submitter->finish(60s), 6) << submitter->output();
+  std::smatch m;
+  const std::string said = submitter->output();
+  ASSERT_TRUE(std::regex_search(said, m, std::regex("; (\\d+) of 1500 jobs were queued before it")))
+    << said;
+  const int acknowledged = std::stoi(m[1]);
+  EXPECT_NE(said.find("Submit the campaign again once the scheduler is back"), std::string::npos);
+
+  start_scheduler({}, port);
+  auto listed = jobs();
+  int saved = 0;
+  for (const auto& name : names)
+    saved += listed.count(name) ? 1 : 0;
+  EXPECT_GE(saved, acknowledged) << "an acknowledged submit was lost";
+  auto [again, again_out] = client({"submit", bulk, "--json"}, 300s);
+  EXPECT_EQ(again, 0) << again_out.substr(0, 2000);
+  listed = jobs();
+  int bulk_jobs = 0;
+  for (const auto& [name, j] : listed)
+    bulk_jobs += name.rfind("bulk", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(bulk_jobs, 1500);
+  ASSERT_EQ(client({"queue", "cancel", "steady"}).first, 0);  // nothing needs training here
+  EXPECT_EQ(waiter->finish(60s), 4) << waiter->output();  // the waiter saw the cancel: exit 4
+  EXPECT_NE(waiter->output().find("\"state\":\"cancelled\""), std::string::npos)
+    << waiter->output();
+}
+
 TEST_F(Cluster, ARunOnALiveSchedulersWorkspaceIsRefusedNamingTheScheduler) {
   start_scheduler();
   // A job trained by a one-process run there would never show in the scheduler's queue.

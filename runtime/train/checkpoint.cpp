@@ -173,6 +173,29 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
   return out;
 }
 
+expected<std::unique_ptr<loaded_checkpoint>> read_latest_checkpoint(const std::string& latest,
+                                                                    const std::string& previous,
+                                                                    bool required, std::string& note) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(latest) && !fs::exists(previous))
+    return std::unique_ptr<loaded_checkpoint>();
+  expected<std::unique_ptr<loaded_checkpoint>> loaded =
+    make_failure(error_code::storage_failed, "checkpoint " + latest + " is missing");
+  if (fs::exists(latest))
+    loaded = read_checkpoint(latest);
+  // A damaged checkpoint.pt costs one iteration: the one before it is used, and said.
+  if (!loaded && fs::exists(previous))
+    if (auto older = read_checkpoint(previous)) {
+      const auto& why = loaded.error().message;
+      note = why.substr(0, why.find("; delete it")) + "; went on from the checkpoint before it (" +
+             previous + ", iteration " + std::to_string((*older)->state.completed) + ")";
+      return older;
+    }
+  if (!loaded && !required)
+    return std::unique_ptr<loaded_checkpoint>();
+  return loaded;
+}
+
 void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
                       torch::optim::Optimizer& optimizer, const std::string& optimizer_kind) {
   torch::serialize::InputArchive model_archive, optimizer_archive;

@@ -48,6 +48,14 @@ struct loaded_checkpoint {
 /// storage_failed naming the file when it is unreadable.
 expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path);
 
+/// The checkpoint at `latest`, or, when it does not read (damaged, or missing after a crash
+/// between two renames), the one at `previous`, with `note` saying so; null when neither file
+/// exists, or when neither reads and the job does not require it (a fresh job replaces it); else
+/// the failure of `latest`.
+expected<std::unique_ptr<loaded_checkpoint>> read_latest_checkpoint(const std::string& latest,
+                                                                    const std::string& previous,
+                                                                    bool required, std::string& note);
+
 /// Loads the model saved in `checkpoint`, the optimizer's state when the checkpoint's optimizer
 /// is of `optimizer_kind` (a continued job may change it, and then starts its moments afresh),
 /// and the default generator's state.

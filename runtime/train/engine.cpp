@@ -160,29 +160,9 @@ void plan_job(job& j) {
              "job through a scheduler that places data-parallel jobs",
          error_code::invalid_request);
   tune_malloc_for_training();
-  const auto latest = j.file(tool_files::checkpoint);
-  const auto previous = j.file(tool_files::previous_checkpoint);
-  if (fs::exists(latest) || fs::exists(previous)) {
-    expected<std::unique_ptr<loaded_checkpoint>> loaded =
-      make_failure(error_code::storage_failed, "checkpoint " + latest + " is missing");
-    if (fs::exists(latest))
-      loaded = read_checkpoint(latest);
-    // A damaged (or, after a crash between two renames, missing) checkpoint.pt costs one
-    // iteration: the one before it is used, and the outcome says so.
-    if (!loaded && fs::exists(previous))
-      if (auto older = read_checkpoint(previous)) {
-        j.checkpoint_note = loaded.error().message.substr(
-                              0, loaded.error().message.find("; delete it")) +
-                            "; went on from the checkpoint before it (" + previous +
-                            ", iteration " + std::to_string((*older)->state.completed) + ")";
-        loaded = std::move(older);
-      }
-    // An unreadable checkpoint matters only to a job that needs it: a fresh job replaces it.
-    if (loaded)
-      j.checkpoint = std::move(*loaded);
-    else if (j.spec.continue_training)
-      throw job_failure{loaded.error()};
-  }
+  j.checkpoint = need(read_latest_checkpoint(j.file(tool_files::checkpoint),
+                                             j.file(tool_files::previous_checkpoint),
+                                             j.spec.continue_training, j.checkpoint_note));
   j.resume = j.checkpoint && j.checkpoint->state.job == j.request.job;
   j.carry_on = j.resume || j.spec.continue_training;
   if (j.spec.continue_training && !j.resume)

@@ -55,6 +55,7 @@ probe_result probe_batch_sizes(const probe_options& options, memory_meter& meter
       // the batch), and retrying would only cost time and fragment the allocator.
       row.note = "allocation failed: " + trial.error;
       result.rows.push_back(std::move(row));
+      meter.release_cached();
       break;
     }
     row.train_images_per_s = trial.images_per_s;
@@ -72,8 +73,10 @@ probe_result probe_batch_sizes(const probe_options& options, memory_meter& meter
       // A failed inference trial does not disqualify the size for training: inference runs
       // elsewhere later, and the inference choice simply skips this row.
       row.infer_images_per_s = inference.ok ? inference.images_per_s : 0;
-      if (!inference.ok)
+      if (!inference.ok) {
         row.note = "inference trial failed: " + inference.error;
+        meter.release_cached();
+      }
     }
     const double throughput = row.train_images_per_s;
     result.rows.push_back(std::move(row));
@@ -114,6 +117,25 @@ probe_result probe_batch_sizes(const probe_options& options, memory_meter& meter
   if (result.inference_batch_size == 0)
     result.inference_batch_size = result.train_batch_size;
   return result;
+}
+
+probe_result agree_batch_sizes(const std::vector<probe_result>& ranks, std::string& why) {
+  why.clear();
+  if (ranks.empty())
+    return {};
+  probe_result agreed = ranks.front();
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    const probe_result& own = ranks[r];
+    if (own.train_batch_size <= 0) {
+      why = "rank " + std::to_string(r) + ": " +
+            (own.rows.empty() ? std::string("no size was tried") : own.rows.back().note);
+      agreed.train_batch_size = agreed.inference_batch_size = 0;
+      return agreed;
+    }
+    agreed.train_batch_size = std::min(agreed.train_batch_size, own.train_batch_size);
+    agreed.inference_batch_size = std::min(agreed.inference_batch_size, own.inference_batch_size);
+  }
+  return agreed;
 }
 
 }  // namespace trainyard

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "runtime/core/reports.hpp"
 
@@ -22,6 +23,10 @@ class memory_meter {
   virtual void reset_peak() = 0;
   /// Peak bytes in use since reset_peak().
   virtual std::uint64_t peak_bytes() = 0;
+  /// After a trial failed to allocate: returns what the device's allocator keeps cached to the
+  /// device (a GPU: LibTorch's caching allocator), so the failure leaves the worker usable and
+  /// the job trains with what it frees. Default: nothing to return (the CPU).
+  virtual void release_cached() {}
 };
 
 /// Result of one timed trial at one batch size.
@@ -49,5 +54,12 @@ struct probe_options {
 /// training and for inference; both 0 when nothing fits.
 probe_result probe_batch_sizes(const probe_options& options, memory_meter& meter,
                                const batch_trial& train, const batch_trial& infer);
+
+/// The sizes every rank of a data-parallel job trains with, from each rank's own probe (index =
+/// rank): the smallest training and inference size over the ranks, since each size must fit on
+/// every device. Rows, budget and margin are rank 0's. Both sizes are 0 when a rank found
+/// nothing that fits; `why` then names that rank and its last row's note. Every rank computes it
+/// from the same values, so all reach the same decision, including to fail together.
+probe_result agree_batch_sizes(const std::vector<probe_result>& ranks, std::string& why);
 
 }  // namespace trainyard

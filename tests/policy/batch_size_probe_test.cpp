@@ -273,5 +273,107 @@ TEST(BatchSizeProbe, MinAboveMaxTriesNothing) {
   EXPECT_EQ(r.inference_batch_size, 0);
 }
 
+// A GPU as the probe sees it through LibTorch's caching allocator: a trial's largest block stays
+// reserved (cached) for reuse after the trial; a trial that fails part-way leaves what it had
+// allocated stuck in the cache; only release_cached() returns both to the device.
+class simulated_gpu : public memory_meter {
+ public:
+  simulated_gpu(std::uint64_t total, std::uint64_t per_image) : total_(total), per_image_(per_image) {}
+  std::uint64_t budget_bytes() override { return total_; }
+  void reset_peak() override { peak_ = reserved + stuck; }
+  std::uint64_t peak_bytes() override { return peak_; }
+  void release_cached() override {
+    ++releases;
+    reserved = stuck = 0;
+  }
+  // A training or inference step at `size`: CUDA's out-of-memory error when it cannot allocate.
+  trial_result step(int size) {
+    const std::uint64_t need = per_image_ * static_cast<std::uint64_t>(size);
+    const std::uint64_t held = stuck + (need > reserved ? reserved : 0);  // what cannot serve it
+    if (need + held > total_) {
+      // The trial took the cached block and half of what it needed more, then failed: all of
+      // it stays held by the allocator, fragmented.
+      stuck = std::min(total_, stuck + reserved + need / 2);
+      reserved = 0;
+      peak_ = std::max(peak_, reserved + stuck);
+      return {false, 0, "CUDA out of memory. Tried to allocate " + std::to_string(need) + " bytes"};
+    }
+    reserved = std::max(reserved, need);
+    peak_ = std::max(peak_, reserved + stuck);
+    return {true, 100.0 * size, ""};
+  }
+
+  std::uint64_t reserved = 0, stuck = 0;
+  int releases = 0;
+
+ private:
+  std::uint64_t total_, per_image_, peak_ = 0;
+};
+
+TEST(BatchSizeProbe, ACudaOutOfMemoryTrialReturnsTheCacheAndLeavesTheDeviceUsable) {
+  // 1000 bytes, 10 per image: 8 to 64 fit the 800 bytes the margin allows (64 needs 640); 128
+  // needs 1280 and fails, leaving what it had allocated in the cache.
+  simulated_gpu gpu(1000, 10);
+  const batch_trial train = [&gpu](int size) { return gpu.step(size); };
+  const probe_result r = probe_batch_sizes(options(8, 1024), gpu, train, nullptr);
+  ASSERT_EQ(sizes_of(r), (std::vector<int>{8, 16, 32, 64, 128}));
+  EXPECT_FALSE(r.rows.back().fits);
+  EXPECT_EQ(r.rows.back().note, "allocation failed: CUDA out of memory. Tried to allocate 1280 bytes");
+  EXPECT_EQ(r.train_batch_size, 64);
+  EXPECT_EQ(gpu.releases, 1);
+  EXPECT_EQ(gpu.reserved + gpu.stuck, 0u);  // what the trials left is back on the device
+  // The job then trains at the chosen size; with the failure's leftovers still held, it could not.
+  EXPECT_TRUE(gpu.step(r.train_batch_size).ok);
+  simulated_gpu kept(1000, 10);
+  (void)kept.step(64);
+  (void)kept.step(128);
+  EXPECT_FALSE(kept.step(64).ok);
+}
+
+TEST(BatchSizeProbe, AFailedInferenceTrialAlsoReturnsTheCache) {
+  simulated_gpu gpu(1u << 20, 1);
+  const batch_trial train = [&gpu](int size) { return gpu.step(size); };
+  const batch_trial infer = [](int size) {
+    return size >= 32 ? trial_result{false, 0, "CUDA out of memory"} : trial_result{true, 50.0, ""};
+  };
+  const probe_result r = probe_batch_sizes(options(8, 64), gpu, train, infer);
+  EXPECT_EQ(r.train_batch_size, 64);
+  EXPECT_EQ(r.inference_batch_size, 8);  // ties go to the smaller size
+  EXPECT_EQ(gpu.releases, 2);            // after the inference failures at 32 and 64
+  EXPECT_EQ(r.rows[2].note, "inference trial failed: CUDA out of memory");
+}
+
+probe_result probed(int train, int infer, const std::string& last_note = "") {
+  probe_result r;
+  r.train_batch_size = train;
+  r.inference_batch_size = infer;
+  probe_row row;
+  row.batch_size = 512;
+  row.note = last_note;
+  r.rows.push_back(row);
+  return r;
+}
+
+TEST(BatchSizeProbe, TheRanksAgreeOnTheSmallestSizeThatFitsEveryDevice) {
+  std::string why;
+  // An 80 GB and a 40 GB device: the smaller one decides both sizes.
+  const probe_result agreed = agree_batch_sizes({probed(256, 512), probed(128, 1024)}, why);
+  EXPECT_EQ(agreed.train_batch_size, 128);
+  EXPECT_EQ(agreed.inference_batch_size, 512);
+  EXPECT_TRUE(why.empty()) << why;
+  EXPECT_EQ(agreed.rows.size(), 1u);  // rank 0's table
+}
+
+TEST(BatchSizeProbe, ARankThatRanOutOfMemoryFailsTheJobOnEveryRankSayingWhich) {
+  std::string why;
+  const probe_result agreed = agree_batch_sizes(
+      {probed(256, 256), probed(256, 256), probed(0, 0, "allocation failed: CUDA out of memory")},
+      why);
+  EXPECT_EQ(agreed.train_batch_size, 0);
+  EXPECT_EQ(agreed.inference_batch_size, 0);
+  EXPECT_EQ(why, "rank 2: allocation failed: CUDA out of memory");
+}
+
 }  // namespace
 }  // namespace trainyard
+

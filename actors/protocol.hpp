@@ -331,7 +331,7 @@ typename Inspector::result_type inspect(Inspector& f, job_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
   return f(caf::meta::type_name("worker_info"), x.name, x.kind, x.memory_bytes,
-           x.memory_used_bytes, x.process_bytes, x.threads, x.node, x.address);
+           x.memory_used_bytes, x.process_bytes, x.threads, x.node, x.address, x.device_name);
 }
 
 template <class Inspector>

@@ -6,6 +6,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/scheduler_state.hpp"
 #include "runtime/policy/placement.hpp"
+#include "runtime/tasks/kinds.hpp"
 
 namespace trainyard::scheduling {
 
@@ -15,7 +16,7 @@ std::vector<slot_view> slot_views(const scheduler_state& st) {
   std::vector<slot_view> slots;
   slots.reserve(st.workers.size());
   for (const auto& w : st.workers)
-    slots.push_back(slot_view{w.alive, !w.job});
+    slots.push_back(slot_view{w.alive, !w.job, w.info.kind == "cuda"});
   return slots;
 }
 
@@ -87,7 +88,9 @@ void dispatch(self_ptr self) {
   while (!st.shutting_down && !st.queue.empty()) {
     auto id = st.queue.order().front();
     auto& e = st.jobs.at(id);
-    auto slots = place(placement_need{e.rec.spec.settings.devices}, slot_views(st));
+    const job_spec& spec = e.rec.spec;
+    auto slots = place(placement_need{spec.settings.devices, !trains_on_gpu(spec.tool.kind)},
+                       slot_views(st));
     if (!slots)
       return;  // the head waits for enough idle workers; no job behind it overtakes it
     advance_job(self, e, job_event::dispatched);

@@ -1,5 +1,6 @@
 #include "actors/worker.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,8 @@
 #include <caf/all.hpp>
 
 #include "actors/rendezvous.hpp"
+#include "gpu/cuda_devices.hpp"
+#include "runtime/policy/devices.hpp"
 
 namespace trainyard {
 
@@ -104,6 +107,7 @@ worker_impl::behavior_type worker(worker_impl::stateful_pointer<worker_state> se
         st.thread.join();  // the previous job's thread has already returned
       st.job = request.job;
       st.report_to = sender;
+      request.device = st.info.name;  // the engine trains on this worker's device
       st.stop = std::make_shared<std::atomic<bool>>(false);
       auto me = caf::actor_cast<worker_impl>(self);
       st.thread = std::thread([engine = st.engine, mirror = st.mirror, stop = st.stop, me,
@@ -144,8 +148,7 @@ worker_impl::behavior_type worker(worker_impl::stateful_pointer<worker_state> se
     },
     [=](info_atom) {
       auto& info = self->state.info;
-      if (info.kind == "cpu")
-        read_cpu_usage(info);
+      read_device_usage(info);
       return info;
     },
     [=](iterated_atom, iteration_report& report) {
@@ -197,6 +200,34 @@ void read_cpu_usage(worker_info& info) {
                              ? info.memory_bytes - available
                              : 0;
   info.process_bytes = bytes_in("/proc/self/status")["VmRSS:"];
+}
+
+expected<worker_info> cuda_worker_info(int index, int threads) {
+  auto device = cuda_device_now(index);
+  if (!device)
+    return device.error();
+  worker_info info;
+  info.name = "cuda:" + std::to_string(index);
+  info.kind = "cuda";
+  info.device_name = device->name;
+  info.threads = std::max(1, threads);
+  read_device_usage(info);
+  return info;
+}
+
+void read_device_usage(worker_info& info) {
+  if (info.kind != "cuda") {
+    read_cpu_usage(info);
+    return;
+  }
+  const std::uint64_t total = info.memory_bytes;
+  read_cpu_usage(info);  // this process's resident memory; the RAM figures are replaced below
+  info.memory_bytes = total;
+  info.memory_used_bytes = 0;
+  if (auto device = cuda_device_now(cuda_index(info.name))) {
+    info.memory_bytes = device->total_bytes;
+    info.memory_used_bytes = device->total_bytes - std::min(device->free_bytes, device->total_bytes);
+  }
 }
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,

@@ -20,6 +20,15 @@ worker_info cpu_worker_info();
 /// Reads the RAM in use and this process's resident memory into `info` (and the total again).
 void read_cpu_usage(worker_info& info);
 
+/// CUDA device `index` ("cuda:N"): its name and memory (total and in use, from the CUDA runtime),
+/// this process's resident memory, and `threads` CPU threads for decoding and augmenting its
+/// batches. An error when the device cannot be read (no CUDA runtime in this build, no driver).
+expected<worker_info> cuda_worker_info(int index, int threads);
+
+/// Reads a worker's device memory in use (the CPU's RAM or its GPU's memory) and this process's
+/// resident memory into `info`.
+void read_device_usage(worker_info& info);
+
 /// Spawns a worker that trains with `engine` (one job at a time). With `files` naming the
 /// scheduler's dataset actor, a job whose workspace this machine does not share has its files
 /// fetched into a local cache and its tool files sent back (actors/file_mirror.hpp).

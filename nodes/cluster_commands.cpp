@@ -22,6 +22,7 @@
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
 #include "nodes/job_json.hpp"
+#include "runtime/policy/devices.hpp"
 #include "runtime/train/engine.hpp"
 
 namespace trainyard {
@@ -211,6 +212,42 @@ class node_engine final : public training_engine {
   int threads_;
 };
 
+// The node's workers, one per device of --devices, as they register: a GPU's name and memory,
+// and the CPU threads each decodes and augments with.
+expected<std::vector<worker_info>> node_workers(const node_options& options,
+                                                const std::string& name) {
+  auto request = parse_devices(options.devices);
+  if (!request)
+    return request.error();
+  std::string note;
+  auto devices = resolve_devices(*request, torch_device_support(), note);
+  if (!devices)
+    return devices.error();
+  if (!note.empty())
+    std::cerr << "trainyard node " << name << ": " << note << std::endl;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int per_gpu = options.threads > 0 ? options.threads
+                                          : std::max(1, cores / static_cast<int>(devices->size()));
+  std::vector<worker_info> infos;
+  for (const std::string& device : *devices) {
+    worker_info info;
+    if (device == "cpu") {
+      info = cpu_worker_info();
+      if (options.threads > 0)
+        info.threads = options.threads;
+    } else {
+      auto gpu = cuda_worker_info(cuda_index(device), per_gpu);
+      if (!gpu)
+        return gpu.error();
+      info = std::move(*gpu);
+    }
+    info.node = name;
+    info.address = options.address;
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
 std::string host_name() {
   char buf[256] = {0};
   gethostname(buf, sizeof(buf) - 1);
@@ -226,12 +263,13 @@ int node_command(const node_options& options) {
   auto endpoint = parse_endpoint(options.cluster.scheduler);
   if (!endpoint)
     return fail("node", endpoint.error());
-  if (options.devices != "cpu" && options.devices != "all")
-    return fail("node", make_failure(error_code::invalid_config,
-                                     "--devices " + options.devices +
-                                       ": this trainyard is built with a CPU-only LibTorch; "
-                                       "use --devices cpu (or all)"));
   auto name = options.name.empty() ? host_name() + ":" + std::to_string(getpid()) : options.name;
+  // cuBLAS's deterministic mode needs a fixed workspace, read when CUDA starts: set before any
+  // worker touches a GPU (a value the user exported stays).
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  const auto infos = node_workers(options, name);
+  if (!infos)
+    return fail("node", infos.error());
   caf::actor_system_config cfg;
   configure_remote_system(cfg, *creds);
   caf::actor_system system{cfg};
@@ -254,30 +292,35 @@ int node_command(const node_options& options) {
     }
     said_waiting = false;
     backoff = std::chrono::milliseconds(200);
-    // One worker per device: this build trains on the CPU only.
-    auto info = cpu_worker_info();
-    info.node = name;
-    info.address = options.address;
-    if (options.threads > 0)
-      info.threads = options.threads;
+    // One worker per device, each with its own engine (an engine trains one job at a time).
     file_mirror_options files;
     files.datasets = handles->datasets;
     files.cache = options.cache;
     files.always_fetch = options.fetch_files;
-    auto engine = std::make_shared<node_engine>(make_torch_engine(), options.threads);
-    auto worker = spawn_worker(system, engine, info, files);
-    auto index = ask<std::uint32_t>(system, handles->scheduler, std::chrono::seconds(10),
-                                     register_atom::value, worker, info);
-    if (!index) {
-      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
-      std::cerr << "trainyard node " << name << ": cannot register: " << index.error().message
-                << std::endl;
+    std::vector<worker_actor> workers;
+    std::string refused;
+    for (const worker_info& info : *infos) {
+      auto engine = std::make_shared<node_engine>(make_torch_engine(), options.threads);
+      auto worker = spawn_worker(system, engine, info, files);
+      workers.push_back(worker);
+      auto index = ask<std::uint32_t>(system, handles->scheduler, std::chrono::seconds(10),
+                                       register_atom::value, worker, info);
+      if (!index) {
+        refused = index.error().message;
+        break;
+      }
+      std::cout << "trainyard node " << name << ": joined the scheduler at "
+                << to_string(*endpoint) << " with worker " << info.name
+                << (info.device_name.empty() ? "" : " (" + info.device_name + ")") << " (slot "
+                << *index << ")" << std::endl;
+    }
+    if (!refused.empty()) {
+      for (auto& worker : workers)
+        caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+      std::cerr << "trainyard node " << name << ": cannot register: " << refused << std::endl;
       std::this_thread::sleep_for(backoff);
       continue;
     }
-    std::cout << "trainyard node " << name << ": joined the scheduler at "
-              << to_string(*endpoint) << " with worker " << info.name << " (slot " << *index
-              << ")" << std::endl;
     bool lost = false;
     {
       caf::scoped_actor self{system};
@@ -288,7 +331,8 @@ int node_command(const node_options& options) {
     }
     // Either way the worker goes: it stops its job at a step boundary (the checkpoint of the last
     // iteration stays), and a restarted scheduler requeues the job to resume from it.
-    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    for (auto& worker : workers)
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     if (lost)
       std::cerr << "trainyard node " << name << ": the scheduler went away; reconnecting"
                 << std::endl;

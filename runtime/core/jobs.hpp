@@ -68,6 +68,7 @@ struct worker_info {
   int threads = 0;                  ///< CPU threads it trains with
   std::string node;                 ///< the node process hosting it, e.g. "gpu3:4711"; "embedded"
   std::string address;              ///< where the node's collectives listen (Gloo); "127.0.0.1"
+  std::string device_name;          ///< a GPU's name ("NVIDIA H200"); empty for the CPU
 };
 
 /// A worker as the scheduler sees it, for monitors.

@@ -25,6 +25,9 @@ struct training_request {
   /// The token in the scheduler's workspace/cluster-id file: a node that reads the same token at
   /// `workspace` shares the scheduler's filesystem; any other fetches files instead.
   std::string workspace_id;
+  /// The device the engine trains on: "cpu" or "cuda:N". The worker sets its own device on
+  /// every request it receives, so it does not travel with the scheduler's message.
+  std::string device = "cpu";
 };
 
 /// Receives the engine's reports. Called on the training thread.

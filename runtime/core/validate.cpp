@@ -1,5 +1,7 @@
 #include "runtime/core/validate.hpp"
 
+#include "runtime/core/training_engine.hpp"
+
 #include <cmath>
 #include <sstream>
 #include <type_traits>
@@ -171,6 +173,31 @@ expected<void> validate(const job_spec& job, const dataset_spec& dataset) {
 
 expected<void> validate(const job_spec& job) {
   return as_expected(find_problem(job, nullptr), job.name, job.tool.name, "");
+}
+
+expected<void> validate(const training_request& request) {
+  // The spec's own rules (bounds, tool kind) are validate()'s and the kind's checks; here only
+  // what the request adds.
+  if (auto ok = trainyard::validate(request.spec, request.dataset); !ok)
+    return ok;
+  const training_settings& s = request.spec.settings;
+  const auto bad = [](std::string m) {
+    return make_failure(error_code::invalid_config, std::move(m));
+  };
+  const rank_assignment& p = request.parallel;
+  if (p.world_size < 1 || p.rank < 0 || p.rank >= p.world_size)
+    return bad("rank " + std::to_string(p.rank) + " does not fit a data-parallel group of " +
+               std::to_string(p.world_size) + " ranks");
+  if (s.devices != p.world_size)
+    return bad("devices = " + std::to_string(s.devices) +
+               " but the request places this rank in a group of " + std::to_string(p.world_size) +
+               "; the scheduler starts one rank per device, each with its rank assignment");
+  if (p.world_size > 1 && p.group.empty())
+    return bad("a data-parallel job (devices = " + std::to_string(s.devices) +
+               ") needs a group name in its rank assignment");
+  if (request.workspace.empty())
+    return bad("no workspace folder given");
+  return {};
 }
 
 }  // namespace trainyard

@@ -35,4 +35,9 @@ expected<void> validate(const job_spec& job, const dataset_spec& dataset);
 /// A job whose dataset is not known here: everything but what the tool kind needs of a dataset.
 expected<void> validate(const job_spec& job);
 
+struct training_request;
+/// What the engine checks of a request beyond validate(spec, dataset): the rank assignment fits
+/// the job's devices, a data-parallel job has its group name, and a workspace is given.
+expected<void> validate(const training_request& request);
+
 }  // namespace trainyard

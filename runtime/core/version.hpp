@@ -4,6 +4,6 @@
 
 namespace trainyard {
 
-inline constexpr const char* trainyard_version = "0.5.0";
+inline constexpr const char* trainyard_version = "0.6.0";
 
 }  // namespace trainyard

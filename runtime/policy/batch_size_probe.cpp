@@ -128,7 +128,7 @@ probe_result agree_batch_sizes(const std::vector<probe_result>& ranks, std::stri
     const probe_result& own = ranks[r];
     if (own.train_batch_size <= 0) {
       why = "rank " + std::to_string(r) + ": " +
-            (own.rows.empty() ? std::string("no size was tried") : own.rows.back().note);
+            (own.rows.empty() ? std::string("no batch size fits its device") : own.rows.back().note);
       agreed.train_batch_size = agreed.inference_batch_size = 0;
       return agreed;
     }

@@ -29,6 +29,11 @@ bool reports_confusion_matrix(const std::string& kind) {
   return info && info->confusion_matrix;
 }
 
+bool trains_on_gpu(const std::string& kind) {
+  const tool_kind_info* info = find_tool_kind(kind);
+  return info && info->trains_on_gpu;
+}
+
 namespace {
 
 std::string kind_names() {

@@ -48,7 +48,15 @@ struct tool_kind_info {
   /// chooses among network sizes: classify only.
   bool image_labels = false;
   bool model_sizes = false;
+  /// Whether its task trains, evaluates and predicts on a CUDA device: every tensor the model
+  /// meets is moved there and every result read on the CPU. The kinds without it (their box and
+  /// item decoding reads tensors on the CPU) train on CPU workers only, and placement keeps
+  /// their jobs off GPUs.
+  bool trains_on_gpu = false;
 };
+
+/// Whether jobs of the kind may run on a GPU worker (false for a kind not registered).
+bool trains_on_gpu(const std::string& kind);
 
 /// Whether the kind's evaluation reports accuracy per class and a confusion matrix (false for a
 /// kind not registered).

@@ -6,8 +6,10 @@
 #include <chrono>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
 
 #include "runtime/train/cpu_memory_meter.hpp"
+#include "runtime/train/cuda_memory_meter.hpp"
 #include "runtime/train/failures.hpp"
 #include "runtime/train/optimizer.hpp"
 
@@ -37,6 +39,12 @@ probe_result probe_batch_size(const torch_engine_options& options,
   torch::Generator gen = at::detail::createCPUGenerator(s.seed);
   const auto rows_for = [&train_data](int b) {
     return torch::arange(static_cast<std::int64_t>(b), torch::kLong).remainder(train_data.size());
+  };
+  // Trials run where the job trains (the task's device); the meter reads that device.
+  const torch::Device device = task.setup().device;
+  const auto wait_for_device = [&device] {
+    if (device.is_cuda())
+      torch::cuda::synchronize(device.index());
   };
   const auto guarded = [](auto&& trial) -> trial_result {
     try {
@@ -78,9 +86,11 @@ probe_result probe_batch_size(const torch_engine_options& options,
       torch::NoGradGuard no_grad;
       const torch::Tensor x = copy->transform()(train_data.images.index_select(0, rows_for(b)));
       copy->infer(x);
+      wait_for_device();
       const auto t0 = clock_type::now();
       for (int k = 0; k < steps; ++k)
         copy->infer(x);
+      wait_for_device();  // a GPU runs the steps after the calls return
       const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
       return {true, static_cast<double>(b) * steps / std::max(seconds, 1e-9), ""};
     });
@@ -88,11 +98,20 @@ probe_result probe_batch_size(const torch_engine_options& options,
 
   std::unique_ptr<memory_meter> own_meter;
   memory_meter* meter = options.meter.get();
-  if (!meter) {
+  if (!meter && device.is_cuda()) {
+    std::string why_not;
+    own_meter = make_cuda_memory_meter(device.index(), why_not);
+    if (!own_meter)
+      fail("cannot read the memory of " + device.str() + " to probe the batch size (" + why_not +
+               "); set batch_size in the job",
+           error_code::out_of_memory);
+  } else if (!meter) {
     own_meter = std::make_unique<cpu_memory_meter>(s.memory_share);
-    meter = own_meter.get();
   }
+  if (!meter)
+    meter = own_meter.get();
   probe_result result = probe_batch_sizes(po, *meter, train_trial, infer_trial);
+  meter->release_cached();  // the trials' cached blocks go back before the job allocates
   if (s.deterministic && result.train_batch_size > 0) {
     // The fastest size depends on timing noise; a deterministic job must not. Take the largest
     // fitting size up to a fixed cap instead: the same on every run with enough memory.
@@ -106,4 +125,47 @@ probe_result probe_batch_size(const torch_engine_options& options,
   return result;
 }
 
+expected<void> no_batch_size_fits(const probe_result& probe, const std::string& why_none) {
+  if (probe.train_batch_size > 0)
+    return {};
+  const std::string why = !why_none.empty() ? why_none
+                          : probe.rows.empty() ? "no size was tried"
+                                               : probe.rows.back().note;
+  return make_failure(error_code::out_of_memory,
+                      "out of memory: no batch size fits the memory budget (" + why +
+                          "); free memory, raise memory_share, or set a small batch_size "
+                          "explicitly");
+}
+
+expected<probe_result> agree_on_batch_sizes(data_parallel_group& group, const probe_result& own,
+                                            bool probed, std::string& why) {
+  probe_result agreed = own;
+  if (!probed) {
+    auto from_lead = group.broadcast({own.train_batch_size, own.inference_batch_size});
+    if (!from_lead)
+      return from_lead.error();
+    agreed.train_batch_size = static_cast<int>((*from_lead)[0]);
+    agreed.inference_batch_size = static_cast<int>((*from_lead)[1]);
+    return agreed;
+  }
+  const auto world = static_cast<std::size_t>(group.world_size());
+  const auto me = static_cast<std::size_t>(group.rank());
+  std::vector<double> sizes(2 * world, 0.0);
+  sizes[2 * me] = own.train_batch_size;
+  sizes[2 * me + 1] = own.inference_batch_size;
+  auto gathered = group.sum(sizes);  // each rank wrote only its own pair: a gather
+  if (!gathered)
+    return gathered.error();
+  std::vector<probe_result> ranks(world);
+  for (std::size_t r = 0; r < world; ++r) {
+    ranks[r].train_batch_size = static_cast<int>((*gathered)[2 * r]);
+    ranks[r].inference_batch_size = static_cast<int>((*gathered)[2 * r + 1]);
+  }
+  // This rank's own table: on rank 0 the one probe.json keeps; elsewhere its notes say why
+  // when this rank found no size.
+  ranks[me] = own;
+  return agree_batch_sizes(ranks, why);
+}
+
 }  // namespace trainyard
+

@@ -126,10 +126,11 @@ void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Mo
     (std::filesystem::path(path).parent_path() / tool_files::previous_checkpoint).string());
 }
 
-expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path) {
+expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path,
+                                                             torch::Device device) {
   auto out = std::make_unique<loaded_checkpoint>();
   try {
-    out->archive.load_from(path);
+    out->archive.load_from(path, device);
     auto& a = out->archive;
     const auto get = [&a](const char* key) {
       c10::IValue v;
@@ -160,11 +161,11 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
     s.channels = static_cast<int>(get("channels").toInt());
     torch::Tensor t;
     a.read("norm_mean", t);
-    s.norm.mean = doubles(t);
+    s.norm.mean = doubles(t.cpu());
     a.read("norm_std", t);
-    s.norm.std = doubles(t);
+    s.norm.std = doubles(t.cpu());
     a.read("history", t);
-    s.history = history_rows(t, get("history_validation").toStringRef());
+    s.history = history_rows(t.cpu(), get("history_validation").toStringRef());
   } catch (const std::exception& e) {
     return make_failure(error_code::storage_failed,
                         "checkpoint " + path + " is unreadable (" + first_line(e.what()) +
@@ -175,17 +176,18 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
 
 expected<std::unique_ptr<loaded_checkpoint>> read_latest_checkpoint(const std::string& latest,
                                                                     const std::string& previous,
-                                                                    bool required, std::string& note) {
+                                                                    bool required, std::string& note,
+                                                                    torch::Device device) {
   namespace fs = std::filesystem;
   if (!fs::exists(latest) && !fs::exists(previous))
     return std::unique_ptr<loaded_checkpoint>();
   expected<std::unique_ptr<loaded_checkpoint>> loaded =
     make_failure(error_code::storage_failed, "checkpoint " + latest + " is missing");
   if (fs::exists(latest))
-    loaded = read_checkpoint(latest);
+    loaded = read_checkpoint(latest, device);
   // A damaged checkpoint.pt costs one iteration: the one before it is used, and said.
   if (!loaded && fs::exists(previous))
-    if (auto older = read_checkpoint(previous)) {
+    if (auto older = read_checkpoint(previous, device)) {
       const auto& why = loaded.error().message;
       note = why.substr(0, why.find("; delete it")) + "; went on from the checkpoint before it (" +
              previous + ", iteration " + std::to_string((*older)->state.completed) + ")";
@@ -213,7 +215,7 @@ void restore_training(loaded_checkpoint& checkpoint, torch::nn::Module& model,
   torch::Tensor rng;
   checkpoint.archive.read("rng_state", rng);
   at::Generator default_generator = at::detail::getDefaultCPUGenerator();  // shares the state
-  default_generator.set_state(rng);
+  default_generator.set_state(rng.cpu());
 }
 
 bool restore_average(loaded_checkpoint& checkpoint, weight_average& average) {

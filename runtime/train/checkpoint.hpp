@@ -45,8 +45,10 @@ struct loaded_checkpoint {
   torch::serialize::InputArchive archive;
 };
 
-/// storage_failed naming the file when it is unreadable.
-expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path);
+/// storage_failed naming the file when it is unreadable. Its tensors are read onto `device` (the
+/// job's), whatever device wrote them.
+expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& path,
+                                                             torch::Device device = torch::kCPU);
 
 /// The checkpoint at `latest`, or, when it does not read (damaged, or missing after a crash
 /// between two renames), the one at `previous`, with `note` saying so; null when neither file
@@ -54,7 +56,8 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
 /// the failure of `latest`.
 expected<std::unique_ptr<loaded_checkpoint>> read_latest_checkpoint(const std::string& latest,
                                                                     const std::string& previous,
-                                                                    bool required, std::string& note);
+                                                                    bool required, std::string& note,
+                                                                    torch::Device device = torch::kCPU);
 
 /// Loads the model saved in `checkpoint`, the optimizer's state when the checkpoint's optimizer
 /// is of `optimizer_kind` (a continued job may change it, and then starts its moments afresh),

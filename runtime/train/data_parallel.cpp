@@ -12,6 +12,8 @@
 #include <stdexcept>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+
+#include "gpu/nccl_group.hpp"
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/torch.h>
 
@@ -126,6 +128,7 @@ struct data_parallel_group::impl {
   rendezvous_store* store = nullptr;
   data_parallel_options options;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  std::unique_ptr<nccl_communicator> nccl;  ///< ranks on GPUs: the gradients' communicator
   torch::Tensor flat;  ///< gradients + stop + loss, reused by every step
   double all_reduce_ms = 0;
   std::int64_t all_reduce_calls = 0;
@@ -161,12 +164,25 @@ struct data_parallel_group::impl {
     }
   }
 
+  // Through Gloo, on the CPU: a GPU tensor crosses to the CPU and back.
   void broadcast_tensor(torch::Tensor t) {
-    torch::Tensor c = t.contiguous();
+    torch::Tensor c = t.to(torch::kCPU).contiguous();
     std::vector<at::Tensor> v{c};
     group->broadcast(v)->wait();
     if (c.data_ptr() != t.data_ptr())
       t.copy_(c);
+  }
+
+  // Sums `flat` (float) over the ranks in place: NCCL for ranks on GPUs, else Gloo.
+  void sum_in_place(torch::Tensor& flat) {
+    if (!nccl) {
+      std::vector<at::Tensor> v{flat};
+      group->allreduce(v)->wait();
+      return;
+    }
+    auto done = nccl->all_reduce_sum(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()));
+    if (!done)
+      throw std::runtime_error(done.error().message);
   }
 };
 
@@ -177,7 +193,8 @@ int data_parallel_group::rank() const { return impl_->assignment.rank; }
 int data_parallel_group::world_size() const { return impl_->assignment.world_size; }
 
 expected<std::unique_ptr<data_parallel_group>> data_parallel_group::join(
-    const rank_assignment& a, rendezvous_store& store, const data_parallel_options& options) {
+    const rank_assignment& a, rendezvous_store& store, const data_parallel_options& options,
+    int cuda_device) {
   const std::string& g = a.group;
   const std::string me = "rank " + std::to_string(a.rank);
   if (a.world_size < 1 || a.rank < 0 || a.rank >= a.world_size)
@@ -231,6 +248,21 @@ expected<std::unique_ptr<data_parallel_group>> data_parallel_group::join(
         c10::make_intrusive<rendezvous_c10d_store>(store, g, prefix + "gloo/", options.join_timeout);
     state->group =
         c10::make_intrusive<c10d::ProcessGroupGloo>(c10d_store, a.rank, a.world_size, gloo_options);
+    if (cuda_device >= 0) {
+      // Rank 0's NCCL id reaches the others through the same store as Gloo's keys.
+      auto id = share_unique_id(store, g, a.rank, make_nccl_unique_id, options.join_timeout);
+      if (!id)
+        return make_failure(error_code::training_failed,
+                            me + " could not form the NCCL communicator of group " + g + ": " +
+                                id.error().message);
+      auto nccl = nccl_communicator::create(*id, a.rank, a.world_size, cuda_device,
+                                            options.collective_timeout);
+      if (!nccl)
+        return make_failure(error_code::training_failed,
+                            me + " could not form the NCCL communicator of group " + g + ": " +
+                                nccl.error().message);
+      state->nccl = std::move(*nccl);
+    }
     return std::unique_ptr<data_parallel_group>(new data_parallel_group(std::move(state)));
   } catch (const c10::Error& e) {
     return make_failure(error_code::training_failed,
@@ -286,8 +318,9 @@ expected<step_agreement> data_parallel_group::all_reduce_gradients(
     for (const torch::Tensor& p : parameters)
       total += p.numel();
     torch::Tensor& flat = impl_->flat;
+    const auto where = parameters.empty() ? torch::Device(torch::kCPU) : parameters[0].device();
     if (!flat.defined() || flat.numel() != total + 2)
-      flat = torch::empty({total + 2}, torch::kFloat);
+      flat = torch::empty({total + 2}, torch::TensorOptions(torch::kFloat).device(where));
     std::int64_t offset = 0;
     for (const torch::Tensor& p : parameters) {
       torch::Tensor slot = flat.narrow(0, offset, p.numel());
@@ -297,13 +330,13 @@ expected<step_agreement> data_parallel_group::all_reduce_gradients(
         slot.zero_();
       offset += p.numel();
     }
-    float* tail = flat.data_ptr<float>() + total;
-    tail[0] = stop_requested ? 1.0F : 0.0F;
-    tail[1] = static_cast<float>(loss_sum);
-    std::vector<at::Tensor> v{flat};
-    impl_->group->allreduce(v)->wait();
-    out.stop = tail[0] > 0.5F;
-    out.loss_sum = tail[1];
+    // The stop request and the loss sum ride in the same message, as the buffer's last two.
+    flat.narrow(0, total, 2)
+        .copy_(torch::tensor({stop_requested ? 1.0F : 0.0F, static_cast<float>(loss_sum)}));
+    impl_->sum_in_place(flat);
+    const torch::Tensor tail = flat.narrow(0, total, 2).to(torch::kCPU);
+    out.stop = tail[0].item<float>() > 0.5F;
+    out.loss_sum = tail[1].item<float>();
     if (out.stop)
       return;  // the step is thrown away with the rest of the iteration
     offset = 0;

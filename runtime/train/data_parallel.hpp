@@ -10,6 +10,10 @@
 //                   may have started waiting for it; peers waiting to join, or whose collective
 //                   breaks, report that message instead of a bare timeout
 //   gloo/...        Gloo's own rendezvous (each rank's TCP addresses)
+//   nccl/id         ranks on GPUs: rank 0's NCCL unique id (gpu/nccl_group.hpp), or its failure
+//
+// Ranks on GPUs sum their gradients with NCCL, device to device; the small collectives (sizes,
+// stop requests, rank 0's first weights) go through Gloo on the CPU in every case.
 #pragma once
 
 #include <chrono>
@@ -52,10 +56,13 @@ class data_parallel_group {
  public:
   /// Meets the other ranks through `store` (keys under assignment.group) and connects Gloo's TCP
   /// transport on assignment.address (an IP address or host name; an interface name such as
-  /// "eth0" also works; empty: 127.0.0.1).
+  /// "eth0" also works; empty: 127.0.0.1). `cuda_device` >= 0: this rank trains on that CUDA
+  /// device, and the group also forms an NCCL communicator for the gradients (every rank of a
+  /// group is on a GPU, or none: placement keeps them on one kind of device).
   static expected<std::unique_ptr<data_parallel_group>> join(const rank_assignment& assignment,
                                                              rendezvous_store& store,
-                                                             const data_parallel_options& options);
+                                                             const data_parallel_options& options,
+                                                             int cuda_device = -1);
   ~data_parallel_group();
   data_parallel_group(const data_parallel_group&) = delete;
   data_parallel_group& operator=(const data_parallel_group&) = delete;

@@ -35,6 +35,7 @@
 #include "runtime/train/checkpoint.hpp"
 #include "runtime/train/batch_probe.hpp"
 #include "runtime/train/data_parallel.hpp"
+#include "runtime/train/devices.hpp"
 #include "runtime/train/evaluation_count.hpp"
 #include "runtime/train/failures.hpp"
 #include "runtime/train/images.hpp"
@@ -77,6 +78,8 @@ struct job {
   // the other ranks train their share of every global batch and take rank 0's decisions.
   const int world;
   const bool lead;
+  /// plan_job: the worker's device; the model, its optimizer state and every batch live there.
+  torch::Device device = torch::kCPU;
 
   // plan_job: what this job does (resume, continue or start fresh) and the tool's state.
   std::unique_ptr<loaded_checkpoint> checkpoint;
@@ -106,7 +109,9 @@ struct job {
   int patience = 0;  ///< early stopping's, scaled with an auto job's length
   // join_group: the data-parallel group and this rank's random streams.
   data_parallel_group* group = nullptr;
-  torch::Generator dropout_gen;  ///< the rank's own dropout draws (ranks may share a process)
+  /// The rank's own dropout draws, on its device (ranks, and jobs on the GPUs of one node,
+  /// share a process and its default generators); undefined for a one-device CPU job.
+  torch::Generator dropout_gen;
   std::uint64_t rank_seed = 0;   ///< dropout and augmentation differ between ranks
   bool stopped = false;          ///< stopped on request
   bool test_each_iteration = false;  ///< torch_engine_options::test_each_iteration
@@ -121,31 +126,6 @@ struct iteration_pass {
   double loop_seconds = 0;  ///< the batches alone
 };
 
-expected<void> validate(const training_request& request) {
-  // The spec's own rules (bounds, tool kind) are validate()'s and the kind's checks; here only
-  // what the request adds.
-  if (auto ok = trainyard::validate(request.spec, request.dataset); !ok)
-    return ok;
-  const training_settings& s = request.spec.settings;
-  const auto bad = [](std::string m) {
-    return make_failure(error_code::invalid_config, std::move(m));
-  };
-  const rank_assignment& p = request.parallel;
-  if (p.world_size < 1 || p.rank < 0 || p.rank >= p.world_size)
-    return bad("rank " + std::to_string(p.rank) + " does not fit a data-parallel group of " +
-               std::to_string(p.world_size) + " ranks");
-  if (s.devices != p.world_size)
-    return bad("devices = " + std::to_string(s.devices) +
-               " but the request places this rank in a group of " + std::to_string(p.world_size) +
-               "; the scheduler starts one rank per device, each with its rank assignment");
-  if (p.world_size > 1 && p.group.empty())
-    return bad("a data-parallel job (devices = " + std::to_string(s.devices) +
-               ") needs a group name in its rank assignment");
-  if (request.workspace.empty())
-    return bad("no workspace folder given");
-  return {};
-}
-
 std::string job_label(const training_request& r) {
   return r.spec.name.empty() ? "job " + std::to_string(r.job) : "job " + r.spec.name;
 }
@@ -159,10 +139,12 @@ void plan_job(job& j) {
              " needs a rendezvous store for the ranks to meet, and this worker has none; run the "
              "job through a scheduler that places data-parallel jobs",
          error_code::invalid_request);
+  j.device = training_device(j.request.device, j.spec.tool.kind);
   tune_malloc_for_training();
   j.checkpoint = need(read_latest_checkpoint(j.file(tool_files::checkpoint),
                                              j.file(tool_files::previous_checkpoint),
-                                             j.spec.continue_training, j.checkpoint_note));
+                                             j.spec.continue_training, j.checkpoint_note,
+                                             j.device));
   j.resume = j.checkpoint && j.checkpoint->state.job == j.request.job;
   j.carry_on = j.resume || j.spec.continue_training;
   if (j.spec.continue_training && !j.resume)
@@ -202,6 +184,13 @@ void plan_job(job& j) {
                                          : cores;
   torch::set_num_threads(state.threads);
   at::globalContext().setDeterministicAlgorithms(settings.deterministic, false);
+  if (j.device.is_cuda()) {
+    // cuDNN's deterministic kernels, and no timing-based choice of kernels, for a deterministic
+    // job; cuBLAS needs its fixed workspace (CUBLAS_WORKSPACE_CONFIG, set by the node before
+    // CUDA starts) as well.
+    at::globalContext().setDeterministicCuDNN(settings.deterministic);
+    at::globalContext().setBenchmarkCuDNN(!settings.deterministic);
+  }
 }
 
 // Step: load the sets. Sets geometry, setup (all but the normalisation of a carried-on tool,
@@ -232,6 +221,7 @@ void load_sets(job& j, image_cache& cache) {
                        task_colours(request.dataset, class_names.size()),
                        state.norm,   j.settings.augmentation};
   j.setup.label_smoothing = j.settings.label_smoothing;
+  j.setup.device = j.device;
   const auto set_data = [&](split_set set) {
     const std::vector<std::int64_t> images = images_in(request.assignment, set);
     labelled_images decoded = need(cache.images(index, images, j.geometry, state.threads));
@@ -309,7 +299,7 @@ struct iteration_generators {
 iteration_generators start_iteration(job& j, int iteration) {
   const std::uint64_t seed = j.state.seed;
   torch::manual_seed(iteration_seed(seed, iteration, random_stream::dropout));
-  if (j.group)
+  if (j.dropout_gen.defined())
     j.dropout_gen.set_current_seed(iteration_seed(j.rank_seed, iteration, random_stream::dropout));
   return {at::detail::createCPUGenerator(iteration_seed(seed, iteration, random_stream::shuffle)),
           at::detail::createCPUGenerator(
@@ -511,7 +501,7 @@ void train_iterations(job& j) {
 // Step (lead): finish. Loads the best weights, tunes and saves the task's state, evaluates the
 // test set and writes metrics.json and settings.json; returns the final metrics.
 metric_map finish_tool(job& j) {
-  torch::load(j.model, j.file(tool_files::best));
+  torch::load(j.model, j.file(tool_files::best), j.device);
   metric_map final_metrics;
   for (const metrics_row& r : j.state.history)
     if (r.iteration == j.state.stopping.best_iteration) {
@@ -631,7 +621,8 @@ training_outcome torch_engine::run(const training_request& request, training_obs
   return finish(j);
 }
 
-// Step: choose the batch size: the resumed job's, the one set, or (lead) the probe's choice.
+// Step: choose the batch size: the resumed job's, the one set, or the probe's choice on this
+// rank's device (every rank of a data-parallel job probes its own; join_group agrees).
 probe_result torch_engine::choose_batch_size(const job& j) {
   probe_result probe;
   const int set = j.settings.batch_size;
@@ -641,48 +632,44 @@ probe_result torch_engine::choose_batch_size(const job& j) {
         j.state.inference_batch_size > 0 ? j.state.inference_batch_size : j.state.batch_size;
   } else if (set > 0) {
     probe.train_batch_size = probe.inference_batch_size = set;
-  } else if (j.lead) {
+  } else {
     probe = probe_batch_size(options_, j.settings, *j.task, j.train);
-  } else {  // rank 0 probes; its choice arrives when the group forms (join_group)
-    probe.train_batch_size = probe.inference_batch_size = 1;
-  }
-  // A carried-on tool keeps the probe.json of the job that chose its batch size.
-  if (!j.carry_on && j.lead)
-    need(write_file_atomically(j.file(tool_files::probe), to_json(probe)));
-  if (probe.train_batch_size <= 0) {
-    const std::string why = probe.rows.empty() ? "no size was tried" : probe.rows.back().note;
-    fail("out of memory: no batch size fits the memory budget (" + why +
-             "); free memory, raise memory_share, or set a small batch_size explicitly",
-         error_code::out_of_memory);
   }
   return probe;
 }
 
-// Step: join the data-parallel group (devices > 1): every rank starts from rank 0's batch size
-// and weights. Sets group, rank_seed, dropout_gen and the state's batch sizes.
+// Step: join the data-parallel group (devices > 1): every rank starts from the agreed batch
+// sizes and rank 0's weights. Sets group, rank_seed, dropout_gen and the state's batch sizes.
 void torch_engine::join_group(job& j, probe_result& probe) {
   tool_state& state = j.state;
   j.rank_seed = state.seed;
+  std::string why_none;
   if (j.world > 1) {
     group_ = need(data_parallel_group::join(j.request.parallel, *j.observer.rendezvous(),
-                                            options_.parallel));
+                                            options_.parallel,
+                                            j.device.is_cuda() ? j.device.index() : -1));
     j.group = group_.get();
-    const auto from_lead = need(j.group->broadcast(
-        {probe.train_batch_size, probe.inference_batch_size, state.completed, state.target}));
-    if (from_lead[2] != state.completed || from_lead[3] != state.target)
+    const auto from_lead = need(j.group->broadcast({state.completed, state.target}));
+    if (from_lead[0] != state.completed || from_lead[1] != state.target)
       fail("rank " + std::to_string(j.group->rank()) + " found tool " + j.tool +
                " at iteration " + std::to_string(state.completed) + " of " +
-               std::to_string(state.target) + " but rank 0 at " + std::to_string(from_lead[2]) +
-               " of " + std::to_string(from_lead[3]) +
+               std::to_string(state.target) + " but rank 0 at " + std::to_string(from_lead[0]) +
+               " of " + std::to_string(from_lead[1]) +
                "; the ranks of a data-parallel job must share the workspace folder",
            error_code::invalid_request);
-    probe.train_batch_size = static_cast<int>(from_lead[0]);
-    probe.inference_batch_size = static_cast<int>(from_lead[1]);
+    const bool probed = !(j.resume || j.carry_on) && j.settings.batch_size == 0;
+    probe = need(agree_on_batch_sizes(*j.group, probe, probed, why_none));
     need(j.group->broadcast_module(*j.model));
     if (!j.lead)
       j.rank_seed =
           splitmix64(state.seed ^ splitmix64(static_cast<std::uint64_t>(j.group->rank())));
-    j.dropout_gen = at::detail::createCPUGenerator(j.rank_seed);
+  }
+  // A carried-on tool keeps the probe.json of the job that chose its batch size.
+  if (!j.carry_on && j.lead)
+    need(write_file_atomically(j.file(tool_files::probe), to_json(probe)));
+  need(no_batch_size_fits(probe, why_none));
+  if (j.world > 1 || j.device.is_cuda()) {
+    j.dropout_gen = device_generator(j.device, j.rank_seed);
     j.task->set_dropout_generator(j.dropout_gen);
   }
   state.batch_size = probe.train_batch_size;

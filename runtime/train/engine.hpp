@@ -19,6 +19,7 @@
 
 #include "runtime/data/annotations.hpp"
 #include "runtime/policy/batch_size_probe.hpp"
+#include "runtime/policy/devices.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/train/data_parallel.hpp"
 #include "runtime/train/prediction.hpp"
@@ -46,7 +47,11 @@ struct torch_engine_options {
 /// engine applies them itself, once per process. Benchmarks call it to give a bare loop the same.
 void tune_malloc_for_training();
 
-/// The CPU LibTorch engine.
+/// What this build's LibTorch can train on: the CUDA devices it sees, or why none (a CPU-only
+/// LibTorch, no driver, none visible).
+device_support torch_device_support();
+
+/// The LibTorch engine: each job trains on its request's device (the CPU or a CUDA device).
 std::unique_ptr<training_engine> make_torch_engine(torch_engine_options options = {});
 
 /// Folder of a tool inside a workspace.

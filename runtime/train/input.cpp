@@ -34,7 +34,7 @@ normalization compute_normalization(const torch::Tensor& images) {
   return out;
 }
 
-input_transform::input_transform(const normalization& n) {
+input_transform::input_transform(const normalization& n, torch::Device device) : device_(device) {
   single_channel_ = n.mean.size() == 1;
   if (single_channel_) {
     mean_ = n.mean[0];
@@ -51,8 +51,8 @@ input_transform::input_transform(const normalization& n) {
     sd.push_back(static_cast<float>(n.std[c]));
   }
   const auto channels = static_cast<std::int64_t>(n.mean.size());
-  const auto as_tensor = [channels](const std::vector<float>& v) {
-    return torch::tensor(v).view({1, channels, 1, 1});
+  const auto as_tensor = [channels, device](const std::vector<float>& v) {
+    return torch::tensor(v).view({1, channels, 1, 1}).to(device);
   };
   scale_t_ = as_tensor(scale);
   shift_t_ = as_tensor(shift);
@@ -60,8 +60,14 @@ input_transform::input_transform(const normalization& n) {
   std_t_ = as_tensor(sd);
 }
 
+torch::Tensor input_transform::to_device(const torch::Tensor& t) const {
+  if (device_.is_cpu() || t.device() == device_)
+    return t;
+  return t.pin_memory().to(device_, /*non_blocking=*/true);
+}
+
 torch::Tensor input_transform::operator()(const torch::Tensor& images) const {
-  torch::Tensor x = images.to(torch::kFloat);
+  torch::Tensor x = to_device(images).to(torch::kFloat);
   if (single_channel_)
     return x.mul_(scale_).add_(shift_);
   return x.mul_(scale_t_).add_(shift_t_);

@@ -23,17 +23,24 @@ namespace trainyard {
 /// sums), so they are the same on every machine.
 normalization compute_normalization(const torch::Tensor& images);
 
-/// Turns 8-bit images into the model's float input: (pixel / 255 - mean) / std per channel.
+/// Turns 8-bit images into the model's float input on the model's device: (pixel / 255 - mean) /
+/// std per channel. Images are decoded and augmented on the CPU; a batch crosses to a GPU once,
+/// as 8-bit pixels where it can (a quarter of the bytes of floats).
 class input_transform {
  public:
   input_transform() = default;
-  explicit input_transform(const normalization& n);
-  /// New float tensor from an 8-bit batch.
+  explicit input_transform(const normalization& n, torch::Device device = torch::kCPU);
+  /// New float tensor on the device from an 8-bit batch (on the CPU).
   torch::Tensor operator()(const torch::Tensor& images) const;
-  /// In place: [0, 1] floats to normalised ones (after augmentation).
+  /// In place: [0, 1] floats (on the device) to normalised ones (after augmentation).
   void normalize_unit(torch::Tensor& x) const;
+  /// `t` on the device: itself on the CPU; on a GPU a copy from pinned memory that does not
+  /// wait for the copy (work queued behind it on the device's stream waits instead).
+  torch::Tensor to_device(const torch::Tensor& t) const;
+  const torch::Device& device() const { return device_; }
 
  private:
+  torch::Device device_ = torch::kCPU;
   bool single_channel_ = true;
   double scale_ = 1, shift_ = 0;           // one channel: x * scale + shift
   torch::Tensor scale_t_, shift_t_;        // several: broadcast [1, C, 1, 1]

@@ -68,10 +68,10 @@ expected<trained_tool> open_tool(const std::string& workspace, const std::string
   const std::string state = (folder / tool_files::task_state).string();
   try {
     std::shared_ptr<torch::nn::Module> model = t.task->model();
-    torch::load(model, best);
+    torch::load(model, best, torch::kCPU);  // a GPU job's weights too
     if (fs::exists(state)) {
       torch::serialize::InputArchive archive;
-      archive.load_from(state);
+      archive.load_from(state, torch::kCPU);
       t.task->load_state(archive);
     }
   } catch (const c10::Error& e) {
@@ -298,7 +298,7 @@ void collect_weights(torch::serialize::InputArchive& archive, const std::string&
 expected<std::map<std::string, std::string>> read_weight_bytes(const std::string& path) {
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(path, torch::kCPU);
     std::map<std::string, std::string> out;
     collect_weights(archive, "", out);
     return out;

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 tool_task::tool_task(const task_setup& setup)
     : setup_(setup),
-      transform_(setup.norm),
+      transform_(setup.norm, setup.device),
       augment_(setup.augmentation, setup.tool.input_width, setup.tool.input_height) {}
 
 int good_class(const dataset_index& index) {
@@ -112,7 +112,11 @@ expected<std::unique_ptr<tool_task>> make_tool_task(const task_setup& setup) {
   auto kind = task_kind_of(setup.tool);
   if (!kind)
     return kind.error();
-  return (*kind)->make(setup);
+  auto task = (*kind)->make(setup);
+  // Initialised on the CPU (the same first weights on every device), then moved.
+  if (task && !setup.device.is_cpu())
+    (*task)->model()->to(setup.device);
+  return task;
 }
 
 expected<task_data> task_targets(const task_setup& setup, const dataset_index& index,

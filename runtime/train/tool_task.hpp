@@ -62,6 +62,9 @@ struct task_setup {
                                          ///< with horizontal flips and test_time_flips inference
                                          ///< averages mirrors
   double label_smoothing = 0;            ///< classify's training loss (resolved, never auto)
+  /// Where the model lives and batches go: the job's device; the CPU for the tool operations
+  /// (evaluate, predict, export). Decoded sets stay on the CPU.
+  torch::Device device = torch::kCPU;
 };
 
 /// Whether inference averages each image with its mirror: tools trained with horizontal flips,

@@ -561,7 +561,8 @@ std::vector<std::string> monitor_view::queue_lines(const std::vector<job_id>& id
 }
 
 std::vector<std::string> monitor_view::worker_lines() const {
-  // Node, device, its memory in use of its total, the node process's own memory, job.
+  // Node, device (a GPU with its name), its memory in use of its total, the node process's own
+  // memory, job.
   std::vector<std::string> items;
   int node_width = 4;
   for (const auto& w : workers_)
@@ -576,7 +577,10 @@ std::vector<std::string> monitor_view::worker_lines() const {
     std::string process = w.info.process_bytes > 0
                             ? "process " + memory_text(w.info.process_bytes)
                             : std::string();
-    items.push_back("  " + pad(node, node_width) + "  " + pad(w.info.name, 8) + "  " +
+    const std::string device =
+        w.info.device_name.empty() ? w.info.name
+                                   : w.info.name + " " + fit_width(w.info.device_name, 20);
+    items.push_back("  " + pad(node, node_width) + "  " + pad(device, 8) + "  " +
                     pad(memory, 17) + "  " + pad(process, 16) + "  " + what);
   }
   return items;

@@ -69,6 +69,27 @@ TEST_F(Cli, HelpListsTheCommandsAndEachCommandHasHelp) {
   EXPECT_NE(text.find("unknown command 'frobnicate'"), std::string::npos) << text;
 }
 
+// A node asked for devices it cannot train on says why before it contacts any scheduler (the
+// address is unused: nothing listens there).
+TEST_F(Cli, ANodeRefusesDevicesItCannotTrainOnSayingWhatToDo) {
+  auto secret = write("secret", "a-cluster-secret\n");
+  const auto node = [&](const std::string& devices) {
+    return run_program({binary, "node", "--scheduler", "127.0.0.1:9", "--secret-file", secret,
+                        "--devices", devices}, 30s);
+  };
+  auto [bad, bad_text] = node("gpu0");
+  EXPECT_EQ(bad, 2) << bad_text;
+  EXPECT_NE(bad_text.find("--devices: 'gpu0' is not a device; write cpu, all, or cuda:N"),
+            std::string::npos) << bad_text;
+  auto [gpu, gpu_text] = node("cuda:0");
+  EXPECT_EQ(gpu, 2) << gpu_text;
+#if !defined(TRAINYARD_TORCH_CUDA)
+  EXPECT_NE(gpu_text.find("--devices: cuda:0: this build of trainyard has CPU-only LibTorch; "
+                          "rebuild with a CUDA LibTorch: see README, GPU workers; use --devices "
+                          "cpu here"), std::string::npos) << gpu_text;
+#endif
+}
+
 TEST_F(Cli, AMalformedCampaignNamesTheLineAndKeyAndTouchesNothing) {
   auto path = write("bad.ini", "[dataset.fashion]\nkind = fashion-mnist\n[split.s]\ndataset = "
                                "fashion\n[tool.t]\ndataset = fashion\n[job.j]\ntool = t\nsplit = "

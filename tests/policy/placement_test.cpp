@@ -16,6 +16,8 @@ constexpr slot_view idle{true, true};
 constexpr slot_view busy{true, false};
 constexpr slot_view dead{false, true};
 constexpr slot_view dead_busy{false, false};
+constexpr slot_view gpu_idle{true, true, true};
+constexpr slot_view gpu_busy{true, false, true};
 
 struct placement_case {
   std::string name;
@@ -55,6 +57,27 @@ INSTANTIATE_TEST_SUITE_P(
         placement_case{"gang_counts_live_slots_only", 3, {idle, dead, idle}, std::nullopt, false},
         placement_case{"gang_of_all", 3, {idle, idle, idle}, slots{0, 1, 2}, true}),
     [](const testing::TestParamInfo<placement_case>& info) { return info.param.name; });
+
+// Mixed nodes (`--devices cpu,cuda:0`): a job's ranks share one kind of device, GPUs first; a
+// kind that trains on the CPU only never gets a GPU.
+TEST(PlacementOnDevices, RanksShareOneKindOfDeviceAndGpusComeFirst) {
+  const std::vector<slot_view> mixed{idle, gpu_idle, idle, gpu_idle};
+  EXPECT_EQ(place(placement_need{1}, mixed), slots{1});
+  EXPECT_EQ(place(placement_need{2}, mixed), (slots{1, 3}));
+  // One GPU busy: a two-rank job does not mix a GPU with a CPU; it takes the two CPUs.
+  EXPECT_EQ(place(placement_need{2}, {idle, gpu_busy, idle, gpu_idle}), (slots{0, 2}));
+  EXPECT_EQ(place(placement_need{2}, {idle, gpu_busy, busy, gpu_idle}), std::nullopt);
+  // Three ranks: two of each kind is never enough.
+  EXPECT_FALSE(placeable(placement_need{3}, mixed));
+}
+
+TEST(PlacementOnDevices, ACpuOnlyKindWaitsForACpuAndNeverTakesAGpu) {
+  EXPECT_EQ(place(placement_need{1, true}, {gpu_idle, busy, idle}), slots{2});
+  EXPECT_EQ(place(placement_need{1, true}, {gpu_idle, busy}), std::nullopt);
+  EXPECT_TRUE(placeable(placement_need{1, true}, {gpu_idle, busy}));
+  EXPECT_FALSE(placeable(placement_need{1, true}, {gpu_idle, gpu_idle}));
+  EXPECT_TRUE(placeable(placement_need{1, false}, {gpu_idle, gpu_idle}));
+}
 
 }  // namespace
 }  // namespace trainyard

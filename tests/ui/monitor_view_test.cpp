@@ -283,18 +283,19 @@ TEST(MonitorView, CancelAndStopAskFirstAndTheCursorStaysOnTheJob) {
   EXPECT_EQ(v.notice(), "moving 'alpha' refused: job 2 is running");
 }
 
-// Workers show their device's memory in use of its total and their process's memory; workers
-// whose node went away show as gone and are not counted.
+// Workers show their device (a GPU with its name), its memory in use of its total and their
+// process's memory; workers whose node went away show as gone and are not counted.
 TEST(MonitorView, WorkersShowMemoryAndGoneOnesAreNotCounted) {
   auto v = busy_view();
   auto lines = v.render(140, 30);
   EXPECT_TRUE(shows(lines, "6.0 GiB of 24 GiB")) << joined(lines);
   EXPECT_TRUE(shows(lines, "process 1.5 GiB")) << joined(lines);
   EXPECT_TRUE(shows(lines, "2 workers")) << joined(lines);
-  v.set_workers({{0, {"cuda:0", "cuda", 24ull << 30, 6ull << 30, 3ull << 29, 0, "gpu3:4711", ""},
-                  1, true},
+  v.set_workers({{0, {"cuda:0", "cuda", 141ull << 30, 6ull << 30, 3ull << 29, 0, "gpu3:4711", "",
+                       "NVIDIA H200"}, 1, true},
                  {1, {"cpu", "cpu", 24ull << 30, 0, 0, 0, "gone:1", ""}, 0, false}});
   lines = v.render(140, 30);
+  EXPECT_TRUE(shows(lines, "cuda:0 NVIDIA H200  6.0 GiB of 141 GiB")) << joined(lines);
   EXPECT_TRUE(shows(lines, "1 workers")) << joined(lines);
   EXPECT_TRUE(shows(lines, "Workers (1)  1 gone")) << joined(lines);
   EXPECT_TRUE(shows(lines, "gone:1")) << joined(lines);

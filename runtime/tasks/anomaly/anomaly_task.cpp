@@ -377,11 +377,12 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
       const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, images.size(0) - start);
       const torch::Tensor x = transform_(images.narrow(0, start, m));
       const auto [reconstruction, z] = model_->forward(x);
-      maps.push_back(anomaly_maps(x, reconstruction));
-      mse.push_back((reconstruction - x).pow(2).sum({1, 2, 3}).to(torch::kDouble));
+      // Scores, maps and features come back to the CPU, where the memory bank and labels are.
+      maps.push_back(anomaly_maps(x, reconstruction).to(torch::kCPU));
+      mse.push_back((reconstruction - x).pow(2).sum({1, 2, 3}).to(torch::kCPU, torch::kDouble));
       const std::int64_t ph = std::min(max_feature_cells, z.size(2));
       const std::int64_t pw = std::min(max_feature_cells, z.size(3));
-      features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1));
+      features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1).to(torch::kCPU));
     }
     model_->train(was_training);
     if (maps.empty())

@@ -54,10 +54,10 @@ namespace {
 
 // 2x2 max-pooling. ATen's own NCHW kernel is scalar and slow; oneDNN's, through a round trip to
 // its tensor format, is faster with identical numbers (a maximum is exact). LibTorch builds
-// without oneDNN use ATen's.
+// without oneDNN, and tensors on a GPU (oneDNN takes CPU tensors only), use ATen's.
 torch::Tensor max_pool_2x2(const torch::Tensor& x) {
   static const bool onednn = at::hasMKLDNN();
-  if (onednn && x.scalar_type() == torch::kFloat)
+  if (onednn && x.is_cpu() && x.scalar_type() == torch::kFloat)
     return torch::mkldnn_max_pool2d(x.to_mkldnn(), {2, 2}, {2, 2}).to_dense();
   return torch::max_pool2d(x, 2);
 }
@@ -175,8 +175,9 @@ set_evaluation evaluate_classifier(Classifier& model, const labelled_images& set
   for (std::int64_t start = 0; start < n; start += step) {
     const std::int64_t m = std::min(step, n - start);
     const torch::Tensor y = set.labels.narrow(0, start, m);
+    // Logits come back to the CPU (a few floats per image), where the labels and counts are.
     const torch::Tensor logits =
-        classifier_logits(model, transform(set.images.narrow(0, start, m)), mirror);
+        classifier_logits(model, transform(set.images.narrow(0, start, m)), mirror).to(torch::kCPU);
     loss_sum +=
         F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
     const torch::Tensor predicted = logits.argmax(1);

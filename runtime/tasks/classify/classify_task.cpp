@@ -29,7 +29,7 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
   torch::Tensor batch_loss(const task_data& train, const torch::Tensor& rows,
                            torch::Generator& gen) override {
     const torch::Tensor x = training_batch(train.images, rows, transform_, augment_, gen);
-    const torch::Tensor y = train.labels.index_select(0, rows);
+    const torch::Tensor y = transform_.to_device(train.labels.index_select(0, rows));
     return F::cross_entropy(model_->forward(x), y,
                             F::CrossEntropyFuncOptions().label_smoothing(setup_.label_smoothing));
   }
@@ -48,8 +48,10 @@ class classify_task final : public task_with_net<classify_task, Classifier> {
                                             const std::string&) override {
     torch::NoGradGuard no_grad;
     model_->eval();
-    const torch::Tensor probabilities = torch::softmax(
-        classifier_logits(model_, transform_(images), mirror_views(setup_.augmentation)), 1);
+    const torch::Tensor probabilities =
+        torch::softmax(
+            classifier_logits(model_, transform_(images), mirror_views(setup_.augmentation)), 1)
+            .to(torch::kCPU);
     const auto [score, label] = probabilities.max(1);
     const auto scores = score.accessor<float, 1>();
     const auto labels = label.accessor<std::int64_t, 1>();

@@ -21,6 +21,7 @@
 #include "runtime/train/diagnostics.hpp"
 #include "runtime/train/engine.hpp"
 #include "runtime/train/tool_files.hpp"
+#include "tests/support/simulated_meter.hpp"
 #include "tests/support/torch_test_support.hpp"
 
 namespace trainyard {
@@ -421,27 +422,59 @@ TEST(DataParallel, ARankThatFailsWhileTrainingStopsTheOthersWithItsReason) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);  // not the collective timeout
 }
 
-TEST(DataParallel, AutoBatchSizeIsRankZerosChoice) {
-  TRAINYARD_REQUIRE_FASHION_MNIST();
-  temp_folder workspace("data-parallel");
-  memory_rendezvous store;
-  const std::string group = unique_group("auto");
+// batch_size = auto: every rank probes its own device and the ranks train with the smallest size
+// that fits every one. Here rank 1's (simulated) device holds at most 16 images and rank 0's 32:
+// a deterministic job takes the largest fitting size, so both train at 16.
+torch_engine_options probing(std::uint64_t budget) {
   torch_engine_options options;
   options.probe.min_batch = 8;
   options.probe.max_batch = 32;
   options.probe_steps = 1;
-  auto lead_engine = make_torch_engine(options);
+  // Peaks of 180, 260 and 420 bytes at 8, 16 and 32 images; the probe keeps a 20% margin.
+  options.meter = std::make_shared<simulated_meter>(budget, 8, 100, 10);
+  return options;
+}
+
+TEST(DataParallel, AutoBatchSizeIsTheLargestThatFitsEveryRanksDevice) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  temp_folder workspace("data-parallel");
+  memory_rendezvous store;
+  const std::string group = unique_group("auto");
+  auto lead_engine = make_torch_engine(probing(1000));   // 800 allowed: 8, 16 and 32 fit
+  auto other_engine = make_torch_engine(probing(400));   // 320 allowed: 8 and 16 fit
   training_request job = plain_request(150, "auto", workspace.str(), 1, 0);
   rank_observer o0(&store), o1(&store);
   const auto [r0, r1] = train_two_ranks(*lead_engine, as_rank(job, 0, 2, group), o0,
-                                        second_engine(), as_rank(job, 1, 2, group), o1);
+                                        *other_engine, as_rank(job, 1, 2, group), o1);
   ASSERT_EQ(r0.state, job_state::completed) << r0.message;
   ASSERT_EQ(r1.state, job_state::completed) << r1.message;
   ASSERT_TRUE(o0.probe.has_value());
-  EXPECT_FALSE(o1.probe.has_value());  // rank 1 did not probe
-  EXPECT_GT(r0.batch_size, 0);
-  EXPECT_EQ(r1.batch_size, r0.batch_size);
-  EXPECT_EQ(o0.probe->train_batch_size, r0.batch_size);
+  EXPECT_FALSE(o1.probe.has_value());  // rank 0 reports the choice
+  EXPECT_EQ(r0.batch_size, 16);
+  EXPECT_EQ(r1.batch_size, 16);
+  EXPECT_EQ(o0.probe->train_batch_size, 16);
+  ASSERT_EQ(o0.probe->rows.size(), 3u);  // rank 0's own table: all three sizes fit there
+  EXPECT_TRUE(o0.probe->rows[2].fits);
+}
+
+TEST(DataParallel, ARankWhoseDeviceFitsNoBatchFailsEveryRankWithTheSameReason) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  temp_folder workspace("data-parallel");
+  memory_rendezvous store;
+  const std::string group = unique_group("none-fits");
+  auto lead_engine = make_torch_engine(probing(1000));
+  auto other_engine = make_torch_engine(probing(100));  // 80 allowed: not even 8 images
+  training_request job = plain_request(151, "none", workspace.str(), 1, 0);
+  rank_observer o0(&store), o1(&store);
+  const auto [r0, r1] = train_two_ranks(*lead_engine, as_rank(job, 0, 2, group), o0,
+                                        *other_engine, as_rank(job, 1, 2, group), o1);
+  for (const training_outcome* o : {&r0, &r1}) {
+    EXPECT_EQ(o->state, job_state::failed);
+    EXPECT_EQ(o->error, error_code::out_of_memory) << o->message;
+    EXPECT_NE(o->message.find("out of memory: no batch size fits the memory budget (rank 1: "),
+              std::string::npos) << o->message;
+  }
+  EXPECT_TRUE(o0.reports.empty());
 }
 
 TEST(DataParallel, WithBatchNormTwoRanksLearnAsWellAsOneDevice) {

@@ -57,7 +57,11 @@ embedded_yard::~embedded_yard() {
 }
 
 expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine> engine) {
-  auto info = cpu_worker_info();
+  return add_worker(std::move(engine), cpu_worker_info());
+}
+
+expected<worker_actor> embedded_yard::add_worker(std::shared_ptr<training_engine> engine,
+                                                 worker_info info) {
   auto worker = spawn_worker(system_, std::move(engine), info);
   auto index =
     ask<std::uint32_t>(system_, scheduler_, caf::infinite, register_atom::value, worker, info);

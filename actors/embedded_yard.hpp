@@ -38,6 +38,8 @@ class embedded_yard {
 
   /// Spawns a CPU worker training with `engine` and registers it with the scheduler.
   expected<worker_actor> add_worker(std::shared_ptr<training_engine> engine);
+  /// The same for a worker of another device (tests place jobs on a described GPU worker).
+  expected<worker_actor> add_worker(std::shared_ptr<training_engine> engine, worker_info info);
 
   /// Declares datasets then splits (blocking requests); the first refusal is returned.
   expected<void> declare(const std::vector<dataset_spec>& datasets,

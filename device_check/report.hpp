@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/core/reports.hpp"
+#include "runtime/policy/batch_size_probe.hpp"  // format_bytes
 
 namespace trainyard::device_check {
 
@@ -39,8 +40,5 @@ std::string probe_json(const probe_result& probe);
 
 /// The probe's table, one row per size tried, with its choice below.
 void print_probe_table(const probe_result& probe, std::ostream& out);
-
-/// "1.5 GiB", "812.0 MiB", "512 B".
-std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace trainyard::device_check

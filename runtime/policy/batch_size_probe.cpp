@@ -11,9 +11,6 @@
 
 namespace trainyard {
 
-namespace {
-
-// "812.5 MiB": budgets span bytes (tests) to tens of GiB (GPUs); a row note must stay readable.
 std::string format_bytes(std::uint64_t bytes) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);
@@ -29,8 +26,6 @@ std::string format_bytes(std::uint64_t bytes) {
     std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
   return text;
 }
-
-}  // namespace
 
 probe_result probe_batch_sizes(const probe_options& options, memory_meter& meter,
                                const batch_trial& train, const batch_trial& infer) {

@@ -29,6 +29,10 @@ class memory_meter {
   virtual void release_cached() {}
 };
 
+/// Bytes as a row note and a report say them, "812.5 MiB": budgets span bytes (tests) to tens
+/// of GiB (GPUs), and a note must stay readable.
+std::string format_bytes(std::uint64_t bytes);
+
 /// Result of one timed trial at one batch size.
 struct trial_result {
   bool ok = false;            ///< false: allocation (or another) failure

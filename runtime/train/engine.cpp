@@ -33,6 +33,7 @@
 #include "runtime/store/spec_json.hpp"
 #include "runtime/tasks/kinds.hpp"
 #include "runtime/train/checkpoint.hpp"
+#include "runtime/train/cuda_memory_meter.hpp"
 #include "runtime/train/batch_probe.hpp"
 #include "runtime/train/data_parallel.hpp"
 #include "runtime/train/devices.hpp"
@@ -565,6 +566,12 @@ class torch_engine final : public training_engine {
         observer.rendezvous())
       post_rank_failure(*observer.rendezvous(), request.parallel, outcome.message);
     group_.reset();
+    // A job that failed on a GPU (out of memory, most likely) leaves the caching allocator's
+    // blocks to the device, so the worker's next job starts with all of it.
+    std::string no_meter;
+    if (outcome.state == job_state::failed && cuda_index(request.device) >= 0)
+      if (auto meter = make_cuda_memory_meter(cuda_index(request.device), no_meter))
+        meter->release_cached();
     return outcome;
   }
 

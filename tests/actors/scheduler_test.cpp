@@ -16,6 +16,9 @@ namespace {
 class Scheduler : public YardTest {
  protected:
   worker_actor add_worker() { return YardTest::add_worker(std::make_shared<scripted_engine>(book_)); }
+  worker_actor add_worker(worker_info device) {
+    return YardTest::add_worker(std::make_shared<scripted_engine>(book_), std::move(device));
+  }
 
   // Sends a request without waiting: what the scheduler receives before a later event.
   template <class... Ts>
@@ -439,6 +442,38 @@ TEST_F(Scheduler, AGangOfTwoWaitsForTwoWorkersAndItsRanksMeetAtTheRendezvous) {
   EXPECT_EQ(calls[0].parallel.rank + calls[1].parallel.rank, 1);  // ranks 0 and 1
   EXPECT_EQ(calls[2].name, "single");
   EXPECT_EQ(calls[2].parallel.world_size, 1);
+}
+
+// A node's GPU workers as the scheduler sees them (the scripted engine trains anywhere): a job
+// takes a GPU first, its worker's device reaches the engine, and a gang never mixes a GPU with a
+// CPU, waiting for two GPUs instead.
+TEST_F(Scheduler, AJobTakesAGpuFirstAndAGangOfTwoWaitsForTwoGpusRatherThanMix) {
+  const auto gpu = [](int index) {
+    worker_info info;
+    info.name = "cuda:" + std::to_string(index);
+    info.kind = "cuda";
+    info.device_name = "a simulated GPU";
+    info.memory_bytes = 80ull << 30;
+    return info;
+  };
+  add_worker();        // cpu, slot 0
+  add_worker(gpu(0));  // cuda:0, slot 1
+  const auto single = submit(small_job("single", "tool_single", 1));
+  ASSERT_EQ(wait(single).state, job_state::completed);
+  auto gang = small_job("gang", "tool_gang", 2);
+  gang.settings.devices = 2;
+  const auto g = submit(gang);
+  auto waited = yard_->wait(g, 300);  // one GPU and one CPU idle: not a gang of one kind
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(info(g).state, job_state::queued);
+  add_worker(gpu(1));  // cuda:1, slot 2
+  EXPECT_EQ(wait(g).state, job_state::completed);
+  const auto calls = book_->calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].device, "cuda:0");
+  std::vector<std::string> gang_devices{calls[1].device, calls[2].device};
+  std::sort(gang_devices.begin(), gang_devices.end());
+  EXPECT_EQ(gang_devices, (std::vector<std::string>{"cuda:0", "cuda:1"}));
 }
 
 TEST_F(Scheduler, ShutdownInterruptsARunningJobAndRequeuesItAtTheHead) {

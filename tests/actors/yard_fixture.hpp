@@ -83,6 +83,11 @@ class YardTest : public ::testing::Test {
     EXPECT_TRUE(w) << w.error().message;
     return w ? *w : worker_actor{};
   }
+  worker_actor add_worker(std::shared_ptr<training_engine> engine, worker_info info) {
+    auto w = yard_->add_worker(std::move(engine), std::move(info));
+    EXPECT_TRUE(w) << w.error().message;
+    return w ? *w : worker_actor{};
+  }
   job_id submit(const job_spec& job) {
     auto id = yard_->submit(job);
     EXPECT_TRUE(id) << id.error().message;

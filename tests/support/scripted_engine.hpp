@@ -36,6 +36,7 @@ struct training_call {
   int first_iteration = 0;  ///< the tool's iteration count it started from
   std::chrono::steady_clock::time_point began, ended;
   training_settings settings;  ///< what the job was asked to train with
+  std::string device;          ///< the worker's device it trained on
 };
 
 /// Scripts by job name, shared by the engines of all workers, and what they were asked to do.
@@ -93,7 +94,8 @@ class scripted_engine final : public training_engine {
           first = it->second.second;
       call = b.calls_.size();
       b.calls_.push_back({request.job, request.spec.name, request.parallel, first,
-                          std::chrono::steady_clock::now(), {}, request.spec.settings});
+                          std::chrono::steady_clock::now(), {}, request.spec.settings,
+                          request.device});
     }
     auto outcome = run(request, observer, script, first);
     std::lock_guard<std::mutex> lock(b.mutex_);

@@ -49,9 +49,9 @@ struct tool_kind_info {
   bool image_labels = false;
   bool model_sizes = false;
   /// Whether its task trains, evaluates and predicts on a CUDA device: every tensor the model
-  /// meets is moved there and every result read on the CPU. The kinds without it (their box and
-  /// item decoding reads tensors on the CPU) train on CPU workers only, and placement keeps
-  /// their jobs off GPUs.
+  /// meets is moved there and every result it reads element by element comes back to the CPU
+  /// first. All four kinds do; a kind without it trains on CPU workers only, and placement
+  /// keeps its jobs off GPUs.
   bool trains_on_gpu = false;
 };
 

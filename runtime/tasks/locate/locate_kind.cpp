@@ -28,7 +28,9 @@ const tool_kind_info& locate_kind() {
   // constant rate it levelled off lower).
   static const tool_kind_info kind{"locate", "val_ap50", check_locate,
                                    /*confusion_matrix=*/false, /*boxes=*/true,
-                                   training_recipe{"adam", 0, "cosine", 0, 0, 0}};
+                                   training_recipe{"adam", 0, "cosine", 0, 0, 0},
+                                   /*image_labels=*/false, /*model_sizes=*/false,
+                                   /*trains_on_gpu=*/true};
   return kind;
 }
 

@@ -27,7 +27,9 @@ const tool_kind_info& segment_kind() {
   // constant rate it levelled off lower).
   static const tool_kind_info kind{"segment", "val_mean_iou", check_segment,
                                    /*confusion_matrix=*/false, /*boxes=*/false,
-                                   training_recipe{"adam", 0, "cosine", 0, 0, 0}};
+                                   training_recipe{"adam", 0, "cosine", 0, 0, 0},
+                                   /*image_labels=*/false, /*model_sizes=*/false,
+                                   /*trains_on_gpu=*/true};
   return kind;
 }
 

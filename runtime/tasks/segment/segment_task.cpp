@@ -408,7 +408,8 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
       const torch::Tensor y = set.masks.narrow(0, start, m).to(torch::kLong);
       torch::Tensor logits, parts;
       const torch::Tensor x = transform_(set.images.narrow(0, start, m));
-      const torch::Tensor predicted = model_->segment(x, ground, &logits, &parts);
+      // Labels come back to the CPU, where the masks and the counts are.
+      const torch::Tensor predicted = model_->segment(x, ground, &logits, &parts).to(torch::kCPU);
       if (parts.defined())
         true_named_confusion.add_(
             torch::bincount((y * k + named_by_truth(parts, y, predicted.cpu())).flatten(), {},
@@ -420,7 +421,7 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
         named_confusion.add_(torch::bincount((y * k + named_items.labels).flatten(), {}, k * k));
       both_foreground += y.gt(0).logical_and(predicted.gt(0)).sum().item<std::int64_t>();
       any_foreground += y.gt(0).logical_or(predicted.gt(0)).sum().item<std::int64_t>();
-      loss_sum += F::cross_entropy(logits, model_->pixel_targets(y),
+      loss_sum += F::cross_entropy(logits, model_->pixel_targets(y).to(logits.device()),
                                    F::CrossEntropyFuncOptions().reduction(torch::kSum))
                       .item<double>();
       confusion.add_(torch::bincount((y * k + predicted).flatten(), {}, k * k));
@@ -467,7 +468,8 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
                                             const std::string& output_folder) override {
     torch::NoGradGuard no_grad;
     model_->eval();
-    const torch::Tensor predicted = model_->segment(transform_(images), black()).to(torch::kUInt8);
+    const torch::Tensor predicted =
+        model_->segment(transform_(images), black()).to(torch::kCPU, torch::kUInt8);
     const std::int64_t k = static_cast<std::int64_t>(setup_.class_names.size());
     // Colour table [labels, 3] and each image as RGB planes, blended half and half where a label
     // other than the background is predicted.
@@ -534,7 +536,7 @@ class segment_task final : public task_with_net<segment_task, Segmenter> {
     if (auto ok = model_->export_item_classifier().save((fs::path(folder) / "items.onnx").string());
         !ok)
       return ok.error();
-    const torch::Tensor ground = black().flatten().contiguous();
+    const torch::Tensor ground = black().flatten().to(torch::kCPU).contiguous();
     settings["items_file"] = "items.onnx";
     settings["offset_unit"] = offset_unit;
     settings["centre_threshold"] = centre_threshold;

@@ -42,8 +42,7 @@ struct door_state {
   door_limits limits;
   std::uint16_t inner_port = 0;
   std::map<connection_handle, side> sides;
-  std::map<std::string, int> per_address;
-  int open = 0;
+  std::map<std::string, int> per_address;  ///< open connections by peer address
   std::uint64_t buffered = 0;
   std::map<std::string, clock_type::time_point> last_logged;
 };
@@ -70,7 +69,6 @@ void close_pair(caf::io::broker* self, door_state& st, connection_handle hdl) {
   if (outer_it != st.sides.end() && outer_it->second.outer) {
     auto& peer = outer_it->second;
     st.buffered -= peer.largest_frame;
-    --st.open;
     if (--st.per_address[peer.address] <= 0)
       st.per_address.erase(peer.address);
   }
@@ -132,16 +130,17 @@ caf::behavior door_broker(caf::io::broker* self, std::shared_ptr<door_state> st)
     [=](const caf::io::new_connection_msg& msg) {
       const auto address = self->remote_addr(msg.handle);
       const auto& limits = st->limits;
+      // Every relayed connection is two sides, the peer's and the gate's.
+      const auto open = static_cast<int>(st->sides.size() / 2);
+      const auto known = st->per_address.find(address);
+      const int from_it = known == st->per_address.end() ? 0 : known->second;
       std::string refusal;
-      if (st->open >= limits.max_connections)
-        refusal = std::to_string(st->open) + " connections are open (at most " +
+      if (open >= limits.max_connections)
+        refusal = std::to_string(open) + " connections are open (at most " +
                   std::to_string(limits.max_connections) + ", --max-connections)";
-      else if (st->per_address[address] >= limits.max_per_address)
-        refusal = std::to_string(st->per_address[address]) +
-                  " connections from it are open (at most " +
+      else if (from_it >= limits.max_per_address)
+        refusal = std::to_string(from_it) + " connections from it are open (at most " +
                   std::to_string(limits.max_per_address) + ", --max-per-address)";
-      if (st->per_address[address] == 0)
-        st->per_address.erase(address);
       if (!refusal.empty()) {
         self->close(msg.handle);
         log_once_a_minute(*st, address, "refused",
@@ -161,7 +160,6 @@ caf::behavior door_broker(caf::io::broker* self, std::shared_ptr<door_state> st)
       gate.partner = msg.handle;
       st->sides.emplace(msg.handle, peer);
       st->sides.emplace(*inner, gate);
-      ++st->open;
       ++st->per_address[address];
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk_bytes));
       self->configure_read(*inner, caf::io::receive_policy::at_most(read_chunk_bytes));

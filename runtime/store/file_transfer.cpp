@@ -1,6 +1,11 @@
 #include "runtime/store/file_transfer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -52,9 +57,60 @@ expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uin
   return bytes;
 }
 
+expected<void> write_file_atomically(const std::string& path, const std::string& content,
+                                     const std::string& previous) {
+  const std::string temporary = path + ".tmp";
+  if (!previous.empty())
+    ::unlink(previous.c_str());
+  const std::string folder = fs::path(path).parent_path().string();
+  auto failed = [&](int why, const std::string& doing) -> expected<void> {
+    ::unlink(temporary.c_str());  // a half file would only take space
+    if (why == ENOSPC || why == EDQUOT)
+      return make_failure(error_code::storage_failed,
+                          "disk full: free space in " + folder + " (" + doing + " " + path +
+                            "); what was saved before is intact, and the job resumes from it "
+                            "when run again");
+    return make_failure(error_code::storage_failed, "could not write " + path + " (" + doing +
+                                                      "): " + std::strerror(why) +
+                                                      "; check the folder is writable");
+  };
+  // Write, flush to the disk, then rename: a crash or a full disk never leaves a half file under
+  // the real name.
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return failed(errno, "creating");
+  for (std::size_t done = 0; done < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      const int why = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      return failed(why, "writing");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int why = errno;
+    ::close(fd);
+    return failed(why, "flushing");
+  }
+  if (::close(fd) != 0)
+    return failed(errno, "closing");
+  // A crash between the two renames leaves the previous file and no current one: readers that
+  // keep a previous file fall back to it.
+  if (!previous.empty() && ::rename(path.c_str(), previous.c_str()) != 0 && errno != ENOENT)
+    return failed(errno, "keeping the previous file of");
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return failed(errno, "replacing");
+  return {};
+}
+
 expected<void> write_file_atomically(const std::string& path,
                                      const std::vector<std::uint8_t>& bytes) {
-  return write_file_part(path, 0, bytes, true);
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  return write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 expected<void> write_file_part(const std::string& path, std::uint64_t offset,

@@ -27,7 +27,14 @@ std::vector<file_entry> list_files(const std::string& root);
 expected<std::vector<std::uint8_t>> read_chunk(const std::string& path, std::uint64_t offset,
                                                std::uint32_t length);
 
-/// Writes a whole file through a temporary file and a rename, creating its folders.
+/// Writes through a temporary file in the same folder, flushed to the disk, and a rename, so
+/// readers (and a crash) see either the old file or the new one. storage_failed naming the
+/// file; on a full disk the message starts "disk full: free space in FOLDER". With `previous`
+/// set, the file it replaces is kept under that name (the one kept before is removed first, so
+/// the disk never holds more than two copies and the temporary at once).
+expected<void> write_file_atomically(const std::string& path, const std::string& content,
+                                     const std::string& previous = "");
+/// The same for bytes, creating the file's folders first.
 expected<void> write_file_atomically(const std::string& path,
                                      const std::vector<std::uint8_t>& bytes);
 

@@ -3,12 +3,7 @@
 // nests exactly what the store keeps.
 #include "runtime/train/tool_files.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -125,54 +120,6 @@ std::string metrics_csv(const std::vector<metrics_row>& rows) {
   return out.str();
 }
 
-expected<void> write_file_atomically(const std::string& path, const std::string& content,
-                                     const std::string& previous) {
-  const std::string temporary = path + ".tmp";
-  if (!previous.empty())
-    ::unlink(previous.c_str());
-  const std::string folder = fs::path(path).parent_path().string();
-  auto failed = [&](int why, const std::string& doing) -> expected<void> {
-    ::unlink(temporary.c_str());  // a half file would only take space
-    if (why == ENOSPC || why == EDQUOT)
-      return make_failure(error_code::storage_failed,
-                          "disk full: free space in " + folder + " (" + doing + " " + path +
-                            "); what was saved before is intact, and the job resumes from it "
-                            "when run again");
-    return make_failure(error_code::storage_failed, "could not write " + path + " (" + doing +
-                                                      "): " + std::strerror(why) +
-                                                      "; check the folder is writable");
-  };
-  // Write, flush to the disk, then rename: a crash or a full disk never leaves a half file under
-  // the real name.
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return failed(errno, "creating");
-  for (std::size_t done = 0; done < content.size();) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      const int why = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      return failed(why, "writing");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int why = errno;
-    ::close(fd);
-    return failed(why, "flushing");
-  }
-  if (::close(fd) != 0)
-    return failed(errno, "closing");
-  // A crash between the two renames leaves the previous file and no current one: readers that
-  // keep a previous file fall back to it.
-  if (!previous.empty() && ::rename(path.c_str(), previous.c_str()) != 0 && errno != ENOENT)
-    return failed(errno, "keeping the previous file of");
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return failed(errno, "replacing");
-  return {};
-}
 
 expected<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

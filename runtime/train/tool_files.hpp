@@ -10,6 +10,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
 #include "runtime/policy/early_stopping.hpp"
+#include "runtime/store/file_transfer.hpp"  // write_file_atomically
 
 namespace trainyard {
 
@@ -89,13 +90,6 @@ expected<tool_state> tool_state_from_json(const std::string& text, const std::st
 /// metrics of the first row, images_per_s, seconds, batch_size.
 std::string metrics_csv(const std::vector<metrics_row>& rows);
 
-/// Writes through a temporary file in the same folder, flushed to the disk, and a rename, so
-/// readers (and a crash) see either the old file or the new one. storage_failed naming the
-/// file; on a full disk the message starts "disk full: free space in FOLDER". With `previous`
-/// set, the file it replaces is kept under that name (the one kept before is removed first, so
-/// the disk never holds more than two copies and the temporary at once).
-expected<void> write_file_atomically(const std::string& path, const std::string& content,
-                                     const std::string& previous = "");
 /// The whole file; storage_failed naming it when it cannot be read.
 expected<std::string> read_text_file(const std::string& path);
 

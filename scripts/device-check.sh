@@ -131,8 +131,9 @@ build_in() {
   timeout "$(limit 150)" cmake --build "$dir" -j "$jobs"
 }
 
-# One build folder per LibTorch, so a cached Torch_DIR never points at another install.
-key=$(printf '%s' "$torch_prefix$torch_root" | cksum | cut -d' ' -f1)
+# One build folder per checkout and LibTorch: CMake refuses a folder configured for another
+# source tree, and a cached Torch_DIR must never point at another install.
+key=$(printf '%s|%s%s' "$root" "$torch_prefix" "$torch_root" | cksum | cut -d' ' -f1)
 build_start=$SECONDS build_ok=0 attempts=()
 if [[ -n $torch_prefix ]]; then
   dir="$build_base/$key-find-package"

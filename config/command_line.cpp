@@ -88,7 +88,9 @@ bool declare_local(const std::string& command, command_line& cl, po::options_des
       ("workspace,w", po::value(&cl.run.workspace),
        "workspace folder (default: the campaign's [campaign] workspace, else ./yard)")
       ("json", po::bool_switch(&cl.run.json), "print the results as JSON")
-      ("plain", po::bool_switch(&cl.run.plain), "one progress line per event, no redrawing");
+      ("plain", po::bool_switch(&cl.run.plain), "one progress line per event, no redrawing")
+      ("devices", po::value(&cl.run.devices)->default_value("cpu"),
+       "the one device to train on: cpu, or cuda:N with a CUDA build");
     positional.add("campaign", 1);
   } else if (command == "check") {
     synopsis = "check CAMPAIGN.ini [--json]";

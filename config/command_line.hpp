@@ -15,6 +15,7 @@ struct run_options {
   std::string workspace;     ///< overrides the campaign's workspace; default: the campaign's
   bool json = false;         ///< print the final results as JSON on stdout
   bool plain = false;        ///< progress as one line per event even on a terminal
+  std::string devices = "cpu";  ///< the one device the jobs train on: cpu or cuda:N; default cpu
 };
 
 struct evaluate_options {

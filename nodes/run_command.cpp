@@ -19,10 +19,12 @@
 #include "actors/blocking_request.hpp"
 #include "actors/console_progress.hpp"
 #include "actors/embedded_yard.hpp"
+#include "actors/worker.hpp"
 #include "config/campaign.hpp"
 #include "nodes/commands.hpp"
 #include "nodes/job_json.hpp"
 #include "runtime/data/splits.hpp"
+#include "runtime/policy/devices.hpp"
 #include "runtime/policy/placement.hpp"
 #include "runtime/tasks/kinds.hpp"
 #include "runtime/train/data_check.hpp"
@@ -227,7 +229,40 @@ int check_command(const check_options& options) {
   return check_campaign_files(*campaign, options.json, true, "trainyard check");
 }
 
+namespace {
+
+// The one worker `run` trains on: the CPU, or the CUDA device --devices names.
+expected<worker_info> run_worker(const std::string& devices) {
+  auto request = parse_devices(devices);
+  if (!request)
+    return request.error();
+  std::string note;
+  auto names = resolve_devices(*request, torch_device_support(), note);
+  if (!names)
+    return names.error();
+  if (names->size() != 1)
+    return make_failure(error_code::invalid_config,
+                        "--devices " + devices + ": run trains on one device; name one (cpu or "
+                        "cuda:N), or start a scheduler and a node with --devices for several");
+  if (!note.empty())
+    std::cerr << "trainyard run: " << note << std::endl;
+  if (names->front() == "cpu")
+    return cpu_worker_info();
+  // cuBLAS's deterministic mode needs its fixed workspace before CUDA starts.
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  return cuda_worker_info(cuda_index(names->front()),
+                          static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+}  // namespace
+
 int run_command(const run_options& options) {
+  // A device this build or machine cannot train on is refused before anything is read.
+  const auto device = run_worker(options.devices);
+  if (!device) {
+    std::cerr << "trainyard run: " << device.error().message << std::endl;
+    return exit_code_of(device.error().code);
+  }
   auto campaign = load_campaign(options.campaign);
   if (!campaign) {
     std::cerr << "trainyard run: " << campaign.error().message << std::endl;
@@ -275,9 +310,9 @@ int run_command(const run_options& options) {
   auto close_progress = [&] {
     ask<bool>(system, progress, std::chrono::seconds(10), close_atom::value);
   };
-  if (auto worker = (*yard)->add_worker(make_torch_engine()); !worker) {
+  if (auto worker = (*yard)->add_worker(make_torch_engine(), *device); !worker) {
     close_progress();
-    return report_failure("cannot start the CPU worker", worker.error());
+    return report_failure("cannot start the " + device->name + " worker", worker.error());
   }
 
   auto results = wait_for_jobs(system, (*yard)->scheduler(), ids, exit_code);

@@ -83,11 +83,21 @@ TEST_F(Cli, ANodeRefusesDevicesItCannotTrainOnSayingWhatToDo) {
             std::string::npos) << bad_text;
   auto [gpu, gpu_text] = node("cuda:0");
   EXPECT_EQ(gpu, 2) << gpu_text;
+  // `run` trains on one device, named the same way, and refuses before it reads the campaign.
+  auto [run_gpu, run_gpu_text] =
+      run_program({binary, "run", "no-such.ini", "--devices", "cuda:0", "-w", workspace()}, 30s);
+  EXPECT_EQ(run_gpu, 2) << run_gpu_text;
 #if !defined(TRAINYARD_TORCH_CUDA)
-  EXPECT_NE(gpu_text.find("--devices: cuda:0: this build of trainyard has CPU-only LibTorch; "
-                          "rebuild with a CUDA LibTorch: see README, GPU workers; use --devices "
-                          "cpu here"), std::string::npos) << gpu_text;
+  for (const std::string& text : {gpu_text, run_gpu_text})
+    EXPECT_NE(text.find("--devices: cuda:0: this build of trainyard has CPU-only LibTorch; "
+                        "rebuild with a CUDA LibTorch: see README, GPU workers; use --devices "
+                        "cpu here"), std::string::npos) << text;
 #endif
+  auto [two, two_text] =
+      run_program({binary, "run", "no-such.ini", "--devices", "cpu,cpu", "-w", workspace()}, 30s);
+  EXPECT_EQ(two, 2) << two_text;
+  EXPECT_NE(two_text.find("cpu is listed twice"), std::string::npos) << two_text;
+  EXPECT_FALSE(fs::exists(workspace())) << "a refused run touches no workspace";
 }
 
 TEST_F(Cli, AMalformedCampaignNamesTheLineAndKeyAndTouchesNothing) {

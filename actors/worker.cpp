@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -202,6 +203,18 @@ void read_cpu_usage(worker_info& info) {
   info.process_bytes = bytes_in("/proc/self/status")["VmRSS:"];
 }
 
+namespace {
+
+// A GPU worker's figures: its device's memory as CUDA just reported it, and this process's
+// resident memory (read_cpu_usage's other figures are the machine's RAM, replaced here).
+void put_gpu_usage(worker_info& info, const cuda_device& device) {
+  read_cpu_usage(info);
+  info.memory_bytes = device.total_bytes;
+  info.memory_used_bytes = device.total_bytes - std::min(device.free_bytes, device.total_bytes);
+}
+
+}  // namespace
+
 expected<worker_info> cuda_worker_info(int index, int threads) {
   auto device = cuda_device_now(index);
   if (!device)
@@ -211,8 +224,20 @@ expected<worker_info> cuda_worker_info(int index, int threads) {
   info.kind = "cuda";
   info.device_name = device->name;
   info.threads = std::max(1, threads);
-  read_device_usage(info);
+  put_gpu_usage(info, *device);
   return info;
+}
+
+expected<worker_info> device_worker_info(const std::string& device, int threads) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (cuda_index(device) < 0) {
+    worker_info info = cpu_worker_info();
+    if (threads > 0)
+      info.threads = threads;
+    return info;
+  }
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  return cuda_worker_info(cuda_index(device), threads > 0 ? threads : cores);
 }
 
 void read_device_usage(worker_info& info) {
@@ -220,14 +245,15 @@ void read_device_usage(worker_info& info) {
     read_cpu_usage(info);
     return;
   }
+  if (auto device = cuda_device_now(cuda_index(info.name))) {
+    put_gpu_usage(info, *device);
+    return;
+  }
+  // The device did not answer: the process's memory still, the GPU's total, its use unknown.
   const std::uint64_t total = info.memory_bytes;
-  read_cpu_usage(info);  // this process's resident memory; the RAM figures are replaced below
+  read_cpu_usage(info);
   info.memory_bytes = total;
   info.memory_used_bytes = 0;
-  if (auto device = cuda_device_now(cuda_index(info.name))) {
-    info.memory_bytes = device->total_bytes;
-    info.memory_used_bytes = device->total_bytes - std::min(device->free_bytes, device->total_bytes);
-  }
 }
 
 worker_actor spawn_worker(caf::actor_system& system, std::shared_ptr<training_engine> engine,

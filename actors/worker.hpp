@@ -25,6 +25,11 @@ void read_cpu_usage(worker_info& info);
 /// batches. An error when the device cannot be read (no CUDA runtime in this build, no driver).
 expected<worker_info> cuda_worker_info(int index, int threads);
 
+/// The worker of a device name ("cpu", "cuda:N"): cpu_worker_info or cuda_worker_info, with
+/// `threads` CPU threads (0: every core). A GPU's worker also sets CUBLAS_WORKSPACE_CONFIG for
+/// cuBLAS's deterministic mode (a value already exported stays) before its jobs start CUDA work.
+expected<worker_info> device_worker_info(const std::string& device, int threads);
+
 /// Reads a worker's device memory in use (the CPU's RAM or its GPU's memory) and this process's
 /// resident memory into `info`.
 void read_device_usage(worker_info& info);

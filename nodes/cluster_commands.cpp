@@ -216,34 +216,24 @@ class node_engine final : public training_engine {
 // and the CPU threads each decodes and augments with.
 expected<std::vector<worker_info>> node_workers(const node_options& options,
                                                 const std::string& name) {
-  auto request = parse_devices(options.devices);
-  if (!request)
-    return request.error();
   std::string note;
-  auto devices = resolve_devices(*request, torch_device_support(), note);
+  auto devices = devices_to_train_on(options.devices, torch_device_support(), note);
   if (!devices)
     return devices.error();
   if (!note.empty())
     std::cerr << "trainyard node " << name << ": " << note << std::endl;
+  // A GPU's worker decodes and augments with its share of the cores; the CPU's trains with all.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int per_gpu = options.threads > 0 ? options.threads
                                           : std::max(1, cores / static_cast<int>(devices->size()));
   std::vector<worker_info> infos;
   for (const std::string& device : *devices) {
-    worker_info info;
-    if (device == "cpu") {
-      info = cpu_worker_info();
-      if (options.threads > 0)
-        info.threads = options.threads;
-    } else {
-      auto gpu = cuda_worker_info(cuda_index(device), per_gpu);
-      if (!gpu)
-        return gpu.error();
-      info = std::move(*gpu);
-    }
-    info.node = name;
-    info.address = options.address;
-    infos.push_back(std::move(info));
+    auto info = device_worker_info(device, device == "cpu" ? options.threads : per_gpu);
+    if (!info)
+      return info.error();
+    info->node = name;
+    info->address = options.address;
+    infos.push_back(std::move(*info));
   }
   return infos;
 }
@@ -264,9 +254,6 @@ int node_command(const node_options& options) {
   if (!endpoint)
     return fail("node", endpoint.error());
   auto name = options.name.empty() ? host_name() + ":" + std::to_string(getpid()) : options.name;
-  // cuBLAS's deterministic mode needs a fixed workspace, read when CUDA starts: set before any
-  // worker touches a GPU (a value the user exported stays).
-  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   const auto infos = node_workers(options, name);
   if (!infos)
     return fail("node", infos.error());

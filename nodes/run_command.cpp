@@ -233,11 +233,8 @@ namespace {
 
 // The one worker `run` trains on: the CPU, or the CUDA device --devices names.
 expected<worker_info> run_worker(const std::string& devices) {
-  auto request = parse_devices(devices);
-  if (!request)
-    return request.error();
   std::string note;
-  auto names = resolve_devices(*request, torch_device_support(), note);
+  auto names = devices_to_train_on(devices, torch_device_support(), note);
   if (!names)
     return names.error();
   if (names->size() != 1)
@@ -246,12 +243,7 @@ expected<worker_info> run_worker(const std::string& devices) {
                         "cuda:N), or start a scheduler and a node with --devices for several");
   if (!note.empty())
     std::cerr << "trainyard run: " << note << std::endl;
-  if (names->front() == "cpu")
-    return cpu_worker_info();
-  // cuBLAS's deterministic mode needs its fixed workspace before CUDA starts.
-  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
-  return cuda_worker_info(cuda_index(names->front()),
-                          static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return device_worker_info(names->front(), 0);
 }
 
 }  // namespace

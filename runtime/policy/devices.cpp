@@ -110,6 +110,15 @@ expected<std::vector<std::string>> resolve_devices(const device_request& request
   return names;
 }
 
+expected<std::vector<std::string>> devices_to_train_on(const std::string& text,
+                                                       const device_support& support,
+                                                       std::string& note) {
+  auto request = parse_devices(text);
+  if (!request)
+    return request.error();
+  return resolve_devices(*request, support, note);
+}
+
 int cuda_index(const std::string& device) { return parse_cuda(device); }
 
 }  // namespace trainyard

@@ -37,6 +37,11 @@ expected<std::vector<std::string>> resolve_devices(const device_request& request
                                                    const device_support& support,
                                                    std::string& note);
 
+/// parse_devices then resolve_devices: the device names `--devices` text stands for.
+expected<std::vector<std::string>> devices_to_train_on(const std::string& text,
+                                                       const device_support& support,
+                                                       std::string& note);
+
 /// The CUDA index of a device name ("cuda:1" → 1), or -1 for "cpu" and anything else.
 int cuda_index(const std::string& device);
 

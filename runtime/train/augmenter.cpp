@@ -100,18 +100,18 @@ torch::Tensor training_batch(const torch::Tensor& images, const torch::Tensor& r
   const torch::Tensor u8 = images.index_select(0, rows);
   if (masks && all_masks && all_masks->defined())
     *masks = all_masks->index_select(0, rows);
-  if (!augment.enabled()) {
-    if (masks && masks->defined())
-      *masks = transform.to_device(*masks);
-    return transform(u8);
+  torch::Tensor x;
+  if (augment.enabled()) {
+    // Augmented on the CPU with the job's generator (the same draws on every device), then moved.
+    x = u8.to(torch::kFloat).mul_(1.0 / 255.0);
+    augment.apply(x, gen, masks);
+    x = transform.to_device(x);
+    transform.normalize_unit(x);
+  } else {
+    x = transform(u8);
   }
-  // Augmented on the CPU with the job's generator (the same draws on every device), then moved.
-  torch::Tensor x = u8.to(torch::kFloat).mul_(1.0 / 255.0);
-  augment.apply(x, gen, masks);
-  x = transform.to_device(x);
   if (masks && masks->defined())
     *masks = transform.to_device(*masks);
-  transform.normalize_unit(x);
   return x;
 }
 

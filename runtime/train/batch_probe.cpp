@@ -96,20 +96,19 @@ probe_result probe_batch_size(const torch_engine_options& options,
     });
   };
 
+  // The device's own meter unless the options bring one (tests).
   std::unique_ptr<memory_meter> own_meter;
   memory_meter* meter = options.meter.get();
-  if (!meter && device.is_cuda()) {
+  if (!meter) {
     std::string why_not;
-    own_meter = make_cuda_memory_meter(device.index(), why_not);
+    own_meter = device.is_cuda() ? make_cuda_memory_meter(device.index(), why_not)
+                                 : std::make_unique<cpu_memory_meter>(s.memory_share);
     if (!own_meter)
       fail("cannot read the memory of " + device.str() + " to probe the batch size (" + why_not +
                "); set batch_size in the job",
            error_code::out_of_memory);
-  } else if (!meter) {
-    own_meter = std::make_unique<cpu_memory_meter>(s.memory_share);
-  }
-  if (!meter)
     meter = own_meter.get();
+  }
   probe_result result = probe_batch_sizes(po, *meter, train_trial, infer_trial);
   meter->release_cached();  // the trials' cached blocks go back before the job allocates
   if (s.deterministic && result.train_batch_size > 0) {

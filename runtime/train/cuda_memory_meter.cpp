@@ -26,7 +26,9 @@ cuda_memory_meter::cuda_memory_meter(int device, std::uint64_t total_bytes, std:
 
 namespace cuda_allocator = c10::cuda::CUDACachingAllocator;
 
-void cuda_memory_meter::release_cached() { cuda_allocator::emptyCache(); }
+void release_cuda_cache() { cuda_allocator::emptyCache(); }
+
+void cuda_memory_meter::release_cached() { release_cuda_cache(); }
 
 void cuda_memory_meter::reset_peak() {
   release_cached();
@@ -87,6 +89,7 @@ std::unique_ptr<memory_meter> make_cuda_memory_meter(int device, std::string& wh
 
 #else  // LibTorch without CUDA: no meter can be made, so these are never reached through one.
 
+void release_cuda_cache() {}
 void cuda_memory_meter::release_cached() {}
 void cuda_memory_meter::reset_peak() {}
 std::uint64_t cuda_memory_meter::peak_bytes() { return 0; }

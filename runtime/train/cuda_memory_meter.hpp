@@ -55,4 +55,8 @@ class cuda_memory_meter final : public memory_meter {
 /// The object is a cuda_memory_meter (dynamic_cast reaches its device name and reserved bytes).
 std::unique_ptr<memory_meter> make_cuda_memory_meter(int device, std::string& why_not);
 
+/// Returns LibTorch's cached, unused CUDA blocks to their devices (emptyCache), as
+/// cuda_memory_meter::release_cached does; nothing in a build whose LibTorch has no CUDA.
+void release_cuda_cache();
+
 }  // namespace trainyard

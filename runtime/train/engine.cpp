@@ -187,8 +187,8 @@ void plan_job(job& j) {
   at::globalContext().setDeterministicAlgorithms(settings.deterministic, false);
   if (j.device.is_cuda()) {
     // cuDNN's deterministic kernels, and no timing-based choice of kernels, for a deterministic
-    // job; cuBLAS needs its fixed workspace (CUBLAS_WORKSPACE_CONFIG, set by the node before
-    // CUDA starts) as well.
+    // job; cuBLAS needs its fixed workspace (CUBLAS_WORKSPACE_CONFIG, set when a GPU's worker is
+    // made, actors/worker.cpp) as well.
     at::globalContext().setDeterministicCuDNN(settings.deterministic);
     at::globalContext().setBenchmarkCuDNN(!settings.deterministic);
   }
@@ -568,10 +568,8 @@ class torch_engine final : public training_engine {
     group_.reset();
     // A job that failed on a GPU (out of memory, most likely) leaves the caching allocator's
     // blocks to the device, so the worker's next job starts with all of it.
-    std::string no_meter;
     if (outcome.state == job_state::failed && cuda_index(request.device) >= 0)
-      if (auto meter = make_cuda_memory_meter(cuda_index(request.device), no_meter))
-        meter->release_cached();
+      release_cuda_cache();
     return outcome;
   }
 

@@ -10,7 +10,8 @@
 //   today      the recipe before the recipe settings: Adam at 0.001, constant, dropout 0.25, no
 //              label smoothing, no weight averaging, no test-time flips, 12 iterations
 //   defaults   the settings' defaults (iterations auto)
-//   and ablations of the defaults, each changing one thing (see recipes() below).
+//   and ablations of the defaults, each changing one thing (see recipes() below); a name may
+//   join several with '+' (dropout_0+model_large), applied in that order.
 // Every recipe trains with flip_horizontal (as the quickstart does) and batch size auto.
 //
 //   ./build/time_to_accuracy [--recipes today,defaults,...] [--threads N] [--iterations N]
@@ -81,6 +82,9 @@ const std::vector<recipe>& recipes() {
       {"model_small", [](job_spec& j) { j.tool.model = "small"; }},
       {"model_normal", [](job_spec& j) { j.tool.model = "normal"; }},
       {"model_large", [](job_spec& j) { j.tool.model = "large"; }},
+      {"shift_0.07", [](job_spec& j) { j.settings.augmentation.shift = 0.07; }},
+      {"iterations_8", [](job_spec& j) { j.settings.iterations = 8; }},
+      {"iterations_16", [](job_spec& j) { j.settings.iterations = 16; }},
       {"lr_0.001", [](job_spec& j) { j.settings.learning_rate = 0.001; }},
       {"lr_0.002", [](job_spec& j) { j.settings.learning_rate = 0.002; }},
       {"lr_0.004", [](job_spec& j) { j.settings.learning_rate = 0.004; }},
@@ -169,7 +173,7 @@ nlohmann::json run(const recipe& r, int threads, int iterations, const fs::path&
   }
   const training_settings used = resolve_recipe(request.spec.tool, request.spec.settings);
   out["settings"] = nlohmann::json::parse(to_json(used));
-  out["model"] = request.spec.tool.model;
+  out["model"] = resolve_tool(request.spec.tool).model;
   out["dropout"] = request.spec.tool.dropout;
   out["batch_size"] = observer.batch;
   double best = 0, images_per_s = 0;
@@ -218,28 +222,37 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::vector<const recipe*> chosen;
+  // A name joins recipes with '+' ("dropout_0+model_large"): their changes in that order.
+  std::vector<recipe> chosen;
   std::stringstream list(names);
   for (std::string name; std::getline(list, name, ',');) {
-    const recipe* found = nullptr;
-    for (const recipe& r : recipes())
-      if (r.name == name)
-        found = &r;
-    if (!found) {
-      std::cerr << "unknown recipe " << name << "; recipes:";
+    std::vector<const recipe*> parts;
+    std::stringstream joined(name);
+    for (std::string part; std::getline(joined, part, '+');) {
+      const recipe* found = nullptr;
       for (const recipe& r : recipes())
-        std::cerr << " " << r.name;
-      std::cerr << "\n";
-      return 2;
+        if (r.name == part)
+          found = &r;
+      if (!found) {
+        std::cerr << "unknown recipe " << part << "; recipes (join them with +):";
+        for (const recipe& r : recipes())
+          std::cerr << " " << r.name;
+        std::cerr << "\n";
+        return 2;
+      }
+      parts.push_back(found);
     }
-    chosen.push_back(found);
+    chosen.push_back({name, [parts](job_spec& j) {
+                        for (const recipe* r : parts)
+                          r->apply(j);
+                      }});
   }
   nlohmann::json out;
   out["benchmark"] = "time_to_accuracy";
   out["split"] = "fashion-mnist official: 55,000 train, 5,000 validation, 10,000 t10k test";
   out["recipes"] = nlohmann::json::array();
-  for (const recipe* r : chosen) {
-    nlohmann::json result = run(*r, threads, iterations, workspace / r->name);
+  for (const recipe& r : chosen) {
+    nlohmann::json result = run(r, threads, iterations, workspace / r.name);
     std::cerr << result.dump() << "\n";  // each recipe as it ends, for long runs
     out["recipes"].push_back(std::move(result));
   }

@@ -79,10 +79,13 @@ struct tool_spec {
   /// Batch normalisation layers in the model; default on. Off gives a model without batch
   /// statistics, whose data-parallel training matches one device exactly.
   bool batch_norm = true;
-  double dropout = 0.25;                  ///< dropout probability before the last layer; default 0.25
+  /// classify: dropout probability before the last layer; default 0 (dropout 0.25 cost the
+  /// default recipe accuracy and time on Fashion-MNIST: docs/performance.md, "Time to accuracy").
+  double dropout = 0;
   /// classify: the network's size, "small", "normal" or "large" (speed against accuracy, see
-  /// the README); the other kinds have one network and take "normal" only. Default normal.
-  std::string model = "normal";
+  /// docs/recipes.md); the other kinds have one network and take "normal" only. Default "auto":
+  /// the kind's own (resolve_tool: large for classify, normal for the others).
+  std::string model = "auto";
   int max_objects = 100;                  ///< locate: most boxes kept per image; default 100
   double detection_threshold = 0.5;       ///< locate: least score of a kept box; default 0.5
 };

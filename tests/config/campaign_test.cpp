@@ -82,6 +82,7 @@ TEST(CampaignExamples, QuickstartParsesToItsDocumentedValues) {
   ASSERT_EQ(c->tools.size(), 1u);
   EXPECT_EQ(c->tools[0].kind, "classify");
   EXPECT_EQ(c->tools[0].dataset, "fashion");
+  EXPECT_EQ(c->tools[0].model, "normal");  // not classify's default, large: a run under 3 minutes
 
   ASSERT_EQ(c->jobs.size(), 1u);
   const auto& j = c->jobs[0];
@@ -91,7 +92,7 @@ TEST(CampaignExamples, QuickstartParsesToItsDocumentedValues) {
   EXPECT_FALSE(j.continue_training);
   EXPECT_EQ(j.settings.iterations, 0);  // auto
   EXPECT_EQ(j.settings.patience, 3);
-  EXPECT_EQ(j.settings.max_iterations, 7);
+  EXPECT_EQ(j.settings.max_iterations, 9);
   EXPECT_LT(j.settings.learning_rate, 0);  // auto: the kind's recipe
   EXPECT_TRUE(j.settings.augmentation.flip_horizontal);
   EXPECT_EQ(j.settings.batch_size, 0);  // auto

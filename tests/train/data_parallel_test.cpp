@@ -481,9 +481,11 @@ TEST(DataParallel, WithBatchNormTwoRanksLearnAsWellAsOneDevice) {
   TRAINYARD_REQUIRE_FASHION_MNIST();
   temp_folder workspace("data-parallel");
   const std::string ws = workspace.str();
-  // The default model: batch norm (each rank normalises its own 32 images) and dropout 0.25.
+  // The default model with dropout: batch norm (each rank normalises its own 32 images) and
+  // dropout 0.25, which each rank draws from its own generator.
   const auto job = [&](job_id id, const std::string& tool, int batch) {
     training_request r = make_request(id, tool, ws, 2, /*deterministic=*/true);
+    r.spec.tool.dropout = 0.25;
     r.spec.settings.batch_size = batch;
     r.spec.settings.threads = 1;
     return r;

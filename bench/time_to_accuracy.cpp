@@ -173,7 +173,7 @@ nlohmann::json run(const recipe& r, int threads, int iterations, const fs::path&
   }
   const training_settings used = resolve_recipe(request.spec.tool, request.spec.settings);
   out["settings"] = nlohmann::json::parse(to_json(used));
-  out["model"] = resolve_tool(request.spec.tool).model;
+  out["model"] = request.spec.tool.model;
   out["dropout"] = request.spec.tool.dropout;
   out["batch_size"] = observer.batch;
   double best = 0, images_per_s = 0;

@@ -64,21 +64,13 @@ std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,
     return spec_problem{"job", {"label_smoothing"},
                         "a " + kind->name + " tool has no image labels to smooth; remove "
                         "label_smoothing (or set 0) for this job"};
-  if (!kind->model_sizes && tool.model != "normal" && tool.model != "auto")
+  if (!kind->model_sizes && tool.model != "normal")
     return spec_problem{"tool", {"model"},
                         "a " + kind->name + " tool has one network size; remove model (or set "
                         "normal): small and large are classify's"};
   if (kind->check)
     return kind->check(tool, settings, dataset);
   return std::nullopt;
-}
-
-tool_spec resolve_tool(tool_spec tool) {
-  if (tool.model == "auto") {
-    const tool_kind_info* kind = find_tool_kind(tool.kind);
-    tool.model = kind && kind->model_sizes ? "large" : "normal";
-  }
-  return tool;
 }
 
 training_settings resolve_recipe(const tool_spec& tool, training_settings settings) {

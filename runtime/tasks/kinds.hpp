@@ -75,12 +75,6 @@ expected<const tool_kind_info*> kind_of(const tool_spec& tool);
 /// What the engine trains with, and what the tool's settings.json records.
 training_settings resolve_recipe(const tool_spec& tool, training_settings settings);
 
-/// `tool` with `model = auto` replaced by the kind's network: `large` for a kind with network
-/// sizes (classify: the most accurate for the training time on Fashion-MNIST, docs/performance.md
-/// "Time to accuracy"), `normal` for the others (their one network); any other value as given.
-/// What the engine builds, and what the tool's checkpoint and settings.json record.
-tool_spec resolve_tool(tool_spec tool);
-
 /// The kind's checks (kind_of, then its check): the first problem, or none. validate() runs
 /// them before a job is queued.
 std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,

@@ -54,18 +54,13 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-job_spec with_resolved_tool(job_spec spec) {
-  spec.tool = resolve_tool(std::move(spec.tool));
-  return spec;
-}
-
 // The working state of one job, handed from step to step. The steps fill it in the order of
 // run(); each says which fields it sets.
 struct job {
   job(const training_request& r, training_observer& o)
       : request(r),
         observer(o),
-        spec(with_resolved_tool(r.spec)),
+        spec(r.spec),
         settings(resolve_recipe(r.spec.tool, r.spec.settings)),
         tool(r.spec.tool.name),
         folder(tool_folder(r.workspace, r.spec.tool.name)),
@@ -74,9 +69,7 @@ struct job {
 
   const training_request& request;
   training_observer& observer;
-  /// The request's spec with its tool's `auto` network resolved (resolve_tool): what the job
-  /// builds and what its checkpoint and settings.json record.
-  const job_spec spec;
+  const job_spec& spec;
   /// The job's settings with the kind's recipe in place of every `auto` (resolve_recipe): what
   /// it trains with and what settings.json records.
   const training_settings settings;

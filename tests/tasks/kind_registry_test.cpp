@@ -90,26 +90,5 @@ TEST(KindRegistry, BadSettingsOfAKindAreRefusedNamingTheSetting) {
       << refused->message;
 }
 
-// model = auto (the default) is the kind's network: classify's large, the one network of the
-// others; what a campaign writes stands, and small or large are refused for kinds without sizes.
-TEST(KindRegistry, AnAutoNetworkIsTheKindsOwnAndAWrittenOneStands) {
-  EXPECT_EQ(tool_spec{}.model, "auto");
-  EXPECT_EQ(resolve_tool(tool_of("classify")).model, "large");
-  for (const char* kind : {"locate", "segment", "anomaly"}) {
-    EXPECT_EQ(resolve_tool(tool_of(kind)).model, "normal") << kind;
-    EXPECT_FALSE(tool_kind_problem(tool_of(kind), training_settings{}, nullptr)) << kind;
-    tool_spec sized = tool_of(kind);
-    sized.model = "large";
-    const auto refused = tool_kind_problem(sized, training_settings{}, nullptr);
-    ASSERT_TRUE(refused) << kind;
-    EXPECT_EQ(refused->keys, std::vector<std::string>{"model"});
-  }
-  tool_spec written = tool_of("classify");
-  written.model = "normal";
-  EXPECT_EQ(resolve_tool(written).model, "normal");
-  written.model = "small";
-  EXPECT_EQ(resolve_tool(written).model, "small");
-}
-
 }  // namespace
 }  // namespace trainyard

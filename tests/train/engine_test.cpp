@@ -112,7 +112,6 @@ TEST(EngineTraining, ShortTrainingBeatsChanceAndWritesEveryToolFile) {
                                      "settings.json");
   ASSERT_TRUE(record) << record.error().message;
   EXPECT_EQ(record->split, "small");
-  EXPECT_EQ(record->tool.model, "large");  // model = auto, as resolved: classify's network
   EXPECT_EQ(record->class_names.size(), 10u);
   EXPECT_EQ(record->channels, 1);
   EXPECT_EQ(record->completed, 3);

@@ -23,7 +23,9 @@ struct classifier_shape {
   int classes = 10;
   int model_width = 32;  ///< channels of the first convolution
   bool batch_norm = true;  ///< off: no BatchNorm layers (the convolutions get biases instead)
-  double dropout = 0.25;   ///< before the last layer; 0: no dropout at all
+  /// Before the last layer; 0: no dropout at all. 0.25 is the item classifiers' of locate and
+  /// segment; the classify tool passes its `dropout` key (default 0).
+  double dropout = 0.25;
   /// Two convolutions in each of the first two stages instead of one (the item classifier of
   /// locate and segment, box_classifier.hpp): conv(w) conv(w) pool, conv(2w) conv(2w) pool.
   bool deep = false;

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   tune_malloc_for_training();
   torch::set_num_threads(threads);
   const subset train = load("train"), test = load("test");
-  double sum[4] = {0, 0, 0, 0};
+  double sum[5] = {0, 0, 0, 0, 0};
   for (int k : classes) {
     const auto t0 = std::chrono::steady_clock::now();
     task_data good;
@@ -126,19 +126,21 @@ int main(int argc, char** argv) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("{\"good_class\": %d, \"train_images\": %lld, \"epochs\": %d, \"auroc\": %.4f, "
-                "\"auroc_reconstruction\": %.4f, \"auroc_knn\": %.4f, \"auroc_raw_pixel_knn\": %.4f, "
-                "\"seconds\": %.1f}\n",
+                "\"auroc_reconstruction\": %.4f, \"auroc_knn\": %.4f, \"auroc_pixel_knn\": %.4f, "
+                "\"auroc_raw_pixel_knn\": %.4f, \"seconds\": %.1f}\n",
                 k, static_cast<long long>(n), epochs, m.at("auroc"), m.at("auroc_reconstruction"),
-                m.at("auroc_knn"), raw_knn, seconds);
+                m.at("auroc_knn"), m.at("auroc_pixel_knn"), raw_knn, seconds);
     std::fflush(stdout);
     sum[0] += m.at("auroc");
     sum[1] += m.at("auroc_reconstruction");
     sum[2] += m.at("auroc_knn");
     sum[3] += raw_knn;
+    sum[4] += m.at("auroc_pixel_knn");
   }
   const double c = static_cast<double>(classes.size());
   std::printf("{\"settings\": %zu, \"mean_auroc\": %.4f, \"mean_auroc_reconstruction\": %.4f, "
-              "\"mean_auroc_knn\": %.4f, \"mean_auroc_raw_pixel_knn\": %.4f}\n",
-              classes.size(), sum[0] / c, sum[1] / c, sum[2] / c, sum[3] / c);
+              "\"mean_auroc_knn\": %.4f, \"mean_auroc_pixel_knn\": %.4f, "
+              "\"mean_auroc_raw_pixel_knn\": %.4f}\n",
+              classes.size(), sum[0] / c, sum[1] / c, sum[2] / c, sum[4] / c, sum[3] / c);
   return 0;
 }

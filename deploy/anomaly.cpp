@@ -4,7 +4,12 @@
 //   reconstruction  the mean of the map's highest values (1 in top_share);
 //   kNN             the distance from the latent features, average-pooled to at most
 //                   feature_cells a side, to the nearest row of the memory bank (bank.bin);
-//   score           (kNN - knn_mean) / knn_std + weight * (reconstruction - mean) / std;
+//   pixel kNN       the distance from the normalised image, average-pooled to at most
+//                   pixel_cells a side and smoothed by a Gaussian of pixel_sigma cells (edges
+//                   replicated), to the nearest row of pixel_bank.bin (tools exported with one);
+//   score           (pixel kNN - pixel_knn_mean) / pixel_knn_std + knn_weight * (kNN - knn_mean)
+//                   / knn_std + weight * (reconstruction - mean) / std; without a pixel bank,
+//                   the kNN term alone with weight 1 and the reconstruction's;
 //   label           1 "defect" when the score reaches the tuned threshold, else 0 "good".
 #include <algorithm>
 #include <cmath>
@@ -20,6 +25,9 @@ namespace {
 struct anomaly_settings {
   std::int64_t rows = 0, columns = 0, feature_cells = 4, top_share = 10;
   double knn_mean = 0, knn_std = 1, rec_mean = 0, rec_std = 1, rec_weight = 0;
+  bool has_pixels = false;
+  std::int64_t pixel_columns = 0, pixel_cells = 32;
+  double pixel_sigma = 1, pixel_mean = 0, pixel_std = 1, knn_weight = 1;
   bool has_threshold = false;
   double threshold = 0;
 };
@@ -39,10 +47,56 @@ void adaptive_average(const float* plane, int h, int w, int ph, int pw, std::vec
   }
 }
 
+// A Gaussian of `sigma` cells (radius ceil(3 sigma), edges replicated) over one [h, w] plane, in
+// place: rows first, then columns, as the anomaly tool smooths its pixel features.
+void gaussian_smooth(float* plane, int h, int w, double sigma) {
+  const int r = static_cast<int>(std::ceil(3 * sigma));
+  std::vector<float> g(static_cast<std::size_t>(2 * r + 1));
+  float total = 0;
+  for (int d = -r; d <= r; ++d)
+    total += g[static_cast<std::size_t>(d + r)] =
+        static_cast<float>(std::exp(-static_cast<double>(d * d) / (2 * sigma * sigma)));
+  for (float& v : g)
+    v /= total;
+  std::vector<float> copy(plane, plane + static_cast<std::size_t>(h) * w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      float v = 0;
+      for (int d = -r; d <= r; ++d)
+        v += g[static_cast<std::size_t>(d + r)] * copy[y * w + std::clamp(x + d, 0, w - 1)];
+      plane[y * w + x] = v;
+    }
+  copy.assign(plane, plane + static_cast<std::size_t>(h) * w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      float v = 0;
+      for (int d = -r; d <= r; ++d)
+        v += g[static_cast<std::size_t>(d + r)] * copy[std::clamp(y + d, 0, h - 1) * w + x];
+      plane[y * w + x] = v;
+    }
+}
+
+// Distance from `f` to the nearest of the `rows` rows of `bank`.
+double nearest(const std::vector<float>& bank, std::int64_t rows, const std::vector<float>& f) {
+  double best = std::numeric_limits<double>::infinity();
+  const std::size_t d = f.size();
+  for (std::int64_t row = 0; row < rows; ++row) {
+    const float* b = bank.data() + static_cast<std::size_t>(row) * d;
+    double sum = 0;
+    for (std::size_t k = 0; k < d; ++k) {
+      const double diff = static_cast<double>(f[k]) - b[k];
+      sum += diff * diff;
+    }
+    best = std::min(best, sum);
+  }
+  return std::sqrt(best);
+}
+
 class anomaly_runtime final : public kind_runtime {
  public:
-  anomaly_runtime(cv::dnn::Net net, std::vector<float> bank, const anomaly_settings& s)
-      : net_(std::move(net)), bank_(std::move(bank)), s_(s) {}
+  anomaly_runtime(cv::dnn::Net net, std::vector<float> bank, std::vector<float> pixel_bank,
+                  const anomaly_settings& s)
+      : net_(std::move(net)), bank_(std::move(bank)), pixel_bank_(std::move(pixel_bank)), s_(s) {}
 
   void run(const cv::Mat& blob, const std::vector<cv::Size>&,
            std::vector<result*>& results) override {
@@ -85,9 +139,12 @@ class anomaly_runtime final : public kind_runtime {
       const float* zi = z.ptr<float>() + i * zc * zh * zw;
       for (int ch = 0; ch < zc; ++ch)
         adaptive_average(zi + static_cast<std::size_t>(ch) * zh * zw, zh, zw, ph, pw, features);
-      const double knn = nearest(features);
-      r.score = (knn - s_.knn_mean) / s_.knn_std +
+      const double knn = nearest(bank_, s_.rows, features);
+      r.score = s_.knn_weight * (knn - s_.knn_mean) / s_.knn_std +
                 s_.rec_weight * (rec - s_.rec_mean) / s_.rec_std;
+      if (s_.has_pixels)
+        r.score += (nearest(pixel_bank_, s_.rows, pixel_features(x, c, h, w)) - s_.pixel_mean) /
+                   s_.pixel_std;
       r.label = s_.has_threshold && r.score >= s_.threshold ? 1 : 0;
       r.label_name = r.label == 1 ? "defect" : "good";
     }
@@ -110,32 +167,49 @@ class anomaly_runtime final : public kind_runtime {
     return out;
   }
 
-  double nearest(const std::vector<float>& f) const {
-    double best = std::numeric_limits<double>::infinity();
-    const std::size_t d = f.size();
-    for (std::int64_t row = 0; row < s_.rows; ++row) {
-      const float* b = bank_.data() + static_cast<std::size_t>(row) * d;
-      double sum = 0;
-      for (std::size_t k = 0; k < d; ++k) {
-        const double diff = static_cast<double>(f[k]) - b[k];
-        sum += diff * diff;
-      }
-      best = std::min(best, sum);
+  // The normalised image [c, h, w] as a pixel bank row: each channel pooled, then smoothed.
+  std::vector<float> pixel_features(const float* x, int c, int h, int w) const {
+    const int ph = static_cast<int>(std::min<std::int64_t>(s_.pixel_cells, h));
+    const int pw = static_cast<int>(std::min<std::int64_t>(s_.pixel_cells, w));
+    std::vector<float> out;
+    out.reserve(static_cast<std::size_t>(c) * ph * pw);
+    for (int ch = 0; ch < c; ++ch) {
+      adaptive_average(x + static_cast<std::size_t>(ch) * h * w, h, w, ph, pw, out);
+      gaussian_smooth(out.data() + static_cast<std::size_t>(ch) * ph * pw, ph, pw, s_.pixel_sigma);
     }
-    return std::sqrt(best);
+    return out;
   }
 
   cv::dnn::Net net_;
-  std::vector<float> bank_;
+  std::vector<float> bank_, pixel_bank_;
   anomaly_settings s_;
 };
+
+// Reads a memory bank of rows x columns float32 values from `path` into `bank`; false with
+// `error` set when the file is missing or holds another number of values.
+bool read_bank(const std::string& path, std::int64_t rows, std::int64_t columns,
+               std::vector<float>& bank, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  bank.resize(static_cast<std::size_t>(rows * columns));
+  in.read(reinterpret_cast<char*>(bank.data()),
+          static_cast<std::streamsize>(bank.size() * sizeof(float)));
+  if (in && in.peek() == std::char_traits<char>::eof())
+    return true;
+  error = path + (std::ifstream(path) ? " does not hold the memory bank of " +
+                                            std::to_string(rows) + " x " +
+                                            std::to_string(columns) +
+                                            " floats tool.json announces (truncated?)"
+                                      : " is missing") +
+          "; export the tool again";
+  return false;
+}
 
 }  // namespace
 
 std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
                                                    std::string& error) {
   anomaly_settings s;
-  std::string bank_file;
+  std::string bank_file, pixel_file;
   try {
     const nlohmann::json& j = tool.settings;
     bank_file = j.at("bank_file").get<std::string>();
@@ -148,6 +222,16 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
     s.rec_mean = j.at("reconstruction_mean").get<double>();
     s.rec_std = j.at("reconstruction_std").get<double>();
     s.rec_weight = j.at("reconstruction_weight").get<double>();
+    s.has_pixels = j.contains("pixel_bank_file");
+    if (s.has_pixels) {
+      pixel_file = j.at("pixel_bank_file").get<std::string>();
+      s.pixel_columns = number_as<std::int64_t>(j.at("pixel_bank_columns"));
+      s.pixel_cells = number_as<std::int64_t>(j.at("pixel_cells"));
+      s.pixel_sigma = j.at("pixel_sigma").get<double>();
+      s.pixel_mean = j.at("pixel_knn_mean").get<double>();
+      s.pixel_std = j.at("pixel_knn_std").get<double>();
+      s.knn_weight = j.at("knn_weight").get<double>();
+    }
     s.has_threshold = !j.at("threshold").is_null();
     if (s.has_threshold)
       s.threshold = j.at("threshold").get<double>();
@@ -157,28 +241,22 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
     return nullptr;
   }
   if (s.rows < 1 || s.columns < 1 || s.top_share < 1 || s.feature_cells < 1 ||
-      !(s.knn_std > 0) || !(s.rec_std > 0)) {
+      !(s.knn_std > 0) || !(s.rec_std > 0) ||
+      (s.has_pixels && (s.pixel_columns < 1 || s.pixel_cells < 1 || !(s.pixel_sigma > 0) ||
+                        !(s.pixel_std > 0)))) {
     error = tool.folder + "/tool.json has impossible anomaly settings; export the tool again";
     return nullptr;
   }
-  const std::string path = tool.folder + "/" + bank_file;
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> bank(static_cast<std::size_t>(s.rows * s.columns));
-  in.read(reinterpret_cast<char*>(bank.data()),
-          static_cast<std::streamsize>(bank.size() * sizeof(float)));
-  if (!in || in.peek() != std::char_traits<char>::eof()) {
-    error = path + (std::ifstream(path) ? " does not hold the memory bank of " +
-                                              std::to_string(s.rows) + " x " +
-                                              std::to_string(s.columns) +
-                                              " floats tool.json announces (truncated?)"
-                                        : " is missing") +
-            "; export the tool again";
+  std::vector<float> bank, pixel_bank;
+  if (!read_bank(tool.folder + "/" + bank_file, s.rows, s.columns, bank, error) ||
+      (s.has_pixels &&
+       !read_bank(tool.folder + "/" + pixel_file, s.rows, s.pixel_columns, pixel_bank, error)))
     return nullptr;
-  }
   cv::dnn::Net net = load_network(tool, tool.settings.value("model_file", ""), error);
   if (net.empty())
     return nullptr;
-  return std::make_unique<anomaly_runtime>(std::move(net), std::move(bank), s);
+  return std::make_unique<anomaly_runtime>(std::move(net), std::move(bank), std::move(pixel_bank),
+                                           s);
 }
 
 }  // namespace trainyard::deploy

@@ -33,7 +33,7 @@ TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
   const std::string out = workspace.str() + "/exported";
   auto summary = export_tool(workspace.str(), "ano", out, 0, outcome.final_metrics);
   ASSERT_TRUE(summary) << summary.error().message;
-  EXPECT_EQ(summary->files, (std::vector<std::string>{"tool.json", "bank.bin", "model.onnx"}));
+  EXPECT_EQ(summary->files, (std::vector<std::string>{"tool.json", "bank.bin", "model.onnx", "pixel_bank.bin"}));
   EXPECT_NO_THROW(onnx::checker::check_model(out + "/model.onnx"));
   std::string error;
   auto runtime = deploy::tool::open(out, error);

@@ -190,10 +190,11 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   EXPECT_EQ(observer.reports[0].monitored_name, monitored_metric_of("anomaly"));
   EXPECT_EQ(observer.reports[0].monitored_value, observer.reports[0].metrics.at("val_auroc"));
   const metric_map& m = outcome.final_metrics;
-  std::printf("anomaly: val AUROC %.3f, test AUROC %.3f (reconstruction %.3f, kNN %.3f), "
-              "balanced accuracy %.3f at threshold %.3f\n",
+  std::printf("anomaly: val AUROC %.3f, test AUROC %.3f (reconstruction %.3f, kNN %.3f, pixel "
+              "kNN %.3f), balanced accuracy %.3f at threshold %.3f\n",
               m.at("val_auroc"), m.at("test_auroc"), m.at("test_auroc_reconstruction"),
-              m.at("test_auroc_knn"), m.at("test_balanced_accuracy"), m.at("threshold"));
+              m.at("test_auroc_knn"), m.at("test_auroc_pixel_knn"), m.at("test_balanced_accuracy"),
+              m.at("threshold"));
   EXPECT_GT(m.at("test_auroc"), 0.75);  // chance is 0.5
   EXPECT_GT(m.at("test_balanced_accuracy"), 0.65);
   EXPECT_TRUE(fs::exists(workspace.str() + "/tools/ano/task.pt"));

@@ -1,13 +1,16 @@
 // The anomaly tool as a tool_task: trained on good images only.
 //
-// Method: a convolutional autoencoder learns to reconstruct good images. Two scores come out of
-// it for an image, each put on the scale of the good training images (z-score: minus their mean,
-// over their standard deviation) and then added, the reconstruction's weighted 0.25 (kNN-dominant,
-// the better of the two on one-class sets):
-//   reconstruction  the mean of the highest 10% of the per-pixel anomaly map, where the map is
-//                   the squared reconstruction error (channel mean), smoothed by a 3x3 Gaussian;
+// Method: a convolutional autoencoder learns to reconstruct good images. Three scores come out
+// for an image, each put on the scale of the good training images (z-score: minus their mean,
+// over their standard deviation) and then added with the weights pixel 1, feature 0.5 and
+// reconstruction 0.1 (pixel-kNN-dominant, the best of the three on one-class sets):
+//   pixel memory    the distance from the image's normalised pixels (pooled to at most 32x32,
+//                   smoothed by a Gaussian of one cell) to their nearest neighbour among the good
+//                   training images';
 //   memory bank     the distance from the image's encoder features (pooled to at most 4x4) to
-//                   their nearest neighbour among the good training images' features.
+//                   their nearest neighbour among the good training images' features;
+//   reconstruction  the mean of the highest 10% of the per-pixel anomaly map, where the map is
+//                   the squared reconstruction error (channel mean), smoothed by a 3x3 Gaussian.
 // The per-pixel map is the defect map (heatmaps, pixel AUROC). The decision threshold on the
 // image score is tuned on the validation set for the best balanced accuracy.
 // Measured on the ten one-class Fashion-MNIST settings: bench/anomaly_one_class.cpp.
@@ -17,7 +20,7 @@
 // with BN (when tool.batch_norm) and ReLU; it reconstructs the normalised input (MSE).
 //
 // Metrics (prefixed "val_", "test_"): loss (MSE on good images), auroc (image, monitored),
-// auroc_reconstruction and auroc_knn (each score alone), balanced_accuracy and the defect class's
+// auroc_reconstruction, auroc_knn and auroc_pixel_knn (each score alone), balanced_accuracy and the defect class's
 // precision, recall and F1 (at the tuned threshold, once there is one), pixel_auroc (when the set
 // has defect masks).
 #include <algorithm>
@@ -108,13 +111,24 @@ TORCH_MODULE(Autoencoder);
 
 // Most memory-bank rows kept (evenly strided over the training set): bounds the kNN cost.
 constexpr std::int64_t max_bank_rows = 8192;
-// Weight of the reconstruction z-score next to the kNN one in the image score. kNN-dominant:
-// the kNN score separates one-class Fashion-MNIST better than the equal-weight sum
-// (bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured").
-constexpr double reconstruction_weight = 0.25;
+// Weights of the feature-kNN and reconstruction z-scores next to the pixel-kNN one (weight 1) in
+// the image score. Pixel-kNN-dominant: on one-class Fashion-MNIST the smoothed pixels' kNN alone
+// separates best (mean AUROC 0.938 against 0.920 for the features' and 0.764 for the
+// reconstruction's); the learned parts keep a small say for defects that a whole-image distance
+// dilutes (bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured").
+constexpr double feature_weight = 0.5;
+constexpr double reconstruction_weight = 0.1;
+// The reconstruction's weight in the score of a tool saved without a pixel bank.
+constexpr double legacy_reconstruction_weight = 0.25;
 
 // The latent features are average-pooled to at most this many cells a side for the memory bank.
 constexpr std::int64_t max_feature_cells = 4;
+// The pixel memory bank holds each normalised image average-pooled to at most this many cells a
+// side, then smoothed by a Gaussian of pixel_sigma cells (edges replicated): nearest neighbours
+// in smoothed pixels separate one-class Fashion-MNIST better than in raw pixels or in the
+// autoencoder's features (bench/anomaly_one_class; docs/performance.md).
+constexpr std::int64_t max_pixel_cells = 32;
+constexpr double pixel_sigma = 1.0;
 // The reconstruction score is the mean of an image's highest map values, 1 in this many.
 constexpr std::int64_t top_share = 10;
 
@@ -127,6 +141,8 @@ struct image_scores {
   torch::Tensor knn;             ///< double [N]
   torch::Tensor maps;            ///< float [N, H, W], smoothed squared error
   torch::Tensor features;        ///< float [N, D]
+  torch::Tensor pixels;          ///< float [N, P]: smoothed pixels (pixel_features)
+  torch::Tensor pixel_knn;       ///< double [N]
   torch::Tensor mse;             ///< double [N]: summed squared error per image
 };
 
@@ -150,11 +166,16 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     const torch::Tensor rows = torch::arange(0, n, stride, torch::kLong);
     const image_scores s = score(train.images.index_select(0, rows), /*with_knn=*/false);
     bank_ = s.features;
+    pixel_bank_ = s.pixels;
     // Scales from the good training images; kNN leave-one-out (the nearest row is the image).
     const std::int64_t m = std::min<std::int64_t>(scale_rows, bank_.size(0));
-    const torch::Tensor knn = nearest_distance(bank_.narrow(0, 0, m), /*skip_self=*/true);
+    const torch::Tensor knn = nearest_distance(bank_.narrow(0, 0, m), bank_, /*skip_self=*/true);
     knn_mean_ = knn.mean().item<double>();
     knn_std_ = std::max(1e-12, knn.std().item<double>());
+    const torch::Tensor pixel_knn =
+        nearest_distance(pixel_bank_.narrow(0, 0, m), pixel_bank_, /*skip_self=*/true);
+    pixel_mean_ = pixel_knn.mean().item<double>();
+    pixel_std_ = std::max(1e-12, pixel_knn.std().item<double>());
     rec_mean_ = s.reconstruction.mean().item<double>();
     rec_std_ = std::max(1e-12, s.reconstruction.std().item<double>());
     const torch::Tensor sample = s.maps.narrow(0, 0, std::min<std::int64_t>(512, s.maps.size(0)));
@@ -179,6 +200,8 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     out[prefix + "auroc"] = auroc(combined, set.labels);
     out[prefix + "auroc_reconstruction"] = auroc(s.reconstruction, set.labels);
     out[prefix + "auroc_knn"] = auroc(s.knn, set.labels);
+    if (s.pixel_knn.defined())
+      out[prefix + "auroc_pixel_knn"] = auroc(s.pixel_knn, set.labels);
     if (has_threshold_) {
       const torch::Tensor flagged = combined.ge(threshold_);
       const torch::Tensor defect = set.labels.gt(0);
@@ -240,6 +263,10 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
 
   bool save_state(torch::serialize::OutputArchive& a) const override {
     a.write("bank", bank_);
+    if (pixel_bank_.defined()) {
+      a.write("pixel_bank", pixel_bank_);
+      a.write("pixel_scales", torch::tensor({pixel_mean_, pixel_std_}, torch::kDouble));
+    }
     a.write("scales", torch::tensor({knn_mean_, knn_std_, rec_mean_, rec_std_, pixel_scale_,
                                      threshold_, has_threshold_ ? 1.0 : 0.0},
                                     torch::kDouble));
@@ -249,6 +276,14 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     torch::Tensor scales;
     a.read("bank", bank_);
     a.read("scales", scales);
+    // Tools saved before the pixel bank existed have none: their score stays as it was tuned.
+    torch::Tensor pixel_scales;
+    if (a.try_read("pixel_bank", pixel_bank_) && a.try_read("pixel_scales", pixel_scales)) {
+      pixel_mean_ = pixel_scales[0].item<double>();
+      pixel_std_ = pixel_scales[1].item<double>();
+    } else {
+      pixel_bank_ = torch::Tensor();
+    }
     const auto v = scales.accessor<double, 1>();
     knn_mean_ = v[0];
     knn_std_ = v[1];
@@ -260,8 +295,9 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
   }
 
   /// model.onnx: "image" → "reconstruction" [N, C, H, W] and "features" [N, 2w, H/4, W/4]
-  /// (sizes rounded up); bank.bin: the memory bank, float32 rows (little-endian, as this
-  /// machine writes them); the settings hold the score's scales, weights and threshold.
+  /// (sizes rounded up); bank.bin and pixel_bank.bin: the memory banks, float32 rows
+  /// (little-endian, as this machine writes them); the settings hold the score's scales, weights
+  /// and threshold. A tool without a pixel bank (trained before it existed) exports none.
   expected<nlohmann::json> export_onnx(const std::string& folder, std::int64_t batch) override {
     if (!bank_.defined())
       return make_failure(error_code::invalid_request,
@@ -278,13 +314,27 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     graph.output(z, "features", {features, ((h + 1) / 2 + 1) / 2, ((w + 1) / 2 + 1) / 2});
     if (auto ok = graph.save(folder + "/model.onnx"); !ok)
       return ok.error();
-    const torch::Tensor bank = bank_.to(torch::kFloat).contiguous();
-    if (auto ok = write_file_atomically(
-            folder + "/bank.bin",
-            std::string(static_cast<const char*>(bank.data_ptr()), bank.nbytes()));
-        !ok)
+    const auto write_bank = [&](const torch::Tensor& rows, const std::string& file) {
+      const torch::Tensor b = rows.to(torch::kFloat).contiguous();
+      return write_file_atomically(folder + "/" + file,
+                                   std::string(static_cast<const char*>(b.data_ptr()), b.nbytes()));
+    };
+    const torch::Tensor& bank = bank_;
+    if (auto ok = write_bank(bank, "bank.bin"); !ok)
       return ok.error();
-    return nlohmann::json{{"model_file", "model.onnx"},
+    nlohmann::json pixel_settings = nlohmann::json::object();
+    if (pixel_bank_.defined()) {
+      if (auto ok = write_bank(pixel_bank_, "pixel_bank.bin"); !ok)
+        return ok.error();
+      pixel_settings = {{"pixel_bank_file", "pixel_bank.bin"},
+                        {"pixel_bank_columns", pixel_bank_.size(1)},
+                        {"pixel_cells", max_pixel_cells},
+                        {"pixel_sigma", pixel_sigma},
+                        {"pixel_knn_mean", pixel_mean_},
+                        {"pixel_knn_std", pixel_std_},
+                        {"knn_weight", feature_weight}};
+    }
+    nlohmann::json settings = {{"model_file", "model.onnx"},
                           {"bank_file", "bank.bin"},
                           {"bank_rows", bank.size(0)},
                           {"bank_columns", bank.size(1)},
@@ -294,9 +344,13 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
                           {"knn_std", knn_std_},
                           {"reconstruction_mean", rec_mean_},
                           {"reconstruction_std", rec_std_},
-                          {"reconstruction_weight", reconstruction_weight},
+                          {"reconstruction_weight", pixel_bank_.defined()
+                                                        ? reconstruction_weight
+                                                        : legacy_reconstruction_weight},
                           {"pixel_scale", pixel_scale_},
                           {"threshold", has_threshold_ ? nlohmann::json(threshold_) : nullptr}};
+    settings.update(pixel_settings);
+    return settings;
   }
 
   expected<std::vector<prediction>> predict(const torch::Tensor& images,
@@ -354,10 +408,11 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
   // In double precision: cdist computes distances through a matrix product (|a|^2 + |b|^2 -
   // 2ab), which in single precision was off by up to 1e-4 of the score; in double it costs
   // about twice the time and agrees with a direct computation (trainyard_runtime's).
-  torch::Tensor nearest_distance(const torch::Tensor& features, bool skip_self) const {
+  static torch::Tensor nearest_distance(const torch::Tensor& features,
+                                        const torch::Tensor& bank_rows, bool skip_self) {
     std::vector<torch::Tensor> parts;
     const int k = skip_self ? 2 : 1;
-    const torch::Tensor bank = bank_.to(torch::kDouble);
+    const torch::Tensor bank = bank_rows.to(torch::kDouble);
     for (std::int64_t start = 0; start < features.size(0); start += 1024) {
       const std::int64_t m = std::min<std::int64_t>(1024, features.size(0) - start);
       const torch::Tensor d = torch::cdist(features.narrow(0, start, m).to(torch::kDouble), bank);
@@ -372,7 +427,7 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     model_->eval();
     torch::NoGradGuard no_grad;
     image_scores s;
-    std::vector<torch::Tensor> maps, features, mse;
+    std::vector<torch::Tensor> maps, features, pixels, mse;
     for (std::int64_t start = 0; start < images.size(0); start += task_evaluation_batch) {
       const std::int64_t m = std::min<std::int64_t>(task_evaluation_batch, images.size(0) - start);
       const torch::Tensor x = transform_(images.narrow(0, start, m));
@@ -383,29 +438,43 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
       const std::int64_t ph = std::min(max_feature_cells, z.size(2));
       const std::int64_t pw = std::min(max_feature_cells, z.size(3));
       features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1).to(torch::kCPU));
+      pixels.push_back(pixel_features(x).to(torch::kCPU));
     }
     model_->train(was_training);
-    if (maps.empty())
-      return {torch::zeros({0}, torch::kDouble), torch::zeros({0}, torch::kDouble),
-              torch::zeros({0, images.size(2), images.size(3)}), torch::zeros({0, 1}),
-              torch::zeros({0}, torch::kDouble)};
+    if (maps.empty()) {
+      const torch::Tensor none = torch::zeros({0}, torch::kDouble);
+      s.reconstruction = s.knn = s.pixel_knn = s.mse = none;
+      s.maps = torch::zeros({0, images.size(2), images.size(3)});
+      s.features = s.pixels = torch::zeros({0, 1});
+      return s;
+    }
     s.maps = torch::cat(maps);
     s.features = torch::cat(features);
+    s.pixels = torch::cat(pixels);
     s.mse = torch::cat(mse);
     // The mean of the top 10% of each map.
     const torch::Tensor flat = s.maps.flatten(1);
     const std::int64_t top = std::max<std::int64_t>(1, flat.size(1) / top_share);
     s.reconstruction = std::get<0>(flat.topk(top, 1)).mean(1).to(torch::kDouble);
     if (with_knn && bank_.defined())
-      s.knn = nearest_distance(s.features, false);
+      s.knn = nearest_distance(s.features, bank_, false);
+    if (with_knn && pixel_bank_.defined())
+      s.pixel_knn = nearest_distance(s.pixels, pixel_bank_, false);
     return s;
   }
 
+  // The image score: the z-scores summed with their weights. Before prepare (no banks) the
+  // reconstruction's alone; a tool saved before the pixel bank existed has no pixel term, and
+  // its feature kNN keeps the weight 1 it was tuned with (with reconstruction 0.25).
   torch::Tensor combine(const image_scores& s) const {
     const torch::Tensor rec = (s.reconstruction - rec_mean_) / rec_std_;
     if (!s.knn.defined())
       return rec;
-    return (s.knn - knn_mean_) / knn_std_ + reconstruction_weight * rec;
+    const torch::Tensor knn = (s.knn - knn_mean_) / knn_std_;
+    if (!s.pixel_knn.defined())
+      return knn + legacy_reconstruction_weight * rec;
+    return (s.pixel_knn - pixel_mean_) / pixel_std_ + feature_weight * knn +
+           reconstruction_weight * rec;
   }
 
   static double balanced_accuracy(const torch::Tensor& flagged, const torch::Tensor& defect) {
@@ -417,7 +486,30 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     return (tpr + tnr) / 2;
   }
 
+  // A normalised batch [B, C, H, W] as the pixel memory bank's rows [B, C * ph * pw]: pooled
+  // to at most max_pixel_cells a side, smoothed by a Gaussian of pixel_sigma cells (radius 3
+  // sigma, edges replicated, one channel at a time).
+  static torch::Tensor pixel_features(const torch::Tensor& x) {
+    const std::int64_t ph = std::min(max_pixel_cells, x.size(2));
+    const std::int64_t pw = std::min(max_pixel_cells, x.size(3));
+    torch::Tensor p = ph == x.size(2) && pw == x.size(3)
+                          ? x
+                          : torch::adaptive_avg_pool2d(x, {ph, pw});
+    const auto r = static_cast<std::int64_t>(std::ceil(3 * pixel_sigma));
+    const torch::Tensor d = torch::arange(-r, r + 1, x.options().dtype(torch::kFloat));
+    torch::Tensor g = torch::exp(d.pow(2).div(-2 * pixel_sigma * pixel_sigma));
+    g = g.div(g.sum());
+    p = p.reshape({-1, 1, ph, pw}).to(torch::kFloat);
+    p = F::conv2d(F::pad(p, F::PadFuncOptions({r, r, 0, 0}).mode(torch::kReplicate)),
+                  g.view({1, 1, 1, -1}));
+    p = F::conv2d(F::pad(p, F::PadFuncOptions({0, 0, r, r}).mode(torch::kReplicate)),
+                  g.view({1, 1, -1, 1}));
+    return p.reshape({x.size(0), -1});
+  }
+
   torch::Tensor bank_;   ///< float [rows, D]: good training images' features
+  torch::Tensor pixel_bank_;  ///< float [rows, P]: their smoothed pixels (pixel_features)
+  double pixel_mean_ = 0, pixel_std_ = 1;
   double knn_mean_ = 0, knn_std_ = 1, rec_mean_ = 0, rec_std_ = 1, pixel_scale_ = 1;
   double threshold_ = 0;
   bool has_threshold_ = false;

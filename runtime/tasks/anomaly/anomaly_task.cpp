@@ -20,9 +20,9 @@
 // with BN (when tool.batch_norm) and ReLU; it reconstructs the normalised input (MSE).
 //
 // Metrics (prefixed "val_", "test_"): loss (MSE on good images), auroc (image, monitored),
-// auroc_reconstruction, auroc_knn and auroc_pixel_knn (each score alone), balanced_accuracy and the defect class's
-// precision, recall and F1 (at the tuned threshold, once there is one), pixel_auroc (when the set
-// has defect masks).
+// auroc_reconstruction, auroc_knn and auroc_pixel_knn (each score alone), balanced_accuracy and
+// the defect class's precision, recall and F1 (at the tuned threshold, once there is one),
+// pixel_auroc (when the set has defect masks).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -319,8 +319,7 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
       return write_file_atomically(folder + "/" + file,
                                    std::string(static_cast<const char*>(b.data_ptr()), b.nbytes()));
     };
-    const torch::Tensor& bank = bank_;
-    if (auto ok = write_bank(bank, "bank.bin"); !ok)
+    if (auto ok = write_bank(bank_, "bank.bin"); !ok)
       return ok.error();
     nlohmann::json pixel_settings = nlohmann::json::object();
     if (pixel_bank_.defined()) {
@@ -336,8 +335,8 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     }
     nlohmann::json settings = {{"model_file", "model.onnx"},
                           {"bank_file", "bank.bin"},
-                          {"bank_rows", bank.size(0)},
-                          {"bank_columns", bank.size(1)},
+                          {"bank_rows", bank_.size(0)},
+                          {"bank_columns", bank_.size(1)},
                           {"feature_cells", max_feature_cells},
                           {"top_share", top_share},
                           {"knn_mean", knn_mean_},

@@ -1,5 +1,7 @@
-// `trainyard export` of an anomaly tool (autoencoder, memory bank, score scales and threshold),
-// run through trainyard_runtime and compared with LibTorch's predictions on the same files.
+// `trainyard export` of an anomaly tool (autoencoder, memory banks, score scales and threshold),
+// run through trainyard_runtime and compared with LibTorch's predictions on the same files: at
+// 28x28 (the pixel bank holds every pixel) and at 44x44 (the pixel bank pools them to 32x32,
+// cells of one or two pixels).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,22 +20,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
-  TRAINYARD_REQUIRE_FASHION_MNIST();
+// Trains a tool on images resized to size x size, exports it and checks the runtime's scores,
+// decisions and maps against LibTorch's predictions on the test files; leaves the export in
+// `out`.
+void export_and_compare(int size, const std::string& out) {
   testing::temp_folder data("anoexport-data"), workspace("anoexport-ws");
   // Good: class 0 (T-shirt/top); defects: the nine other classes.
   const testing::generated_set set =
       testing::make_anomaly_set(data.str(), testing::fashion_mnist_folder(), 0);
   const training_request r =
-      testing::kind_request(1, "anomaly", "ano", set, workspace.str(), 3, 32, 16, 28);
+      testing::kind_request(1, "anomaly", "ano", set, workspace.str(), 3, 32, 16, size);
   testing::recording_observer observer;
   const training_outcome outcome = testing::shared_engine().train(r, observer);
   ASSERT_EQ(outcome.state, job_state::completed) << outcome.message;
 
-  const std::string out = workspace.str() + "/exported";
   auto summary = export_tool(workspace.str(), "ano", out, 0, outcome.final_metrics);
   ASSERT_TRUE(summary) << summary.error().message;
-  EXPECT_EQ(summary->files, (std::vector<std::string>{"tool.json", "bank.bin", "model.onnx", "pixel_bank.bin"}));
+  EXPECT_EQ(summary->files,
+            (std::vector<std::string>{"tool.json", "bank.bin", "model.onnx", "pixel_bank.bin"}));
   EXPECT_NO_THROW(onnx::checker::check_model(out + "/model.onnx"));
   std::string error;
   auto runtime = deploy::tool::open(out, error);
@@ -58,20 +62,40 @@ TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
     EXPECT_LE(off, 1e-4) << files[i] << ": " << got.score << " vs " << want.score;
     EXPECT_EQ(got.label, want.label) << files[i];
     EXPECT_EQ(got.label_name, want.label_name);
-    EXPECT_EQ(got.anomaly_map.rows, 28);
-    EXPECT_EQ(got.anomaly_map.cols, 28);
+    EXPECT_EQ(got.anomaly_map.rows, size);
+    EXPECT_EQ(got.anomaly_map.cols, size);
     defects += got.label == 1;
   }
-  std::printf("anomaly export: %zu images, %d flagged, largest relative score difference %.2g\n",
-              files.size(), defects, worst);
+  std::printf("anomaly export at %dx%d: %zu images, %d flagged, largest relative score "
+              "difference %.2g\n",
+              size, size, files.size(), defects, worst);
   // Both decisions occur, so the comparison covers the threshold from both sides.
   EXPECT_GT(defects, 0);
   EXPECT_LT(defects, static_cast<int>(files.size()));
+}
 
-  // A truncated memory bank is refused, naming the file.
+TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  testing::temp_folder exported("anoexport-out");
+  const std::string out = exported.str() + "/tool";
+  export_and_compare(28, out);
+  // A missing pixel bank is refused, naming the file; so is a truncated memory bank.
+  std::string error;
+  const std::string pixel_bank = out + "/pixel_bank.bin";
+  fs::rename(pixel_bank, pixel_bank + ".away");
+  EXPECT_FALSE(deploy::tool::open(out, error));
+  EXPECT_NE(error.find("pixel_bank.bin is missing; export the tool again"), std::string::npos)
+      << error;
+  fs::rename(pixel_bank + ".away", pixel_bank);
   fs::resize_file(out + "/bank.bin", fs::file_size(out + "/bank.bin") - 4);
   EXPECT_FALSE(deploy::tool::open(out, error));
   EXPECT_NE(error.find("bank.bin does not hold the memory bank"), std::string::npos) << error;
+}
+
+TEST(AnomalyExport, ImagesLargerThanThePixelBanksCellsArePooledAsLibTorchPoolsThem) {
+  TRAINYARD_REQUIRE_FASHION_MNIST();
+  testing::temp_folder exported("anoexport-out");
+  export_and_compare(44, exported.str() + "/tool");
 }
 
 }  // namespace

@@ -247,8 +247,13 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
   }
   if (s.rows < 1 || s.columns < 1 || s.top_share < 1 || s.feature_cells < 1 ||
       !(s.knn_std > 0) || !(s.rec_std > 0) ||
-      (s.has_pixels && (s.pixel_columns < 1 || s.pixel_cells < 1 || !(s.pixel_sigma > 0) ||
-                        !(s.pixel_std > 0)))) {
+      (s.has_pixels &&
+       (s.pixel_cells < 1 || !(s.pixel_sigma > 0) ||
+        s.pixel_sigma > static_cast<double>(s.pixel_cells) || !(s.pixel_std > 0) ||
+        // A pixel row holds every channel's pooled cells: the search reads that many values.
+        s.pixel_columns != static_cast<std::int64_t>(tool.info.channels) *
+                               std::min<std::int64_t>(s.pixel_cells, tool.info.height) *
+                               std::min<std::int64_t>(s.pixel_cells, tool.info.width)))) {
     error = tool.folder + "/tool.json has impossible anomaly settings; export the tool again";
     return nullptr;
   }

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
+#include <nlohmann/json.hpp>
 #include <onnx/checker.h>
 
 #include "deploy/trainyard_runtime.hpp"
@@ -87,6 +89,21 @@ TEST(AnomalyExport, TheRuntimeGivesLibTorchsScoresAndDecisions) {
   EXPECT_NE(error.find("pixel_bank.bin is missing; export the tool again"), std::string::npos)
       << error;
   fs::rename(pixel_bank + ".away", pixel_bank);
+  // A tool.json whose pixel row length is not the input's pooled cells is refused (the search
+  // would read past the rows), and so is a Gaussian wider than the pooled image.
+  const nlohmann::json original = nlohmann::json::parse(testing::read_file(out + "/tool.json"));
+  const std::vector<std::pair<std::string, nlohmann::json>> impossible{
+      {"pixel_bank_columns", 785}, {"pixel_sigma", 1e9}};
+  for (const auto& [key, value] : impossible) {
+    nlohmann::json changed = original;
+    changed["settings"][key] = value;
+    std::ofstream(out + "/tool.json") << changed.dump();
+    EXPECT_FALSE(deploy::tool::open(out, error)) << key;
+    EXPECT_NE(error.find("tool.json has impossible anomaly settings"), std::string::npos)
+        << key << ": " << error;
+  }
+  std::ofstream(out + "/tool.json") << original.dump();
+  ASSERT_TRUE(deploy::tool::open(out, error)) << error;
   fs::resize_file(out + "/bank.bin", fs::file_size(out + "/bank.bin") - 4);
   EXPECT_FALSE(deploy::tool::open(out, error));
   EXPECT_NE(error.find("bank.bin does not hold the memory bank"), std::string::npos) << error;

@@ -4,9 +4,10 @@
 //   reconstruction  the mean of the map's highest values (1 in top_share);
 //   kNN             the distance from the latent features, average-pooled to at most
 //                   feature_cells a side, to the nearest row of the memory bank (bank.bin);
-//   pixel kNN       the distance from the normalised image, average-pooled to at most
-//                   pixel_cells a side and smoothed by a Gaussian of pixel_sigma cells (edges
-//                   replicated), to the nearest row of pixel_bank.bin (tools exported with one);
+//   pixel kNN       the mean distance from the image's pixels (the 8-bit values / 255, raised
+//                   to pixel_power), average-pooled to at most pixel_cells a side and smoothed by
+//                   a Gaussian of pixel_sigma cells (edges replicated), to the pixel_neighbours
+//                   nearest rows of pixel_bank.bin (tools exported with one);
 //   score           (pixel kNN - pixel_knn_mean) / pixel_knn_std + knn_weight * (kNN - knn_mean)
 //                   / knn_std + weight * (reconstruction - mean) / std; without a pixel bank,
 //                   the kNN term alone with weight 1 and the reconstruction's;
@@ -26,8 +27,9 @@ struct anomaly_settings {
   std::int64_t rows = 0, columns = 0, feature_cells = 4, top_share = 10;
   double knn_mean = 0, knn_std = 1, rec_mean = 0, rec_std = 1, rec_weight = 0;
   bool has_pixels = false;
-  std::int64_t pixel_columns = 0, pixel_cells = 32;
-  double pixel_sigma = 1, pixel_mean = 0, pixel_std = 1, knn_weight = 1;
+  std::int64_t pixel_columns = 0, pixel_cells = 32, pixel_neighbours = 1;
+  double pixel_power = 1, pixel_sigma = 1, pixel_mean = 0, pixel_std = 1, knn_weight = 1;
+  std::vector<double> input_mean, input_std;  ///< the tool's normalisation, per channel
   bool has_threshold = false;
   double threshold = 0;
 };
@@ -76,25 +78,34 @@ void gaussian_smooth(float* plane, int h, int w, double sigma) {
     }
 }
 
-// Distance from `f` to the nearest of the `rows` rows of `bank`. A row is left as soon as its
-// partial sum of squares passes the nearest one so far (the sum only grows): exact, and most
-// rows end after a few blocks of 64 values.
-double nearest(const std::vector<float>& bank, std::int64_t rows, const std::vector<float>& f) {
-  double best = std::numeric_limits<double>::infinity();
+// The mean distance from `f` to its `neighbours` nearest rows among the `rows` rows of `bank`
+// (all of them when there are fewer). A row is left as soon as its partial sum of squares passes
+// the farthest of the nearest so far (the sum only grows): exact, and most rows end after a few
+// blocks of 64 values.
+double nearest(const std::vector<float>& bank, std::int64_t rows, const std::vector<float>& f,
+               std::int64_t neighbours = 1) {
+  const auto k = static_cast<std::size_t>(std::max<std::int64_t>(1, std::min(neighbours, rows)));
+  std::vector<double> best(k, std::numeric_limits<double>::infinity());  // ascending
   const std::size_t d = f.size();
   for (std::int64_t row = 0; row < rows; ++row) {
     const float* b = bank.data() + static_cast<std::size_t>(row) * d;
     double sum = 0;
-    for (std::size_t start = 0; start < d && sum < best; start += 64) {
+    for (std::size_t start = 0; start < d && sum < best.back(); start += 64) {
       const std::size_t end = std::min(d, start + 64);
-      for (std::size_t k = start; k < end; ++k) {
-        const double diff = static_cast<double>(f[k]) - b[k];
+      for (std::size_t j = start; j < end; ++j) {
+        const double diff = static_cast<double>(f[j]) - b[j];
         sum += diff * diff;
       }
     }
-    best = std::min(best, sum);
+    if (sum < best.back()) {
+      best.back() = sum;
+      std::sort(best.begin(), best.end());
+    }
   }
-  return std::sqrt(best);
+  double total = 0;
+  for (double v : best)
+    total += std::sqrt(v);
+  return total / static_cast<double>(k);
 }
 
 class anomaly_runtime final : public kind_runtime {
@@ -144,11 +155,14 @@ class anomaly_runtime final : public kind_runtime {
       const float* zi = z.ptr<float>() + i * zc * zh * zw;
       for (int ch = 0; ch < zc; ++ch)
         adaptive_average(zi + static_cast<std::size_t>(ch) * zh * zw, zh, zw, ph, pw, features);
-      const double knn = nearest(bank_, s_.rows, features);
-      r.score = s_.knn_weight * (knn - s_.knn_mean) / s_.knn_std +
-                s_.rec_weight * (rec - s_.rec_mean) / s_.rec_std;
+      // A term of weight 0 adds nothing: its search is skipped.
+      r.score = s_.rec_weight * (rec - s_.rec_mean) / s_.rec_std;
+      if (s_.knn_weight != 0)
+        r.score += s_.knn_weight * (nearest(bank_, s_.rows, features) - s_.knn_mean) / s_.knn_std;
       if (s_.has_pixels)
-        r.score += (nearest(pixel_bank_, s_.rows, pixel_features(x, c, h, w)) - s_.pixel_mean) /
+        r.score += (nearest(pixel_bank_, s_.rows, pixel_features(x, c, h, w),
+                            s_.pixel_neighbours) -
+                    s_.pixel_mean) /
                    s_.pixel_std;
       r.label = s_.has_threshold && r.score >= s_.threshold ? 1 : 0;
       r.label_name = r.label == 1 ? "defect" : "good";
@@ -172,14 +186,27 @@ class anomaly_runtime final : public kind_runtime {
     return out;
   }
 
-  // The normalised image [c, h, w] as a pixel bank row: each channel pooled, then smoothed.
+  // The normalised image [c, h, w] as a pixel bank row: each channel's 8-bit values (undoing
+  // the normalisation and rounding gives them back exactly) / 255 raised to the power, pooled,
+  // then smoothed.
   std::vector<float> pixel_features(const float* x, int c, int h, int w) const {
     const int ph = static_cast<int>(std::min<std::int64_t>(s_.pixel_cells, h));
     const int pw = static_cast<int>(std::min<std::int64_t>(s_.pixel_cells, w));
-    std::vector<float> out;
+    const std::size_t plane = static_cast<std::size_t>(h) * w;
+    std::vector<float> out, pixels(plane);
     out.reserve(static_cast<std::size_t>(c) * ph * pw);
     for (int ch = 0; ch < c; ++ch) {
-      adaptive_average(x + static_cast<std::size_t>(ch) * h * w, h, w, ph, pw, out);
+      const float* in = x + static_cast<std::size_t>(ch) * plane;
+      for (std::size_t p = 0; p < plane; ++p) {
+        const double value =
+            std::clamp(std::round((in[p] * s_.input_std[static_cast<std::size_t>(ch)] +
+                                   s_.input_mean[static_cast<std::size_t>(ch)]) *
+                                  255.0),
+                       0.0, 255.0);
+        pixels[p] = static_cast<float>(std::pow(static_cast<float>(value / 255.0),
+                                                static_cast<float>(s_.pixel_power)));
+      }
+      adaptive_average(pixels.data(), h, w, ph, pw, out);
       gaussian_smooth(out.data() + static_cast<std::size_t>(ch) * ph * pw, ph, pw, s_.pixel_sigma);
     }
     return out;
@@ -236,6 +263,10 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
       s.pixel_mean = j.at("pixel_knn_mean").get<double>();
       s.pixel_std = j.at("pixel_knn_std").get<double>();
       s.knn_weight = j.at("knn_weight").get<double>();
+      s.pixel_power = j.at("pixel_power").get<double>();
+      s.pixel_neighbours = number_as<std::int64_t>(j.at("pixel_neighbours"));
+      s.input_mean = tool.normalization_mean;
+      s.input_std = tool.normalization_std;
     }
     s.has_threshold = !j.at("threshold").is_null();
     if (s.has_threshold)
@@ -248,7 +279,8 @@ std::unique_ptr<kind_runtime> make_anomaly_runtime(const tool_description& tool,
   if (s.rows < 1 || s.columns < 1 || s.top_share < 1 || s.feature_cells < 1 ||
       !(s.knn_std > 0) || !(s.rec_std > 0) ||
       (s.has_pixels &&
-       (s.pixel_cells < 1 || !(s.pixel_sigma > 0) ||
+       (s.pixel_cells < 1 || !(s.pixel_sigma > 0) || !(s.pixel_power > 0) ||
+        s.pixel_power > 1 || s.pixel_neighbours < 1 || s.pixel_neighbours > s.rows ||
         s.pixel_sigma > static_cast<double>(s.pixel_cells) || !(s.pixel_std > 0) ||
         // A pixel row holds every channel's pooled cells: the search reads that many values.
         s.pixel_columns != static_cast<std::int64_t>(tool.info.channels) *

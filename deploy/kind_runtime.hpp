@@ -27,6 +27,9 @@ struct tool_description {
   tool_info info;
   bool mirror_views = false;  ///< the tool was trained with horizontal flips (see each kind)
   nlohmann::json settings;    ///< the kind's own settings (tool.json "settings")
+  /// The normalisation of the network's input per channel (tool.json "normalization"): a
+  /// normalised value is (v / 255 - mean) / std.
+  std::vector<double> normalization_mean, normalization_std;
 };
 
 /// `j` as T, like j.get<T>(), but a number T cannot hold exactly (1e100 or 2.5 for an int, 300

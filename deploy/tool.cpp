@@ -196,6 +196,8 @@ std::unique_ptr<tool> tool::open(const std::string& folder, std::string& error) 
             std::to_string(out->info_.channels) + " channels; export the tool again";
     return nullptr;
   }
+  description.normalization_mean = out->mean_;
+  description.normalization_std = out->std_;
   using factory = std::unique_ptr<kind_runtime> (*)(const tool_description&, std::string&);
   static const std::pair<const char*, factory> kinds[] = {{"classify", make_classify_runtime},
                                                           {"locate", make_locate_runtime},

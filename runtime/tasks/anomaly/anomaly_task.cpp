@@ -2,11 +2,14 @@
 //
 // Method: a convolutional autoencoder learns to reconstruct good images. Three scores come out
 // for an image, each put on the scale of the good training images (z-score: minus their mean,
-// over their standard deviation) and then added with the weights pixel 1, feature 0.5 and
-// reconstruction 0.1 (pixel-kNN-dominant, the best of the three on one-class sets):
-//   pixel memory    the distance from the image's normalised pixels (pooled to at most 32x32,
-//                   smoothed by a Gaussian of one cell) to their nearest neighbour among the good
-//                   training images';
+// over their standard deviation); the image score is the pixel memory's (see
+// reconstruction_weight); the other two remain as metrics, and the reconstruction map is the
+// defect map. Since the monitored validation AUROC is then the pixel memory's, which training
+// does not change, an auto-length job stops after patience + 1 iterations and keeps the first
+// iteration's autoencoder:
+//   pixel memory    the mean distance from the image's pixels (0-1, cube-rooted, pooled to at
+//                   most 32x32, smoothed by a Gaussian of one cell) to their three nearest
+//                   neighbours among the good training images';
 //   memory bank     the distance from the image's encoder features (pooled to at most 4x4) to
 //                   their nearest neighbour among the good training images' features;
 //   reconstruction  the mean of the highest 10% of the per-pixel anomaly map, where the map is
@@ -112,23 +115,29 @@ TORCH_MODULE(Autoencoder);
 // Most memory-bank rows kept (evenly strided over the training set): bounds the kNN cost.
 constexpr std::int64_t max_bank_rows = 8192;
 // Weights of the feature-kNN and reconstruction z-scores next to the pixel-kNN one (weight 1) in
-// the image score. Pixel-kNN-dominant: on one-class Fashion-MNIST the smoothed pixels' kNN alone
-// separates best (mean AUROC 0.938 against 0.920 for the features' and 0.764 for the
-// reconstruction's); the learned parts keep a small say for defects that a whole-image distance
-// dilutes (bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured").
-constexpr double feature_weight = 0.5;
-constexpr double reconstruction_weight = 0.1;
+// the image score: 0. On one-class Fashion-MNIST the pixel kNN alone separates best (mean AUROC
+// 0.9505; with the reconstruction at 0.05 0.9498, with the features at 0.25 0.9497, with both at
+// 0.5 and 0.1 0.947; the features alone 0.920, the reconstruction alone 0.764:
+// bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured"). Even at
+// 0.05 the reconstruction moved the validation AUROC by less than early stopping's least
+// improvement, so it did not keep the autoencoder training either.
+constexpr double feature_weight = 0;
+constexpr double reconstruction_weight = 0;
 // The reconstruction's weight in the score of a tool saved without a pixel bank.
 constexpr double legacy_reconstruction_weight = 0.25;
 
 // The latent features are average-pooled to at most this many cells a side for the memory bank.
 constexpr std::int64_t max_feature_cells = 4;
-// The pixel memory bank holds each normalised image average-pooled to at most this many cells a
-// side, then smoothed by a Gaussian of pixel_sigma cells (edges replicated): nearest neighbours
-// in smoothed pixels separate one-class Fashion-MNIST better than in raw pixels or in the
-// autoencoder's features (bench/anomaly_one_class; docs/performance.md).
+// The pixel memory bank holds each image's pixels (0-1) raised to pixel_power, average-pooled to
+// at most max_pixel_cells a side, then smoothed by a Gaussian of pixel_sigma cells (edges
+// replicated); its score is the mean distance to the pixel_neighbours nearest rows. The power
+// brings faint parts of an item close to bright ones, so the item's shape counts more than its
+// shade; on one-class Fashion-MNIST this separates better than raw pixels or the autoencoder's
+// features (bench/anomaly_one_class; docs/performance.md).
+constexpr double pixel_power = 1.0 / 3;
 constexpr std::int64_t max_pixel_cells = 32;
 constexpr double pixel_sigma = 1.0;
+constexpr std::int64_t pixel_neighbours = 3;
 // The reconstruction score is the mean of an image's highest map values, 1 in this many.
 constexpr std::int64_t top_share = 10;
 
@@ -141,7 +150,7 @@ struct image_scores {
   torch::Tensor knn;             ///< double [N]
   torch::Tensor maps;            ///< float [N, H, W], smoothed squared error
   torch::Tensor features;        ///< float [N, D]
-  torch::Tensor pixels;          ///< float [N, P]: smoothed pixels (pixel_features)
+  torch::Tensor pixels;          ///< float [N, P]: pixel_features
   torch::Tensor pixel_knn;       ///< double [N]
   torch::Tensor mse;             ///< double [N]: summed squared error per image
 };
@@ -169,11 +178,13 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     pixel_bank_ = s.pixels;
     // Scales from the good training images; kNN leave-one-out (the nearest row is the image).
     const std::int64_t m = std::min<std::int64_t>(scale_rows, bank_.size(0));
-    const torch::Tensor knn = nearest_distance(bank_.narrow(0, 0, m), bank_, /*skip_self=*/true);
+    const torch::Tensor knn =
+        nearest_distance(bank_.narrow(0, 0, m), bank_, /*skip_self=*/true, 1);
     knn_mean_ = knn.mean().item<double>();
     knn_std_ = std::max(1e-12, knn.std().item<double>());
     const torch::Tensor pixel_knn =
-        nearest_distance(pixel_bank_.narrow(0, 0, m), pixel_bank_, /*skip_self=*/true);
+        nearest_distance(pixel_bank_.narrow(0, 0, m), pixel_bank_, /*skip_self=*/true,
+                         pixel_neighbours);
     pixel_mean_ = pixel_knn.mean().item<double>();
     pixel_std_ = std::max(1e-12, pixel_knn.std().item<double>());
     rec_mean_ = s.reconstruction.mean().item<double>();
@@ -266,6 +277,7 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     if (pixel_bank_.defined()) {
       a.write("pixel_bank", pixel_bank_);
       a.write("pixel_scales", torch::tensor({pixel_mean_, pixel_std_}, torch::kDouble));
+      a.write("pixel_method", pixel_method());
     }
     a.write("scales", torch::tensor({knn_mean_, knn_std_, rec_mean_, rec_std_, pixel_scale_,
                                      threshold_, has_threshold_ ? 1.0 : 0.0},
@@ -276,9 +288,11 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     torch::Tensor scales;
     a.read("bank", bank_);
     a.read("scales", scales);
-    // Tools saved before the pixel bank existed have none: their score stays as it was tuned.
-    torch::Tensor pixel_scales;
-    if (a.try_read("pixel_bank", pixel_bank_) && a.try_read("pixel_scales", pixel_scales)) {
+    // Tools saved before the pixel bank existed have none, and a bank made another way does
+    // not fit today's pixel features: their score stays the feature kNN's, as it was tuned.
+    torch::Tensor pixel_scales, method;
+    if (a.try_read("pixel_bank", pixel_bank_) && a.try_read("pixel_scales", pixel_scales) &&
+        a.try_read("pixel_method", method) && method.equal(pixel_method())) {
       pixel_mean_ = pixel_scales[0].item<double>();
       pixel_std_ = pixel_scales[1].item<double>();
     } else {
@@ -327,8 +341,10 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
         return ok.error();
       pixel_settings = {{"pixel_bank_file", "pixel_bank.bin"},
                         {"pixel_bank_columns", pixel_bank_.size(1)},
+                        {"pixel_power", pixel_power},
                         {"pixel_cells", max_pixel_cells},
                         {"pixel_sigma", pixel_sigma},
+                        {"pixel_neighbours", pixel_neighbours},
                         {"pixel_knn_mean", pixel_mean_},
                         {"pixel_knn_std", pixel_std_},
                         {"knn_weight", feature_weight}};
@@ -403,20 +419,24 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
         .squeeze(1);
   }
 
-  // Distance of each row to its nearest bank row (the second nearest when the rows are bank rows).
+  // The mean distance of each row to its `neighbours` nearest bank rows (leaving out the nearest,
+  // the row itself, when the rows are bank rows; a one-row bank gives that row's distance).
   // In double precision: cdist computes distances through a matrix product (|a|^2 + |b|^2 -
   // 2ab), which in single precision was off by up to 1e-4 of the score; in double it costs
   // about twice the time and agrees with a direct computation (trainyard_runtime's).
   static torch::Tensor nearest_distance(const torch::Tensor& features,
-                                        const torch::Tensor& bank_rows, bool skip_self) {
+                                        const torch::Tensor& bank_rows, bool skip_self,
+                                        std::int64_t neighbours) {
     std::vector<torch::Tensor> parts;
-    const int k = skip_self ? 2 : 1;
+    const std::int64_t skip = skip_self ? 1 : 0;
+    const std::int64_t k = std::min(bank_rows.size(0), neighbours + skip);
     const torch::Tensor bank = bank_rows.to(torch::kDouble);
     for (std::int64_t start = 0; start < features.size(0); start += 1024) {
       const std::int64_t m = std::min<std::int64_t>(1024, features.size(0) - start);
       const torch::Tensor d = torch::cdist(features.narrow(0, start, m).to(torch::kDouble), bank);
       const torch::Tensor nearest = std::get<0>(d.topk(k, 1, /*largest=*/false));
-      parts.push_back(nearest.select(1, k - 1));
+      const std::int64_t first = std::min(skip, k - 1);
+      parts.push_back(nearest.narrow(1, first, k - first).mean(1));
     }
     return parts.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(parts).to(torch::kDouble);
   }
@@ -437,7 +457,7 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
       const std::int64_t ph = std::min(max_feature_cells, z.size(2));
       const std::int64_t pw = std::min(max_feature_cells, z.size(3));
       features.push_back(torch::adaptive_avg_pool2d(z, {ph, pw}).flatten(1).to(torch::kCPU));
-      pixels.push_back(pixel_features(x).to(torch::kCPU));
+      pixels.push_back(pixel_features(images.narrow(0, start, m)));
     }
     model_->train(was_training);
     if (maps.empty()) {
@@ -456,9 +476,9 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     const std::int64_t top = std::max<std::int64_t>(1, flat.size(1) / top_share);
     s.reconstruction = std::get<0>(flat.topk(top, 1)).mean(1).to(torch::kDouble);
     if (with_knn && bank_.defined())
-      s.knn = nearest_distance(s.features, bank_, false);
+      s.knn = nearest_distance(s.features, bank_, false, 1);
     if (with_knn && pixel_bank_.defined())
-      s.pixel_knn = nearest_distance(s.pixels, pixel_bank_, false);
+      s.pixel_knn = nearest_distance(s.pixels, pixel_bank_, false, pixel_neighbours);
     return s;
   }
 
@@ -485,10 +505,21 @@ class anomaly_task final : public task_with_net<anomaly_task, Autoencoder> {
     return (tpr + tnr) / 2;
   }
 
-  // A normalised batch [B, C, H, W] as the pixel memory bank's rows [B, C * ph * pw]: pooled
-  // to at most max_pixel_cells a side, smoothed by a Gaussian of pixel_sigma cells (radius 3
-  // sigma, edges replicated, one channel at a time).
-  static torch::Tensor pixel_features(const torch::Tensor& x) {
+  // What makes the pixel bank, as a tensor saved with it: a bank made another way (an earlier
+  // trainyard's) is not compared with today's features.
+  static torch::Tensor pixel_method() {
+    return torch::tensor({pixel_power, static_cast<double>(max_pixel_cells), pixel_sigma,
+                          static_cast<double>(pixel_neighbours)},
+                         torch::kDouble);
+  }
+
+  // A batch of 8-bit images [B, C, H, W] as the pixel memory bank's rows [B, C * ph * pw] on the
+  // CPU: each pixel v / 255 raised to pixel_power, pooled to at most max_pixel_cells a side,
+  // smoothed by a Gaussian of pixel_sigma cells (radius 3 sigma, edges replicated, one channel
+  // at a time).
+  static torch::Tensor pixel_features(const torch::Tensor& images) {
+    const torch::Tensor x =
+        images.to(torch::kCPU).to(torch::kFloat).div(255).pow(pixel_power);
     const std::int64_t ph = std::min(max_pixel_cells, x.size(2));
     const std::int64_t pw = std::min(max_pixel_cells, x.size(3));
     torch::Tensor p = ph == x.size(2) && pw == x.size(3)

@@ -150,15 +150,16 @@ class anomaly_runtime final : public kind_runtime {
       for (std::size_t k = 0; k < top; ++k)
         sum += values[k];
       const double rec = sum / static_cast<double>(top);
-      // Pooled features and their nearest bank row.
-      std::vector<float> features;
-      const float* zi = z.ptr<float>() + i * zc * zh * zw;
-      for (int ch = 0; ch < zc; ++ch)
-        adaptive_average(zi + static_cast<std::size_t>(ch) * zh * zw, zh, zw, ph, pw, features);
-      // A term of weight 0 adds nothing: its search is skipped.
+      // A term of weight 0 adds nothing: its pooling and search are skipped.
       r.score = s_.rec_weight * (rec - s_.rec_mean) / s_.rec_std;
-      if (s_.knn_weight != 0)
+      if (s_.knn_weight != 0) {
+        // Pooled features and their nearest bank row.
+        std::vector<float> features;
+        const float* zi = z.ptr<float>() + i * zc * zh * zw;
+        for (int ch = 0; ch < zc; ++ch)
+          adaptive_average(zi + static_cast<std::size_t>(ch) * zh * zw, zh, zw, ph, pw, features);
         r.score += s_.knn_weight * (nearest(bank_, s_.rows, features) - s_.knn_mean) / s_.knn_std;
+      }
       if (s_.has_pixels)
         r.score += (nearest(pixel_bank_, s_.rows, pixel_features(x, c, h, w),
                             s_.pixel_neighbours) -

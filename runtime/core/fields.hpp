@@ -222,7 +222,8 @@ template <class F>
 decltype(auto) fields(F&& f, training_settings& x) {
   return f("training_settings",
            field("iterations", x.iterations).auto_when_zero().at_most(100000)
-               .describe("iterations to train; auto = stop early on the monitored metric"),
+               .describe("iterations to train; auto = stop early on the monitored metric "
+                         "(anomaly: on the autoencoder's val_loss)"),
            field("max_iterations", x.max_iterations).auto_when_zero().at_most(100000)
                .describe("auto jobs' length; auto = from the training set's size (at least 12 "
                          "iterations and 10,000 images seen)"),
@@ -230,7 +231,8 @@ decltype(auto) fields(F&& f, training_settings& x) {
                .describe("auto: iterations without improvement before stopping (at 12 "
                          "iterations; longer auto jobs scale it)"),
            field("min_delta", x.min_delta).at_least(0)
-               .describe("auto: smallest gain of the monitored metric that counts"),
+               .describe("auto: smallest gain of the monitored metric (anomaly: fall of "
+                         "val_loss) that counts"),
            field("batch_size", x.batch_size).auto_when_zero().at_most(65536)
                .describe("images per step; auto = the largest that fits memory"),
            field("learning_rate", x.learning_rate).auto_when_negative().above(0)

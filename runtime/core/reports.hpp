@@ -21,11 +21,15 @@ struct iteration_report {
   /// val_auroc, ...), images_per_s, seconds
   metric_map metrics;
   int best_iteration = 0;    ///< iteration whose weights are the tool's best so far
-  double best_value = 0;     ///< best value of the monitored validation metric so far
+  /// Best value so far of the metric early stopping follows: the monitored one, except for
+  /// anomaly tools, whose jobs stop on val_loss (stopping_metric_of, runtime/tasks/kinds.hpp).
+  double best_value = 0;
   int patience_counter = 0;  ///< iterations since the best one (early-stopping counter)
   int batch_size = 0;        ///< batch size in use
-  /// The validation metric the tool kind monitors (early stopping maximises it and the best
-  /// weights are chosen by it): val_accuracy, val_ap50, val_mean_iou or val_auroc.
+  /// The validation metric the tool kind monitors, the one consoles show: val_accuracy,
+  /// val_ap50, val_mean_iou or val_auroc. Early stopping maximises it and the best weights are
+  /// chosen by it, except for anomaly tools (their image score is fixed before training; they
+  /// stop on the autoencoder's val_loss).
   std::string monitored_name;
   double monitored_value = 0;  ///< its value at this iteration (also in `metrics`)
   /// The engine's early-stopping decision (auto jobs only): no improvement for `patience`

@@ -23,6 +23,10 @@ struct early_stopping_state {
   double best_value = 0;     ///< best metric so far
   int best_iteration = 0;    ///< iteration that reached it
   int counter = 0;           ///< iterations observed since the best one
+  /// The metric observed ("val_accuracy"). The trainer starts the rule over when a continued
+  /// tool's saved state followed another one (an anomaly tool from before its kind stopped on
+  /// val_loss): a best value of one metric says nothing of another.
+  std::string metric;
 };
 
 struct early_stopping_decision {

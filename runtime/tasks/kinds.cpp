@@ -29,6 +29,15 @@ bool reports_confusion_matrix(const std::string& kind) {
   return info && info->confusion_matrix;
 }
 
+std::pair<std::string, metric_goal> stopping_metric_of(const std::string& kind) {
+  const tool_kind_info* info = find_tool_kind(kind);
+  if (!info)
+    return {"val_loss", metric_goal::minimize};
+  if (info->stopping_metric.empty())
+    return {info->monitored_metric, metric_goal::maximize};
+  return {info->stopping_metric, info->stopping_goal};
+}
+
 bool trains_on_gpu(const std::string& kind) {
   const tool_kind_info* info = find_tool_kind(kind);
   return info && info->trains_on_gpu;

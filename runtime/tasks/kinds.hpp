@@ -7,11 +7,13 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/core/error.hpp"
 #include "runtime/core/specs.hpp"
 #include "runtime/core/validate.hpp"
+#include "runtime/policy/early_stopping.hpp"
 
 namespace trainyard {
 
@@ -31,8 +33,9 @@ struct training_recipe {
 struct tool_kind_info {
   /// The kind's name, as JSON, campaign files and the command line spell it ("classify").
   std::string name;
-  /// The validation metric early stopping and the best iteration maximise ("val_accuracy"); its
-  /// evaluation reports it under this name.
+  /// The validation metric that says how good a tool is ("val_accuracy"): what consoles, compare
+  /// and the job list show, and, unless `stopping_metric` names another, what early stopping and
+  /// the best iteration maximise. Its evaluation reports it under this name.
   std::string monitored_metric;
   /// What the kind needs of a tool, its job's settings and (when known) its dataset beyond the
   /// bounds every kind has: the first problem, naming the keys at fault. Null: nothing more.
@@ -53,7 +56,17 @@ struct tool_kind_info {
   /// first. All four kinds do; a kind without it trains on CPU workers only, and placement
   /// keeps its jobs off GPUs.
   bool trains_on_gpu = false;
+  /// The validation metric early stopping and the best iteration follow when training does not
+  /// move the monitored one, with its direction; empty: the monitored metric, maximised. The
+  /// anomaly kind's image score is its pixel memory's, fixed before the first step, so its jobs
+  /// stop on, and keep the weights of, the autoencoder's validation loss (the defect maps).
+  std::string stopping_metric;
+  metric_goal stopping_goal = metric_goal::maximize;
 };
+
+/// The metric early stopping follows for the kind, and its direction: the kind's stopping metric,
+/// else its monitored one, maximised ("val_loss", minimised, for a kind not registered).
+std::pair<std::string, metric_goal> stopping_metric_of(const std::string& kind);
 
 /// Whether jobs of the kind may run on a GPU worker (false for a kind not registered).
 bool trains_on_gpu(const std::string& kind);

@@ -10,6 +10,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "runtime/core/reports.hpp"
 #include "runtime/store/spec_json.hpp"
 
 namespace trainyard {
@@ -106,6 +107,7 @@ void save_checkpoint(const std::string& path, const tool_state& s, torch::nn::Mo
   archive.write("stopping_best_value", c10::IValue(s.stopping.best_value));
   archive.write("stopping_best_iteration", c10::IValue(std::int64_t{s.stopping.best_iteration}));
   archive.write("stopping_counter", c10::IValue(std::int64_t{s.stopping.counter}));
+  archive.write("stopping_metric", c10::IValue(s.stopping.metric));
   archive.write("batch_size", c10::IValue(std::int64_t{s.batch_size}));
   archive.write("inference_batch_size", c10::IValue(std::int64_t{s.inference_batch_size}));
   archive.write("threads", c10::IValue(std::int64_t{s.threads}));
@@ -146,6 +148,9 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
     s.stopping.best_value = get("stopping_best_value").toDouble();
     s.stopping.best_iteration = static_cast<int>(get("stopping_best_iteration").toInt());
     s.stopping.counter = static_cast<int>(get("stopping_counter").toInt());
+    c10::IValue stopping_metric;
+    if (a.try_read("stopping_metric", stopping_metric))
+      s.stopping.metric = stopping_metric.toStringRef();
     s.batch_size = static_cast<int>(get("batch_size").toInt());
     s.inference_batch_size = static_cast<int>(get("inference_batch_size").toInt());
     s.threads = static_cast<int>(get("threads").toInt());
@@ -156,6 +161,9 @@ expected<std::unique_ptr<loaded_checkpoint>> read_checkpoint(const std::string& 
     if (!tool || !dataset)
       throw std::runtime_error("malformed specs");
     s.tool = *tool;
+    // Checkpoints from before the name was kept followed their kind's monitored metric.
+    if (s.stopping.metric.empty())
+      s.stopping.metric = monitored_metric_of(s.tool.kind);
     s.dataset = *dataset;
     s.class_names = split_names(get("class_names").toStringRef());
     s.channels = static_cast<int>(get("channels").toInt());

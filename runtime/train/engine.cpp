@@ -20,6 +20,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -98,6 +99,8 @@ struct job {
   std::unique_ptr<tool_task> task;
   std::shared_ptr<torch::nn::Module> model;
   std::string monitored;
+  std::string stopping;  // the metric early stopping follows (the monitored one but for anomaly)
+  metric_goal stopping_goal = metric_goal::maximize;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<torch::Tensor> parameters;  ///< the model's, in the order all ranks reduce them
   /// The lead's moving average of the weights (weight_averaging > 0), else null.
@@ -254,7 +257,8 @@ void load_sets(job& j, image_cache& cache) {
   j.schedule_start = std::max(0, state.target - length.iterations);
 }
 
-// Step: build the model and optimizer. Sets task, model, monitored and optimizer; a carried-on
+// Step: build the model and optimizer. Sets task, model, the monitored and stopping metrics and
+// the optimizer; a carried-on
 // job takes the checkpoint's weights, optimizer state and generator state.
 void build_model(job& j) {
   // The process's default generator: two ranks (or jobs) in one process must not draw from it
@@ -273,6 +277,12 @@ void build_model(job& j) {
   }
   j.parameters = j.model->parameters();
   j.monitored = j.task->monitored_metric();
+  std::tie(j.stopping, j.stopping_goal) = stopping_metric_of(j.spec.tool.kind);
+  // A carried-on rule that followed another metric (saved before the kind's stopping metric
+  // changed) starts over: the job's first iteration becomes the best.
+  if (j.carry_on && j.state.stopping.metric != j.stopping)
+    j.state.stopping = early_stopping_state{};
+  j.state.stopping.metric = j.stopping;
   j.optimizer = make_optimizer(j.settings, j.model->parameters());
   if (j.carry_on) {
     restore_training(*j.checkpoint, *j.model, *j.optimizer, j.settings.optimizer);
@@ -415,7 +425,7 @@ void report_iteration(job& j, const metrics_row& row, double monitored_value,
 // metrics.csv and the curves, and reports.
 void record_iteration(job& j, int iteration, const iteration_pass& pass) {
   const early_stopping_rule rule{j.patience, j.settings.min_delta,
-                                 /*max_iterations=*/0, metric_goal::maximize};
+                                 /*max_iterations=*/0, j.stopping_goal};
   // With weight averaging, the averaged weights are what is validated and kept as best.pt.
   std::optional<weight_average::swapped> averaged;
   if (j.average)
@@ -428,7 +438,7 @@ void record_iteration(job& j, int iteration, const iteration_pass& pass) {
                                std::to_string(monitored_value) + " and val_loss " +
                                std::to_string(val.at("val_loss")));
   const early_stopping_decision decision =
-      observe(rule, j.state.stopping, iteration, monitored_value);
+      observe(rule, j.state.stopping, iteration, val.at(j.stopping));
   if (decision.improved)
     save_atomically(j.file(tool_files::best),
                     [&j](std::ostream& out) { torch::save(j.model, out); });

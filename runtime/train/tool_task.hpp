@@ -86,8 +86,9 @@ class tool_task {
   virtual std::shared_ptr<torch::nn::Module> model() const = 0;
   /// A copy with its own weights, for batch-size probe trials.
   virtual std::unique_ptr<tool_task> clone() const = 0;
-  /// The validation metric early stopping and the best iteration maximise: the kind's
-  /// (runtime/tasks/kinds.hpp), e.g. "val_accuracy".
+  /// The validation metric that says how good the tool is: the kind's
+  /// (runtime/tasks/kinds.hpp), e.g. "val_accuracy". Early stopping follows it unless the kind
+  /// names a stopping metric (stopping_metric_of).
   const std::string& monitored_metric() const;
 
   /// Mean loss of the training batch made of `rows` of `train` (augmented with `gen`), in the

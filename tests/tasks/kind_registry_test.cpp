@@ -58,7 +58,20 @@ TEST(KindRegistry, EveryKindsEvaluationReportsItsMonitoredMetric) {
     EXPECT_EQ(metrics->count(info->monitored_metric), 1u)
         << info->name << " reports no " << info->monitored_metric;
     EXPECT_EQ(metrics->count("val_loss"), 1u) << info->name;
+    EXPECT_EQ(metrics->count(stopping_metric_of(k).first), 1u)
+        << info->name << " reports no " << stopping_metric_of(k).first;
   }
+}
+
+TEST(KindRegistry, EarlyStoppingFollowsTheMonitoredMetricButAnomalysAutoencoderLoss) {
+  // The anomaly tool's image score is its pixel memory's, fixed before the first step: its jobs
+  // stop on (and keep the best weights of) what training changes, the autoencoder's loss.
+  EXPECT_EQ(stopping_metric_of("anomaly"),
+            std::make_pair(std::string("val_loss"), metric_goal::minimize));
+  EXPECT_EQ(monitored_metric_of("anomaly"), "val_auroc");
+  for (const std::string k : {"classify", "locate", "segment"})
+    EXPECT_EQ(stopping_metric_of(k), std::make_pair(monitored_metric_of(k), metric_goal::maximize))
+        << k;
 }
 
 TEST(KindRegistry, BadSettingsOfAKindAreRefusedNamingTheSetting) {

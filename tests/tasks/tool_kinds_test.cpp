@@ -4,6 +4,7 @@
 // locate tool's refusals (rotation, a malformed COCO file). Each training takes seconds on 2 cores.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -189,6 +190,19 @@ TEST(AnomalyTool, OneClassTrainingOnGoodImagesSeparatesDefects) {
   ASSERT_EQ(observer.reports.size(), 8u);
   EXPECT_EQ(observer.reports[0].monitored_name, monitored_metric_of("anomaly"));
   EXPECT_EQ(observer.reports[0].monitored_value, observer.reports[0].metrics.at("val_auroc"));
+  // The image score is fixed before training, so the best weights (the defect maps') are those of
+  // the lowest validation loss, not the first iteration's.
+  const iteration_report& last = observer.reports.back();
+  double lowest = last.metrics.at("val_loss");
+  for (const iteration_report& r : observer.reports)
+    lowest = std::min(lowest, r.metrics.at("val_loss"));
+  ASSERT_GE(last.best_iteration, 1);
+  const double best_loss =
+      observer.reports[static_cast<std::size_t>(last.best_iteration - 1)].metrics.at("val_loss");
+  EXPECT_GT(last.best_iteration, 1) << "the autoencoder's loss never improved";
+  EXPECT_LE(best_loss, lowest + 0.001);  // early stopping's least improvement
+  EXPECT_EQ(last.best_value, best_loss);
+  EXPECT_LT(best_loss, observer.reports[0].metrics.at("val_loss"));
   const metric_map& m = outcome.final_metrics;
   std::printf("anomaly: val AUROC %.3f, test AUROC %.3f (reconstruction %.3f, kNN %.3f, pixel "
               "kNN %.3f), balanced accuracy %.3f at threshold %.3f\n",

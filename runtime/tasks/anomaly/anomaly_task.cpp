@@ -5,8 +5,8 @@
 // over their standard deviation); the image score is the pixel memory's (see
 // reconstruction_weight); the other two remain as metrics, and the reconstruction map is the
 // defect map. Since the monitored validation AUROC is then the pixel memory's, which training
-// does not change, an auto-length job stops after patience + 1 iterations and keeps the first
-// iteration's autoencoder:
+// does not change, early stopping and the best weights follow the autoencoder's validation loss
+// (the kind's stopping metric, runtime/tasks/kinds.hpp):
 //   pixel memory    the mean distance from the image's pixels (0-1, cube-rooted, pooled to at
 //                   most 32x32, smoothed by a Gaussian of one cell) to their three nearest
 //                   neighbours among the good training images';

@@ -13,7 +13,8 @@ const tool_kind_info& classify_kind() {
                                    training_recipe{"adamw", 5e-4, "one_cycle", 0.25, 0.1, 0.999, 4e-3},
                                    /*image_labels=*/true,
                                    /*model_sizes=*/true,
-                                   /*trains_on_gpu=*/true};
+                                   /*trains_on_gpu=*/true, /*stopping_metric=*/"",
+                                   metric_goal::maximize};
   return kind;
 }
 

@@ -30,7 +30,8 @@ const tool_kind_info& locate_kind() {
                                    /*confusion_matrix=*/false, /*boxes=*/true,
                                    training_recipe{"adam", 0, "cosine", 0, 0, 0},
                                    /*image_labels=*/false, /*model_sizes=*/false,
-                                   /*trains_on_gpu=*/true};
+                                   /*trains_on_gpu=*/true, /*stopping_metric=*/"",
+                                   metric_goal::maximize};
   return kind;
 }
 

@@ -81,6 +81,7 @@ const std::vector<recipe>& recipes() {
       {"dropout_0.25", [](job_spec& j) { j.tool.dropout = 0.25; }},
       {"model_small", [](job_spec& j) { j.tool.model = "small"; }},
       {"model_normal", [](job_spec& j) { j.tool.model = "normal"; }},
+      {"model_medium", [](job_spec& j) { j.tool.model = "medium"; }},
       {"model_large", [](job_spec& j) { j.tool.model = "large"; }},
       {"shift_0.07", [](job_spec& j) { j.settings.augmentation.shift = 0.07; }},
       {"iterations_8", [](job_spec& j) { j.settings.iterations = 8; }},

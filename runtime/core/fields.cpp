@@ -96,7 +96,7 @@ const std::vector<choice<std::string>>& schedule_choices() {
 
 const std::vector<choice<std::string>>& model_size_choices() {
   static const std::vector<choice<std::string>> all = {
-      {"small", "small"}, {"normal", "normal"}, {"large", "large"}};
+      {"small", "small"}, {"normal", "normal"}, {"medium", "medium"}, {"large", "large"}};
   return all;
 }
 

@@ -184,7 +184,8 @@ decltype(auto) fields(F&& f, tool_spec& x) {
            field("dropout", x.dropout).at_least(0).below(1)
                .describe("classify: dropout probability before the last layer"),
            field("model", x.model).one_of(model_size_choices())
-               .describe("classify: small, normal or large network (speed against accuracy)"),
+               .describe("classify: small, normal, medium or large network (speed against "
+                         "accuracy)"),
            field("max_objects", x.max_objects).bounds(1, 10000).in("boxes")
                .describe("locate: most boxes kept per image"),
            field("detection_threshold", x.detection_threshold).ini("threshold").bounds(0, 1)

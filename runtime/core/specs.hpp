@@ -82,7 +82,8 @@ struct tool_spec {
   /// classify: dropout probability before the last layer; default 0 (dropout 0.25 cost the
   /// default recipe accuracy and time on Fashion-MNIST: docs/performance.md, "Time to accuracy").
   double dropout = 0;
-  /// classify: the network's size, "small", "normal" or "large" (speed against accuracy, see
+  /// classify: the network's size, "small", "normal", "medium" or "large" (speed against
+  /// accuracy, see
   /// docs/recipes.md); the other kinds have one network and take "normal" only. Default normal.
   std::string model = "normal";
   int max_objects = 100;                  ///< locate: most boxes kept per image; default 100

@@ -76,7 +76,7 @@ std::optional<spec_problem> tool_kind_problem(const tool_spec& tool,
   if (!kind->model_sizes && tool.model != "normal")
     return spec_problem{"tool", {"model"},
                         "a " + kind->name + " tool has one network size; remove model (or set "
-                        "normal): small and large are classify's"};
+                        "normal): small, medium and large are classify's"};
   if (kind->check)
     return kind->check(tool, settings, dataset);
   return std::nullopt;

@@ -92,7 +92,7 @@ TEST(Validate, RefusedJobsNameTheSpecTheFieldAndWhatToDo) {
          j.tool.model = "large";
        },
        "tool 't': model: a locate tool has one network size; remove model (or set normal): "
-       "small and large are classify's"},
+       "small, medium and large are classify's"},
       {"label smoothing 1", [](job_spec& j, dataset_spec&) { j.settings.label_smoothing = 1; },
        "job 'j': label_smoothing: expected a number >= 0 and < 1, got 1"},
       {"optimizer", [](job_spec& j, dataset_spec&) { j.settings.optimizer = "rmsprop"; },

@@ -60,13 +60,15 @@ class ClassifyExport : public ::testing::Test {
   }
   // Trains `tool` once per test process (ctest runs each test in its own), on inputs of `size`
   // pixels for `iterations`.
-  static void trained(const std::string& tool, int size, int iterations) {
+  static void trained(const std::string& tool, int size, int iterations,
+                      const std::string& model = "normal") {
     static std::map<std::string, training_outcome> outcomes;
     if (outcomes.count(tool) == 0) {
       testing::recording_observer observer;
       auto request = testing::make_request(static_cast<job_id>(outcomes.size() + 1), tool,
                                            workspace(), iterations);
       request.spec.tool.input_width = request.spec.tool.input_height = size;
+      request.spec.tool.model = model;
       outcomes[tool] = testing::shared_engine().train(request, observer);
     }
     ASSERT_EQ(outcomes[tool].state, job_state::completed) << outcomes[tool].message;
@@ -123,6 +125,14 @@ TEST_F(ClassifyExport, LargeInputsWithAdaptivePoolingExportFoldedAndAgree) {
   // export folds into the first fully connected layer.
   trained("large", 36, 1);
   expect_same_predictions("large", 0);
+}
+
+TEST_F(ClassifyExport, TheMediumAndLargeNetworksExportAndAgree) {
+  // medium's full-resolution stem and large's second convolutions per stage are in the graph.
+  for (const std::string model : {"medium", "large"}) {
+    trained("net-" + model, 28, 1, model);
+    expect_same_predictions("net-" + model, 0);
+  }
 }
 
 TEST_F(ClassifyExport, ToolJsonDescribesTheToolForItsUser) {

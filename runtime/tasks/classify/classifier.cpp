@@ -17,8 +17,17 @@ void ClassifierImpl::reset() {
   // Without batch norm a convolution keeps its bias. BatchNorm2d draws no random numbers, so the
   // convolutions get the same initial weights either way.
   const bool norm = shape_.batch_norm;
+  // The stem (medium): a half-width convolution at full resolution feeds the first one.
+  const int stem = std::max(1, w / 2);
+  if (shape_.stem) {
+    conv0_ = register_module(
+        "conv0", nn::Conv2d(nn::Conv2dOptions(shape_.channels, stem, 3).padding(1).bias(!norm)));
+    if (norm)
+      norm0_ = register_module("norm0", nn::BatchNorm2d(stem));
+  }
+  const int first_in = shape_.stem ? stem : shape_.channels;
   conv1_ = register_module(
-      "conv1", nn::Conv2d(nn::Conv2dOptions(shape_.channels, w, 3).padding(1).bias(!norm)));
+      "conv1", nn::Conv2d(nn::Conv2dOptions(first_in, w, 3).padding(1).bias(!norm)));
   if (norm)
     norm1_ = register_module("norm1", nn::BatchNorm2d(w));
   conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(w, 2 * w, 3).padding(1).bias(!norm)));
@@ -68,6 +77,8 @@ torch::Tensor ClassifierImpl::forward(torch::Tensor x) {
   const auto normed = [](torch::nn::BatchNorm2d& norm, torch::Tensor t) {
     return norm ? norm->forward(t) : t;
   };
+  if (shape_.stem)
+    x = normed(norm0_, conv0_->forward(x)).relu_();
   if (shape_.deep) {
     x = normed(norm1b_, conv1_->forward(x)).relu_();
     x = normed(norm1_, max_pool_2x2(conv1b_->forward(x))).relu_();
@@ -115,6 +126,8 @@ std::string ClassifierImpl::to_onnx(onnx_graph& graph, const std::string& input)
     return norm ? graph.batch_norm(v, *norm) : v;
   };
   std::string x = input;
+  if (shape_.stem)
+    x = graph.relu(graph.conv(x, *conv0_, norm0_ ? norm0_.get() : nullptr));
   if (shape_.deep) {
     x = graph.relu(graph.conv(x, *conv1_, norm1b_ ? norm1b_.get() : nullptr));
     x = graph.relu(normed(norm1_, graph.max_pool(graph.conv(x, *conv1b_), 2, 2, 0)));
@@ -152,6 +165,7 @@ classifier_shape classify_shape(const std::string& model, int channels, int heig
   if (model == "small")
     shape.model_width = std::max(1, model_width / 2);
   shape.deep = model == "large";
+  shape.stem = model == "medium";
   return shape;
 }
 

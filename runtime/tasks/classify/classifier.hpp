@@ -29,6 +29,9 @@ struct classifier_shape {
   /// Two convolutions in each of the first two stages instead of one (the item classifier of
   /// locate and segment, box_classifier.hpp): conv(w) conv(w) pool, conv(2w) conv(2w) pool.
   bool deep = false;
+  /// A conv3x3(w/2) BN ReLU at full resolution before the first convolution (`model = medium`):
+  /// the first stage sees edges, not raw pixels, at a third more cost than without.
+  bool stem = false;
 };
 
 /// A small CNN for classification, sized for CPU training:
@@ -37,7 +40,8 @@ struct classifier_shape {
 ///   → dropout(0.25) → fc(classes)
 /// The shape's switches remove the batch norms (each convolution then has a bias), set the
 /// dropout probability (0 removes it) and (deep) put a second conv3x3 BN ReLU before each of the
-/// first two poolings; the default shape is the model above, layer for layer.
+/// first two poolings, or (stem) put a conv3x3(w/2) BN ReLU before the first convolution; the
+/// default shape is the model above, layer for layer.
 /// Sized for CPU training of Fashion-MNIST-like sets. Pooling comes before batch norm and ReLU
 /// (max-pooling commutes with ReLU), so those run on a quarter of the values.
 class ClassifierImpl : public torch::nn::Cloneable<ClassifierImpl> {
@@ -65,6 +69,8 @@ class ClassifierImpl : public torch::nn::Cloneable<ClassifierImpl> {
   torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr};
   torch::nn::Conv2d conv1b_{nullptr}, conv2b_{nullptr};       ///< deep only
   torch::nn::BatchNorm2d norm1b_{nullptr}, norm2b_{nullptr};  ///< deep only
+  torch::nn::Conv2d conv0_{nullptr};                           ///< stem only
+  torch::nn::BatchNorm2d norm0_{nullptr};                      ///< stem only
   torch::nn::Linear hidden_{nullptr}, output_{nullptr};
   std::int64_t pooled_height_ = 0, pooled_width_ = 0;  ///< spatial size entering the classifier
   bool adaptive_pool_ = false;                         ///< large inputs are averaged down to 7x7

@@ -13,6 +13,7 @@
 //                   the kNN term alone with weight 1 and the reconstruction's;
 //   label           1 "defect" when the score reaches the tuned threshold, else 0 "good".
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -112,7 +113,12 @@ class anomaly_runtime final : public kind_runtime {
  public:
   anomaly_runtime(cv::dnn::Net net, std::vector<float> bank, std::vector<float> pixel_bank,
                   const anomaly_settings& s)
-      : net_(std::move(net)), bank_(std::move(bank)), pixel_bank_(std::move(pixel_bank)), s_(s) {}
+      : net_(std::move(net)), bank_(std::move(bank)), pixel_bank_(std::move(pixel_bank)), s_(s) {
+    // A pixel is one of 256 values: each one's v / 255 raised to the power, computed once.
+    for (std::size_t v = 0; v < pixel_levels_.size(); ++v)
+      pixel_levels_[v] = static_cast<float>(std::pow(static_cast<float>(v / 255.0),
+                                                     static_cast<float>(s_.pixel_power)));
+  }
 
   void run(const cv::Mat& blob, const std::vector<cv::Size>&,
            std::vector<result*>& results) override {
@@ -204,8 +210,7 @@ class anomaly_runtime final : public kind_runtime {
                                    s_.input_mean[static_cast<std::size_t>(ch)]) *
                                   255.0),
                        0.0, 255.0);
-        pixels[p] = static_cast<float>(std::pow(static_cast<float>(value / 255.0),
-                                                static_cast<float>(s_.pixel_power)));
+        pixels[p] = pixel_levels_[static_cast<std::size_t>(value)];
       }
       adaptive_average(pixels.data(), h, w, ph, pw, out);
       gaussian_smooth(out.data() + static_cast<std::size_t>(ch) * ph * pw, ph, pw, s_.pixel_sigma);
@@ -216,6 +221,7 @@ class anomaly_runtime final : public kind_runtime {
   cv::dnn::Net net_;
   std::vector<float> bank_, pixel_bank_;
   anomaly_settings s_;
+  std::array<float, 256> pixel_levels_{};  ///< pixel_levels_[v] = (v / 255)^pixel_power
 };
 
 // Reads a memory bank of rows x columns float32 values from `path` into `bank`; false with

@@ -83,8 +83,8 @@ struct tool_spec {
   /// default recipe accuracy and time on Fashion-MNIST: docs/performance.md, "Time to accuracy").
   double dropout = 0;
   /// classify: the network's size, "small", "normal", "medium" or "large" (speed against
-  /// accuracy, see
-  /// docs/recipes.md); the other kinds have one network and take "normal" only. Default normal.
+  /// accuracy, see docs/recipes.md); the other kinds have one network and take "normal" only.
+  /// Default normal.
   std::string model = "normal";
   int max_objects = 100;                  ///< locate: most boxes kept per image; default 100
   double detection_threshold = 0.5;       ///< locate: least score of a kept box; default 0.5

@@ -118,9 +118,7 @@ constexpr std::int64_t max_bank_rows = 8192;
 // the image score: 0. On one-class Fashion-MNIST the pixel kNN alone separates best (mean AUROC
 // 0.9505; with the reconstruction at 0.05 0.9498, with the features at 0.25 0.9497, with both at
 // 0.5 and 0.1 0.947; the features alone 0.920, the reconstruction alone 0.764:
-// bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured"). Even at
-// 0.05 the reconstruction moved the validation AUROC by less than early stopping's least
-// improvement, so it did not keep the autoencoder training either.
+// bench/anomaly_one_class; docs/performance.md, "The three annotated tools, measured").
 constexpr double feature_weight = 0;
 constexpr double reconstruction_weight = 0;
 // The reconstruction's weight in the score of a tool saved without a pixel bank.
